@@ -1,0 +1,3 @@
+using Peft.Net.Cli;
+
+return await PeftCli.RunAsync(args);

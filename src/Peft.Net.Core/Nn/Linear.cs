@@ -1,0 +1,41 @@
+namespace Peft.Net.Core.Nn;
+
+/// <summary>
+/// <c>y = x·Wᵀ + b</c> with weight [out, in] and optional bias [out], initialised like PyTorch's
+/// <c>nn.Linear</c> (weight kaiming-uniform with a = √5, bias uniform ±1/√in).
+/// </summary>
+public sealed class Linear : Module
+{
+    /// <summary>Creates a linear layer.</summary>
+    /// <param name="inFeatures">K: input features.</param>
+    /// <param name="outFeatures">N: output features.</param>
+    /// <param name="bias">Whether the layer has a bias.</param>
+    /// <param name="random">Generator for the initial weights (a fixed seed 0 when null).</param>
+    public Linear(int inFeatures, int outFeatures, bool bias = true, TensorRandom? random = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inFeatures);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outFeatures);
+        random ??= new TensorRandom(0);
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        RegisterParameter("weight", Tensor.KaimingUniform([outFeatures, inFeatures], random));
+        float bound = 1f / MathF.Sqrt(inFeatures);
+        RegisterParameter("bias", bias ? Tensor.Uniform([outFeatures], -bound, bound, random) : null);
+    }
+
+    /// <summary>K: input features.</summary>
+    public int InFeatures { get; }
+
+    /// <summary>N: output features.</summary>
+    public int OutFeatures { get; }
+
+    /// <summary>The weight [out, in] (F32 trainable, or F16/BF16 frozen after <see cref="Module.ReplaceParameter"/>).</summary>
+    public Tensor Weight => Parameter("weight")!;
+
+    /// <summary>The bias [out], or null.</summary>
+    public Tensor? Bias => Parameter("bias");
+
+    // x: (..., K) → (..., N)
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Ops.Linear(input, Weight, Bias);
+}
