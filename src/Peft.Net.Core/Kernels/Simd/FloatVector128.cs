@@ -1,0 +1,54 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Peft.Net.Core.Kernels.Simd;
+
+/// <summary>A <see cref="Vector128{T}"/> of floats behind <see cref="IFloatVector{TSelf}"/>.</summary>
+internal readonly struct FloatVector128 : IFloatVector<FloatVector128>
+{
+    private readonly Vector128<float> _value;
+
+    private FloatVector128(Vector128<float> value) => _value = value;
+
+    public static int Count => Vector128<float>.Count;
+
+    public static bool IsHardwareAccelerated => Vector128.IsHardwareAccelerated;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 Create(float value) => new(Vector128.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 Load(ReadOnlySpan<float> source, int index) =>
+        new(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(source), (nuint)index));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(FloatVector128 value, Span<float> destination, int index) =>
+        value._value.StoreUnsafe(ref MemoryMarshal.GetReference(destination), (nuint)index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 operator +(FloatVector128 left, FloatVector128 right) => new(left._value + right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 operator -(FloatVector128 left, FloatVector128 right) => new(left._value - right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 operator *(FloatVector128 left, FloatVector128 right) => new(left._value * right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 Max(FloatVector128 left, FloatVector128 right) => new(Vector128.Max(left._value, right._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 Exp(FloatVector128 value) => new(Vector128.Exp(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(FloatVector128 value) => Vector128.Sum(value._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(FloatVector128 value)
+    {
+        float max = value._value.GetElement(0);
+        for (int i = 1; i < Vector128<float>.Count; i++) max = MathF.Max(max, value._value.GetElement(i));
+        return max;
+    }
+}

@@ -1,0 +1,54 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Peft.Net.Core.Kernels.Simd;
+
+/// <summary>A <see cref="Vector512{T}"/> of floats behind <see cref="IFloatVector{TSelf}"/>.</summary>
+internal readonly struct FloatVector512 : IFloatVector<FloatVector512>
+{
+    private readonly Vector512<float> _value;
+
+    private FloatVector512(Vector512<float> value) => _value = value;
+
+    public static int Count => Vector512<float>.Count;
+
+    public static bool IsHardwareAccelerated => Vector512.IsHardwareAccelerated;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 Create(float value) => new(Vector512.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 Load(ReadOnlySpan<float> source, int index) =>
+        new(Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(source), (nuint)index));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(FloatVector512 value, Span<float> destination, int index) =>
+        value._value.StoreUnsafe(ref MemoryMarshal.GetReference(destination), (nuint)index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 operator +(FloatVector512 left, FloatVector512 right) => new(left._value + right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 operator -(FloatVector512 left, FloatVector512 right) => new(left._value - right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 operator *(FloatVector512 left, FloatVector512 right) => new(left._value * right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 Max(FloatVector512 left, FloatVector512 right) => new(Vector512.Max(left._value, right._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 Exp(FloatVector512 value) => new(Vector512.Exp(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(FloatVector512 value) => Vector512.Sum(value._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(FloatVector512 value)
+    {
+        float max = value._value.GetElement(0);
+        for (int i = 1; i < Vector512<float>.Count; i++) max = MathF.Max(max, value._value.GetElement(i));
+        return max;
+    }
+}

@@ -1,0 +1,46 @@
+namespace Peft.Net.Core.Kernels.Simd;
+
+/// <summary>
+/// A float SIMD register of one fixed width. Kernels are written once as generic methods over this interface
+/// and instantiated for <see cref="FloatVector512"/>, <see cref="FloatVector256"/> and <see cref="FloatVector128"/>;
+/// the JIT specialises each instantiation, so the wrapper costs nothing at run time.
+/// </summary>
+/// <typeparam name="TSelf">The implementing vector type.</typeparam>
+internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
+{
+    /// <summary>Lanes per vector.</summary>
+    static abstract int Count { get; }
+
+    /// <summary>True when this width runs on hardware instructions on the current machine.</summary>
+    static abstract bool IsHardwareAccelerated { get; }
+
+    /// <summary>Every lane set to <paramref name="value"/>.</summary>
+    static abstract TSelf Create(float value);
+
+    /// <summary>Loads <see cref="Count"/> floats starting at <paramref name="index"/> (the caller guarantees they exist).</summary>
+    static abstract TSelf Load(ReadOnlySpan<float> source, int index);
+
+    /// <summary>Stores the lanes at <paramref name="index"/> (the caller guarantees room for <see cref="Count"/> floats).</summary>
+    static abstract void Store(TSelf value, Span<float> destination, int index);
+
+    /// <summary>Lane-wise sum.</summary>
+    static abstract TSelf operator +(TSelf left, TSelf right);
+
+    /// <summary>Lane-wise difference.</summary>
+    static abstract TSelf operator -(TSelf left, TSelf right);
+
+    /// <summary>Lane-wise product.</summary>
+    static abstract TSelf operator *(TSelf left, TSelf right);
+
+    /// <summary>Lane-wise maximum.</summary>
+    static abstract TSelf Max(TSelf left, TSelf right);
+
+    /// <summary>Lane-wise e^x.</summary>
+    static abstract TSelf Exp(TSelf value);
+
+    /// <summary>Sum of all lanes.</summary>
+    static abstract float Sum(TSelf value);
+
+    /// <summary>Largest lane.</summary>
+    static abstract float MaxAcross(TSelf value);
+}
