@@ -6,9 +6,10 @@ namespace Peft.Net.Core.Optim;
 /// AdamW (Loshchilov &amp; Hutter), bit-for-bit PyTorch 1.13's <c>torch.optim.AdamW</c> (amsgrad off): per step and
 /// parameter with a gradient, <c>p ← p·(1 − lr·wd)</c>, then <c>m ← β₁m + (1−β₁)g</c>, <c>v ← β₂v + (1−β₂)g²</c>,
 /// then <c>p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)</c>, where t counts that parameter's own steps.
-/// The moments live in flat float arrays (state buffers "exp_avg" and "exp_avg_sq").
+/// The moments live in flat float arrays (state buffers "exp_avg" and "exp_avg_sq"). Not sealed, so optimizers
+/// that only arrange groups (LoRA+) can derive from it.
 /// </summary>
-public sealed class AdamW : Optimizer
+public class AdamW : Optimizer
 {
     private readonly AdamWGroup[] _groups;
 
