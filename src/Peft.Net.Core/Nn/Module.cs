@@ -168,7 +168,10 @@ public abstract class Module
     /// (converting between F32/F16/BF16 as needed). With <paramref name="strict"/> any missing or unexpected
     /// key is an error; otherwise they are reported in the result.
     /// </summary>
-    /// <exception cref="ArgumentException">A shape differs, or (strict) keys are missing or unexpected; the message lists them.</exception>
+    /// <exception cref="ArgumentException">
+    /// A shape differs, a dtype cannot be converted, or (strict) keys are missing or unexpected; the message lists
+    /// them. Nothing is copied then.
+    /// </exception>
     public LoadStateDictResult LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
     {
         var own = StateDict();
@@ -177,25 +180,28 @@ public abstract class Module
         if (strict && (missing.Count > 0 || unexpected.Count > 0))
             throw new ArgumentException(
                 $"State dict does not match {GetType().Name}: missing keys [{string.Join(", ", missing)}], unexpected keys [{string.Join(", ", unexpected)}].");
+        // Check every entry before copying any, so a rejected state leaves the module unchanged.
         foreach (var (key, target) in own)
         {
             if (!state.TryGetValue(key, out var source)) continue;
             if (!source.SameShape(target))
                 throw new ArgumentException($"State dict entry '{key}': {source.Describe()} does not match the module's {target.Describe()}.");
-            CopyInto(key, source, target);
+            if (source.DType != target.DType && (!source.DType.IsFloatingPoint() || !target.DType.IsFloatingPoint()))
+                throw new ArgumentException($"State dict entry '{key}': cannot convert {source.DType} into {target.DType}.");
         }
+        foreach (var (key, target) in own)
+            if (state.TryGetValue(key, out var source))
+                CopyInto(source, target);
         return new LoadStateDictResult(missing, unexpected);
     }
 
-    private static void CopyInto(string key, Tensor source, Tensor target)
+    private static void CopyInto(Tensor source, Tensor target)
     {
         if (source.DType == target.DType)
         {
             Array.Copy(source.Storage, source.Offset, target.Storage, target.Offset, source.Count);
             return;
         }
-        if (!source.DType.IsFloatingPoint() || !target.DType.IsFloatingPoint())
-            throw new ArgumentException($"State dict entry '{key}': cannot convert {source.DType} into {target.DType}.");
         var converted = source.To(target.DType);
         Array.Copy(converted.Storage, converted.Offset, target.Storage, target.Offset, converted.Count);
     }
