@@ -22,18 +22,20 @@ public sealed partial class Tensor
     /// <summary>A scalar (rank-0) F32 tensor.</summary>
     public static Tensor Scalar(float value) => new(new[] { value }, 0, [], DType.F32);
 
-    /// <summary>An F32 tensor holding a copy of <paramref name="values"/>.</summary>
+    /// <summary>
+    /// An F32 tensor holding a copy of <paramref name="values"/>. With no shape the tensor is 1-D
+    /// (use <see cref="Scalar"/> for a rank-0 tensor).
+    /// </summary>
     /// <exception cref="ArgumentException">The shape's element count differs from the number of values.</exception>
     public static Tensor FromArray(ReadOnlySpan<float> values, params int[] shape)
     {
+        if (shape.Length == 0)
+            shape = [values.Length];
         long count = CheckShape(shape);
         if (count != values.Length)
             throw new ArgumentException($"Shape [{string.Join(", ", shape)}] holds {count} elements but {values.Length} values were given.");
         return new Tensor(values.ToArray(), 0, (int[])shape.Clone(), DType.F32);
     }
-
-    /// <summary>A 1-D F32 tensor holding a copy of <paramref name="values"/>.</summary>
-    public static Tensor FromArray(float[] values) => FromArray(values, values.Length);
 
     /// <summary>Wraps <paramref name="storage"/> without copying (the tensor aliases the array).</summary>
     /// <exception cref="ArgumentException">The array is not a supported element type or too short for the shape.</exception>

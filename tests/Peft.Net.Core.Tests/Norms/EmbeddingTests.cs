@@ -30,7 +30,7 @@ public class EmbeddingTests
     [Fact]
     public void Module_is_initialised_from_a_standard_normal_and_accepts_id_tensors()
     {
-        var embedding = new Nn.Embedding(500, 64, new TensorRandom(52));
+        var embedding = new Core.Nn.Embedding(500, 64, new TensorRandom(52));
         Assert.Equal(["weight"], embedding.NamedParameters().Select(p => p.Name));
         var w = embedding.Weight.ToArray();
         double mean = w.Average(v => (double)v), std = Math.Sqrt(w.Average(v => (v - mean) * (v - mean)));

@@ -45,13 +45,13 @@ public class LayerNormTests
     [Fact]
     public void Module_parameters_follow_PyTorch_names_and_initial_values()
     {
-        var affine = new Nn.LayerNorm(4);
+        var affine = new Core.Nn.LayerNorm(4);
         Assert.Equal(["weight", "bias"], affine.NamedParameters().Select(p => p.Name));
         Assert.All(affine.Weight!.ToArray(), v => Assert.Equal(1f, v));
         Assert.All(affine.Bias!.ToArray(), v => Assert.Equal(0f, v));
-        var plain = new Nn.LayerNorm(4, 1e-6f, elementwiseAffine: false);
+        var plain = new Core.Nn.LayerNorm(4, 1e-6f, elementwiseAffine: false);
         Assert.Empty(plain.NamedParameters());
-        var noBias = new Nn.LayerNorm(4, bias: false);
+        var noBias = new Core.Nn.LayerNorm(4, bias: false);
         Assert.Equal(["weight"], noBias.NamedParameters().Select(p => p.Name));
         var x = Tensor.Normal([3, 4], 0, 1, new TensorRandom(23));
         TensorAssert.BitEqual(Ops.LayerNorm(x, null, null, 1e-6f).ToArray(), plain.Forward(x).ToArray(), "module forward");

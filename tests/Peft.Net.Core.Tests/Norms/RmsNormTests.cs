@@ -88,7 +88,7 @@ public class RmsNormTests
     [Fact]
     public void Module_has_a_ones_weight_named_like_PyTorch_and_matches_the_op()
     {
-        var norm = new Nn.RmsNorm(6, 1e-5f);
+        var norm = new Core.Nn.RmsNorm(6, 1e-5f);
         Assert.Equal(["weight"], norm.NamedParameters().Select(p => p.Name));
         Assert.All(norm.Weight.ToArray(), v => Assert.Equal(1f, v));
         Assert.True(norm.Weight.RequiresGrad);
