@@ -87,17 +87,18 @@ public sealed partial class Tensor
         return t;
     }
 
-    internal static DType DTypeOfArray(Array storage) => storage switch
+    // Matches the exact array type: the runtime lets an sbyte[] pass as byte[] (and uint[] as int[]), so `is` patterns would misclassify.
+    internal static DType DTypeOfArray(Array storage) => storage.GetType() switch
     {
-        float[] => DType.F32,
-        Half[] => DType.F16,
-        BFloat16[] => DType.BF16,
-        byte[] => DType.U8,
-        sbyte[] => DType.I8,
-        int[] => DType.I32,
-        long[] => DType.I64,
-        bool[] => DType.Bool,
-        _ => throw new ArgumentException($"Arrays of {storage.GetType().GetElementType()?.Name} cannot back a tensor."),
+        var t when t == typeof(float[]) => DType.F32,
+        var t when t == typeof(Half[]) => DType.F16,
+        var t when t == typeof(BFloat16[]) => DType.BF16,
+        var t when t == typeof(byte[]) => DType.U8,
+        var t when t == typeof(sbyte[]) => DType.I8,
+        var t when t == typeof(int[]) => DType.I32,
+        var t when t == typeof(long[]) => DType.I64,
+        var t when t == typeof(bool[]) => DType.Bool,
+        var t => throw new ArgumentException($"Arrays of {t.GetElementType()?.Name} cannot back a tensor."),
     };
 
     internal static Array AllocateStorage(DType dtype, int count) => dtype switch
