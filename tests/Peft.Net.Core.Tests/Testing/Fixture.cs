@@ -41,7 +41,7 @@ public sealed class Fixture
     {
         if (!_tensors.TryGetValue(name, out var t))
             throw new KeyNotFoundException($"Fixture has no tensor '{name}' (has {string.Join(", ", _tensors.Keys)}).");
-        return Core.Tensor.FromArray(t.Data, t.Shape);
+        return t.Shape.Length == 0 ? Core.Tensor.Scalar(t.Data[0]) : Core.Tensor.FromArray(t.Data, t.Shape);
     }
 
     /// <summary>The raw values of tensor <paramref name="name"/>.</summary>
