@@ -1,0 +1,78 @@
+using Peft.Net.Core.Autograd;
+using Peft.Net.Core.Kernels;
+
+namespace Peft.Net.Core;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Scaled dot-product attention with grouped-query heads:
+    /// <c>softmax(query·keyᵀ·scale + mask)·value</c>, computed by a fused kernel that never stores the
+    /// Tq × Tk score matrix (it keeps the output and one log-sum-exp per query row for the backward pass).
+    /// Recorded by autograd: gradients flow to <paramref name="query"/>, <paramref name="key"/> and
+    /// <paramref name="value"/>.
+    /// </summary>
+    /// <param name="query">[B, H, Tq, D], F32.</param>
+    /// <param name="key">[B, Hkv, Tk, D], F32. H must be a multiple of Hkv: query head h reads kv head
+    /// h / (H / Hkv), as Hugging Face's <c>repeat_kv</c>.</param>
+    /// <param name="value">[B, Hkv, Tk, D], F32, the same shape as <paramref name="key"/>.</param>
+    /// <param name="causal">Mask future keys. The mask is aligned at the end: query i attends to keys
+    /// j ≤ i + (Tk − Tq), so new queries that follow a KV cache (Tq &lt; Tk) see the whole cached prefix.</param>
+    /// <param name="scale">Multiplier of the scores; null means 1/√D.</param>
+    /// <returns>[B, H, Tq, D].</returns>
+    /// <exception cref="ArgumentException">A tensor is not rank-4 F32, the shapes disagree, H is not a multiple of
+    /// Hkv, Tk = 0 with Tq &gt; 0, Tq &gt; Tk with <paramref name="causal"/>, or the scale is not finite.</exception>
+    public static Tensor ScaledDotProductAttention(Tensor query, Tensor key, Tensor value, bool causal = true, float? scale = null)
+    {
+        var shape = AttentionShapeOf(query, key, value, causal, scale);
+        var output = Tensor.Zeros(query.ShapeArray());
+        var logSumExp = Tensor.Zeros(shape.Batch, shape.Heads, shape.QueryLength);
+        AttentionKernels.Forward(F32Memory(query), F32Memory(key), F32Memory(value), F32Memory(output),
+            F32Memory(logSumExp), shape);
+        return GradMode.Record(output, "scaled_dot_product_attention", g =>
+        {
+            AttentionKernels.Backward(F32Memory(query), F32Memory(key), F32Memory(value), F32Memory(output),
+                F32Memory(logSumExp), F32Memory(g),
+                query.RequiresGrad ? GradMemory(query) : default,
+                key.RequiresGrad ? GradMemory(key) : default,
+                value.RequiresGrad ? GradMemory(value) : default, shape);
+        }, query, key, value);
+    }
+
+    private static AttentionShape AttentionShapeOf(Tensor query, Tensor key, Tensor value, bool causal, float? scale)
+    {
+        foreach (var (tensor, role) in new[] { (query, "query"), (key, "key"), (value, "value") })
+        {
+            if (tensor.Rank != 4)
+                throw new ArgumentException($"ScaledDotProductAttention: the {role} {tensor.Describe()} must be rank 4 ([B, H, T, D]).");
+            if (tensor.DType != DType.F32)
+                throw new ArgumentException($"ScaledDotProductAttention: the {role} {tensor.Describe()} must be F32; call To(DType.F32) first.");
+        }
+        if (!key.SameShape(value))
+            throw new ArgumentException($"ScaledDotProductAttention: key {key.Describe()} and value {value.Describe()} must have the same shape.");
+        if (query.Dim(0) != key.Dim(0) || query.Dim(3) != key.Dim(3))
+            throw new ArgumentException($"ScaledDotProductAttention: query {query.Describe()} and key {key.Describe()} must agree in batch (dim 0) and head size (dim 3).");
+        int heads = query.Dim(1), kvHeads = key.Dim(1);
+        if (kvHeads == 0 ? heads != 0 : heads % kvHeads != 0)
+            throw new ArgumentException($"ScaledDotProductAttention: the query heads of {query.Describe()} must be a multiple of the kv heads of {key.Describe()}.");
+        int queryLength = query.Dim(2), keyLength = key.Dim(2), headDim = query.Dim(3);
+        if (causal && queryLength > keyLength)
+            throw new ArgumentException($"ScaledDotProductAttention: causal attention needs Tq ≤ Tk (the mask is aligned at the end); query {query.Describe()} is longer than key {key.Describe()}.");
+        if (keyLength == 0 && queryLength > 0)
+            throw new ArgumentException($"ScaledDotProductAttention: key {key.Describe()} has no positions to attend to.");
+        float s = scale ?? (headDim > 0 ? 1f / MathF.Sqrt(headDim) : 1f);
+        if (!float.IsFinite(s))
+            throw new ArgumentException($"ScaledDotProductAttention: the scale must be finite; got {s}.", nameof(scale));
+        return new AttentionShape(query.Dim(0), heads, kvHeads, queryLength, keyLength, headDim, causal, s);
+    }
+
+    /// <summary>The elements of an F32 tensor as memory (kernels that run on several threads take memory, not spans).</summary>
+    private static Memory<float> F32Memory(Tensor tensor) => new((float[])tensor.Storage, tensor.Offset, tensor.Count);
+
+    /// <summary>The gradient buffer of <paramref name="tensor"/> (created zeroed on first use) as memory.</summary>
+    private static Memory<float> GradMemory(Tensor tensor)
+    {
+        tensor.GradBuffer();
+        return F32Memory(tensor.Grad!);
+    }
+}

@@ -1,0 +1,135 @@
+using Peft.Net.Core.Kernels;
+using Peft.Net.Core.Tests.Testing;
+
+namespace Peft.Net.Core.Tests.Attention;
+
+/// <summary>The fused attention kernels against the naive reference, at every SIMD width.</summary>
+public class AttentionKernelTests
+{
+    private static readonly SimdWidth[] Widths = [SimdWidth.Scalar, SimdWidth.Vector128, SimdWidth.Vector256, SimdWidth.Vector512];
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(32)]
+    [InlineData(64)]
+    [InlineData(65)]
+    public void Fused_forward_and_backward_match_the_reference_over_lengths_group_ratios_and_masks(int headDim)
+    {
+        ulong seed = (ulong)headDim * 1000;
+        foreach (int t in new[] { 1, 2, 15, 16, 17, 64, 100 })
+        foreach (int ratio in new[] { 1, 2, 4 })
+        {
+            int cached = Math.Max(1, t / 3);
+            AssertFusedMatchesAtEveryWidth(Reference(new AttentionShape(2, ratio, 1, t, t, headDim, true, 0.5f / MathF.Sqrt(headDim) + 0.1f), seed++));
+            AssertFusedMatchesAtEveryWidth(Reference(new AttentionShape(1, 2 * ratio, 2, t, t, headDim, false, 1f / MathF.Sqrt(headDim)), seed++));
+            AssertFusedMatchesAtEveryWidth(Reference(new AttentionShape(1, 2 * ratio, 2, cached, t, headDim, true, 1f / MathF.Sqrt(headDim)), seed++));
+        }
+    }
+
+    [Fact]
+    public void Fused_kernels_match_the_reference_for_every_simd_length_as_head_dim_and_as_key_length()
+    {
+        ulong seed = 100;
+        foreach (int n in TensorAssert.SimdLengths)
+        {
+            AssertFusedMatchesAtEveryWidth(Reference(new AttentionShape(1, 2, 1, 3, 5, n, true, 0.3f), seed++));
+            AssertFusedMatchesAtEveryWidth(Reference(new AttentionShape(1, 2, 1, Math.Min(3, n), n, 8, true, 0.3f), seed++));
+            AssertFusedMatchesAtEveryWidth(Reference(new AttentionShape(1, 2, 2, Math.Min(2, n), n, 8, false, 0.3f), seed++));
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(8)]
+    public void Results_do_not_depend_on_the_thread_count_or_on_splitting_a_kv_head_across_threads(int threads)
+    {
+        // One kv head with 4 query heads and two query tiles: with several threads each kv head is split.
+        AssertFusedMatches(Reference(new AttentionShape(1, 4, 1, 100, 100, 16, true, 0.25f), 7), SimdWidth.Auto, threads);
+        AssertFusedMatches(Reference(new AttentionShape(3, 4, 2, 70, 90, 32, true, 0.2f), 8), SimdWidth.Auto, threads);
+        AssertFusedMatches(Reference(new AttentionShape(2, 2, 2, 130, 130, 8, false, 0.3f), 9), SimdWidth.Auto, threads);
+    }
+
+    [Fact]
+    public void Large_scores_stay_finite_and_match_the_reference()
+    {
+        // Scores in the thousands: exp without the running max would overflow to ∞ and give NaN. A float32 score
+        // of ~5000 is only known to ~5e-4 (its ulp), which bounds how close any float32 kernel can come to the
+        // double reference, hence the looser tolerance.
+        AssertFusedMatchesAtEveryWidth(Reference(new AttentionShape(1, 4, 2, 100, 100, 16, true, 1f), 21, magnitude: 20f), tolerance: 2e-3);
+        AssertFusedMatchesAtEveryWidth(Reference(new AttentionShape(1, 2, 1, 33, 80, 16, false, 1f), 22, magnitude: 20f), tolerance: 2e-3);
+        var shape = new AttentionShape(1, 1, 1, 4, 4, 2, true, 1f);
+        float[] q = [1e4f, 0, -1e4f, 1e4f, 3e4f, -3e4f, 0, 1];
+        float[] k = [1f, 0, 0, 1f, 1f, 1f, -1f, 0];
+        float[] v = [1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f];
+        var output = new float[8];
+        AttentionKernels.Forward(q, k, v, output, new float[4], shape);
+        var expected = new float[8];
+        AttentionReference.Forward(q, k, v, expected, shape);
+        Assert.All(output, x => Assert.True(float.IsFinite(x)));
+        TensorAssert.CloseToScale(expected, output, 1e-6, "one-hot rows");
+    }
+
+    [Fact]
+    public void Wrong_buffer_lengths_and_impossible_shapes_throw()
+    {
+        var shape = new AttentionShape(1, 2, 1, 3, 3, 4, true, 0.5f);
+        Assert.Throws<ArgumentException>(() => AttentionKernels.Forward(new float[24], new float[12], new float[12], new float[23], new float[6], shape));
+        Assert.Throws<ArgumentException>(() => AttentionKernels.Forward(new float[24], new float[12], new float[12], new float[24], new float[5], shape));
+        Assert.Throws<ArgumentException>(() => AttentionKernels.Backward(new float[24], new float[12], new float[12], new float[24], new float[6],
+            new float[24], new float[24], new float[11], default, shape));
+        Assert.Throws<ArgumentException>(() => (shape with { KvHeads = 3, Heads = 4 }).Validate());
+        Assert.Throws<ArgumentException>(() => (shape with { QueryLength = 4 }).Validate());
+        Assert.Throws<ArgumentException>(() => (shape with { Scale = float.NaN }).Validate());
+        (shape with { QueryLength = 4, Causal = false }).Validate();
+    }
+
+    /// <summary>Random inputs, gradient buffers that start non-zero, and the reference results for them.</summary>
+    private sealed record ReferenceCase(AttentionShape Shape, float[] Q, float[] K, float[] V, float[] DOutput,
+        float[] DqStart, float[] DkStart, float[] DvStart, float[] Output, float[] Dq, float[] Dk, float[] Dv);
+
+    private static ReferenceCase Reference(AttentionShape shape, ulong seed, float magnitude = 1f)
+    {
+        var random = new TensorRandom(seed);
+        float[] Random(int n, float scale) => Tensor.Normal([n], 0, scale, random).ToArray();
+        var q = Random(shape.QueryCount, magnitude);
+        var k = Random(shape.KeyCount, magnitude);
+        var v = Random(shape.KeyCount, 1);
+        var dOutput = Random(shape.QueryCount, 1);
+        var dqStart = Random(shape.QueryCount, 1);
+        var dkStart = Random(shape.KeyCount, 1);
+        var dvStart = Random(shape.KeyCount, 1);
+        var output = new float[shape.QueryCount];
+        AttentionReference.Forward(q, k, v, output, shape);
+        float[] dq = [.. dqStart], dk = [.. dkStart], dv = [.. dvStart];
+        AttentionReference.Backward(q, k, v, dOutput, dq, dk, dv, shape);
+        return new ReferenceCase(shape, q, k, v, dOutput, dqStart, dkStart, dvStart, output, dq, dk, dv);
+    }
+
+    /// <summary>Runs the fused forward and backward (accumulating into the non-zero start buffers) and compares.</summary>
+    private static void AssertFusedMatches(ReferenceCase expected, SimdWidth width, int threads, double tolerance = 1e-5)
+    {
+        var shape = expected.Shape;
+        string what = $"{shape} {width} threads {threads}";
+        var output = new float[shape.QueryCount];
+        var logSumExp = new float[shape.RowCount];
+        AttentionKernels.Forward(expected.Q, expected.K, expected.V, output, logSumExp, shape, width, threads);
+        TensorAssert.CloseToScale(expected.Output, output, tolerance, what + " output");
+
+        float[] dq = [.. expected.DqStart], dk = [.. expected.DkStart], dv = [.. expected.DvStart];
+        AttentionKernels.Backward(expected.Q, expected.K, expected.V, output, logSumExp, expected.DOutput, dq, dk, dv,
+            shape, width, threads);
+        TensorAssert.CloseToScale(expected.Dq, dq, tolerance, what + " dq");
+        TensorAssert.CloseToScale(expected.Dk, dk, tolerance, what + " dk");
+        TensorAssert.CloseToScale(expected.Dv, dv, tolerance, what + " dv");
+    }
+
+    private static void AssertFusedMatchesAtEveryWidth(ReferenceCase expected, double tolerance = 1e-5)
+    {
+        foreach (var width in Widths) AssertFusedMatches(expected, width, 0, tolerance);
+    }
+}
