@@ -1,0 +1,192 @@
+using System.Text.Json;
+using Peft.Net.Core;
+using Peft.Net.Core.IO;
+
+namespace Peft.Net.Models;
+
+/// <summary>Hugging Face checkpoint folders ↔ <see cref="LlamaForCausalLM"/>.</summary>
+internal static class LlamaCheckpoint
+{
+    public const string ConfigFile = "config.json";
+    public const string WeightsFile = "model.safetensors";
+    public const string IndexFile = "model.safetensors.index.json";
+
+    /// <summary>Most problems listed in one error message.</summary>
+    private const int ListedProblems = 20;
+
+    public static LlamaForCausalLM Load(string directory, DType? dtype, bool loadIn4Bit)
+    {
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"{directory}: the model folder does not exist.");
+        if (dtype is { } requested && !requested.IsFloatingPoint())
+            throw new ArgumentException($"A model can be loaded as F32, F16 or BF16, not {requested}.", nameof(dtype));
+        var config = LlamaConfig.Load(Path.Combine(directory, ConfigFile));
+        var files = OpenWeightFiles(directory);
+        try
+        {
+            var model = new LlamaForCausalLM(config);
+            var expected = ExpectedTensors(model);
+            var located = Locate(files, directory);
+            CheckTensors(expected, located);
+            foreach (var (name, target) in expected)
+            {
+                var (file, _) = located[name];
+                var tensor = ReadAs(file, name, target.Rank == 1 ? DType.F32 : dtype);
+                if (tensor.DType == DType.F32) tensor.RequiresGrad = true;
+                model.ReplaceParameter(name, tensor);
+            }
+            if (config.TieWordEmbeddings) model.TieWeights();
+            if (loadIn4Bit) QuantizeLinearLayers(model);
+            model.Eval();
+            return model;
+        }
+        finally
+        {
+            foreach (var file in files) file.Dispose();
+        }
+    }
+
+    /// <summary>The tensors a checkpoint must hold: the model's parameters, lm_head.weight only when untied.</summary>
+    private static Dictionary<string, Tensor> ExpectedTensors(LlamaForCausalLM model)
+    {
+        var expected = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in model.StateDict())
+            if (!(model.Config.TieWordEmbeddings && name == "lm_head.weight"))
+                expected.Add(name, tensor);
+        return expected;
+    }
+
+    private static List<SafetensorsFile> OpenWeightFiles(string directory)
+    {
+        string single = Path.Combine(directory, WeightsFile), index = Path.Combine(directory, IndexFile);
+        var files = new List<SafetensorsFile>();
+        try
+        {
+            if (File.Exists(single))
+                files.Add(SafetensorsFile.Open(single));
+            else if (File.Exists(index))
+                foreach (string shard in ShardNames(index))
+                {
+                    string path = Path.Combine(directory, shard);
+                    if (!File.Exists(path))
+                        throw new FileNotFoundException($"{index} lists the shard '{shard}', which does not exist in {directory}.", path);
+                    files.Add(SafetensorsFile.Open(path));
+                }
+            else
+                throw new FileNotFoundException(
+                    $"{directory}: no {WeightsFile} or {IndexFile}" +
+                    (Directory.EnumerateFiles(directory, "*.bin").Any() ? " (PyTorch .bin checkpoints are not supported; convert them to safetensors)." : "."),
+                    single);
+            return files;
+        }
+        catch
+        {
+            foreach (var file in files) file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The distinct shard file names of an index's weight_map, in order of first appearance.</summary>
+    private static List<string> ShardNames(string indexPath)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"{indexPath}: missing the 'weight_map' object.");
+            var names = new List<string>();
+            foreach (var entry in map.EnumerateObject())
+            {
+                string shard = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : throw new InvalidDataException(
+                    $"{indexPath}: weight_map entry '{entry.Name}' must be a file name.");
+                if (shard != Path.GetFileName(shard))
+                    throw new InvalidDataException($"{indexPath}: weight_map entry '{entry.Name}' names '{shard}', which is not a file in the folder.");
+                if (!names.Contains(shard)) names.Add(shard);
+            }
+            return names;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{indexPath}: not valid JSON ({e.Message}).", e);
+        }
+    }
+
+    private static Dictionary<string, (SafetensorsFile File, SafetensorsEntry Entry)> Locate(List<SafetensorsFile> files, string directory)
+    {
+        var located = new Dictionary<string, (SafetensorsFile, SafetensorsEntry)>(StringComparer.Ordinal);
+        foreach (var file in files)
+            foreach (var entry in file.Entries)
+                if (!located.TryAdd(entry.Name, (file, entry)))
+                    throw new InvalidDataException(
+                        $"{directory}: tensor '{entry.Name}' is in both {Path.GetFileName(located[entry.Name].Item1.FilePath)} and {Path.GetFileName(file.FilePath)}.");
+        return located;
+    }
+
+    /// <summary>Every missing, unexpected, mis-shaped or non-floating tensor, listed in one exception.</summary>
+    private static void CheckTensors(Dictionary<string, Tensor> expected, Dictionary<string, (SafetensorsFile File, SafetensorsEntry Entry)> located)
+    {
+        var problems = new List<string>();
+        foreach (var (name, target) in expected)
+        {
+            if (!located.TryGetValue(name, out var found))
+            {
+                problems.Add($"missing tensor '{name}' {Shape(target.Shape)}");
+                continue;
+            }
+            string where = $"{Path.GetFileName(found.File.FilePath)}: tensor '{name}'";
+            if (!found.Entry.Shape.SequenceEqual(target.Shape))
+                problems.Add($"{where} has shape {Shape(found.Entry.Shape)}, the config needs {Shape(target.Shape)}");
+            else if (!found.Entry.IsSupported || !found.Entry.DType.IsFloatingPoint())
+                problems.Add($"{where} is {found.Entry.DTypeName}; weights must be F32, F16 or BF16");
+        }
+        foreach (var (name, found) in located)
+            if (!expected.ContainsKey(name) && !IsIgnorable(name))
+                problems.Add($"{Path.GetFileName(found.File.FilePath)}: unexpected tensor '{name}'");
+        if (problems.Count == 0) return;
+        string listed = string.Join("; ", problems.Take(ListedProblems)) + (problems.Count > ListedProblems ? $"; and {problems.Count - ListedProblems} more" : "");
+        throw new InvalidDataException($"The checkpoint does not match the config ({problems.Count} problems): {listed}.");
+    }
+
+    /// <summary>Tensors HF checkpoints may carry that the model rebuilds itself: the tied head, old rotary buffers.</summary>
+    private static bool IsIgnorable(string name) => name == "lm_head.weight" || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
+
+    private static Tensor ReadAs(SafetensorsFile file, string name, DType? dtype)
+    {
+        if (dtype == DType.F32) return file.ReadTensorAsFloat32(name);
+        var tensor = file.ReadTensor(name);
+        return dtype is { } wanted && wanted != tensor.DType ? tensor.To(wanted) : tensor;
+    }
+
+    private static string Shape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    private static void QuantizeLinearLayers(LlamaForCausalLM model) =>
+        throw new NotSupportedException("loadIn4Bit needs Peft.Net.Quantization (branch nf4), which is not merged yet.");
+
+    public static void Save(LlamaForCausalLM model, string directory, DType? dtype)
+    {
+        var state = model.StateDict();
+        var expected = ExpectedTensors(model);
+        var extra = state.Keys.Where(k => !expected.ContainsKey(k) && k != "lm_head.weight").ToList();
+        if (extra.Count > 0)
+            throw new InvalidOperationException(
+                $"SavePretrained writes the plain Llama architecture, but the model also holds [{string.Join(", ", extra.Take(ListedProblems))}]: merge or remove adapters first.");
+        var missing = expected.Keys.Where(k => !state.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidOperationException($"SavePretrained: the model lacks [{string.Join(", ", missing.Take(ListedProblems))}] (a replaced layer?): merge adapters first.");
+        var target = dtype ?? expected["model.embed_tokens.weight"].DType;
+        if (!target.IsFloatingPoint())
+            throw new ArgumentException($"A checkpoint is saved as F32, F16 or BF16, not {target}.", nameof(dtype));
+
+        Directory.CreateDirectory(directory);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using (Tensor.NoGrad())
+            foreach (var (name, tensor) in expected)
+            {
+                if (!tensor.DType.IsFloatingPoint())
+                    throw new InvalidOperationException($"SavePretrained: '{name}' is stored as {tensor.DType} (quantized?); dequantize it first.");
+                tensors.Add(name, tensor.DType == target ? tensor : tensor.To(target));
+            }
+        Safetensors.Save(Path.Combine(directory, WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        (model.Config with { TorchDType = target }).Save(Path.Combine(directory, ConfigFile));
+    }
+}
