@@ -4,6 +4,7 @@
 //
 // usage: dequant_host CASE_FILE OUT_FILE      one case
 //        dequant_host --batch DIR             every DIR/*.case -> DIR/*.out
+//        dequant_host --convert IN F16 BF16   float32 values (raw) -> the kernels' float16 / bfloat16 bits (raw u16)
 //
 // Case file (little-endian):
 //   char[8]  "PNQ4CASE"
@@ -29,6 +30,8 @@
 #include <cstring>
 #include <dirent.h>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -50,7 +53,8 @@ struct Buffer
         std::free(data);
         data = nullptr;
         bytes = n;
-        if (n) { data = std::aligned_alloc(256, (n + 255) / 256 * 256); if (!data) die("out of memory"); }
+        // Exactly n bytes (no rounding up), so AddressSanitizer flags any access past the end.
+        if (n && posix_memalign(&data, 256, n) != 0) die("out of memory");
     }
     ~Buffer() { std::free(data); }
     Buffer(const Buffer&) = delete;
@@ -189,6 +193,29 @@ void run_case(const std::string& in_path, const std::string& out_path)
     std::fclose(o);
 }
 
+// The roundings the kernels use (pn::float_to_half_bits / float_to_bfloat16_bits), applied to a file of floats.
+void convert(const std::string& in_path, const std::string& f16_path, const std::string& bf16_path)
+{
+    FILE* f = std::fopen(in_path.c_str(), "rb");
+    if (!f) die(in_path + ": cannot open");
+    std::vector<float> values;
+    float v;
+    while (std::fread(&v, sizeof v, 1, f) == 1) values.push_back(v);
+    std::fclose(f);
+    std::vector<unsigned short> half(values.size()), bf16(values.size());
+    for (size_t i = 0; i < values.size(); i++)
+    {
+        half[i] = pn::float_to_half_bits(values[i]);
+        bf16[i] = pn::float_to_bfloat16_bits(values[i]);
+    }
+    for (auto [path, data] : {std::pair{f16_path, &half}, std::pair{bf16_path, &bf16}})
+    {
+        FILE* o = std::fopen(path.c_str(), "wb");
+        if (!o || std::fwrite(data->data(), 2, data->size(), o) != data->size()) die(path + ": write failed");
+        std::fclose(o);
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -212,11 +239,16 @@ int main(int argc, char** argv)
         std::printf("dequant_host: %d cases\n", count);
         return 0;
     }
+    if (argc == 5 && std::strcmp(argv[1], "--convert") == 0)
+    {
+        convert(argv[2], argv[3], argv[4]);
+        return 0;
+    }
     if (argc == 3)
     {
         run_case(argv[1], argv[2]);
         return 0;
     }
-    std::fprintf(stderr, "usage: dequant_host CASE_FILE OUT_FILE | dequant_host --batch DIR\n");
+    std::fprintf(stderr, "usage: dequant_host CASE_FILE OUT_FILE | dequant_host --batch DIR | dequant_host --convert IN F16 BF16\n");
     return 2;
 }
