@@ -77,9 +77,10 @@ internal sealed unsafe class CudaDevice
                 return (null, failure);
             return Initialise(api);
         }
-        catch (Exception e) when (e is CudaException or InvalidOperationException or BadImageFormatException)
+        catch (Exception e)
         {
-            return (null, e.Message);
+            // IsAvailable must never throw: any failure while probing the driver is a reason, not an exception.
+            return (null, e is CudaException ? e.Message : $"initialising the CUDA driver failed: {e.GetType().Name}: {e.Message}");
         }
     }
 
