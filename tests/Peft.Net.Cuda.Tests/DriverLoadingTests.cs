@@ -32,6 +32,24 @@ public sealed class DriverLoadingTests
     }
 
     [Fact]
+    public void EveryExportResolvesFromAnInstalledDriver()
+    {
+        // Checks the export names (cuMemAlloc_v2, cuEventDestroy_v2, …) against a real driver where one is installed
+        // (Debian's nvidia-cuda-toolkit pulls in libcuda1, even on machines without a GPU).
+        string[] names = CudaDriverApi.DefaultLibraryNames();
+        if (names.Length == 0 || !System.Runtime.InteropServices.NativeLibrary.TryLoad(names[0], out IntPtr handle))
+        {
+            Assert.Null(CudaDriverApi.TryLoad(names, out string failure));
+            Assert.NotEmpty(failure);
+            return;
+        }
+        System.Runtime.InteropServices.NativeLibrary.Free(handle);
+        var api = CudaDriverApi.TryLoad(names, out string reason);
+        Assert.True(api is not null, reason);
+        Assert.Equal(names[0], api.LibraryName);
+    }
+
+    [Fact]
     public void DefaultLibraryNamesFollowTheOperatingSystem()
     {
         string[] names = CudaDriverApi.DefaultLibraryNames();

@@ -33,9 +33,16 @@ internal sealed unsafe class CudaDevice
         $"{Name} (compute capability {ComputeCapability / 10}.{ComputeCapability % 10}, driver API {DriverVersion / 1000}.{DriverVersion % 1000 / 10}, "
         + $"kernels JIT-compiled from compute_{PtxArchitecture} PTX)";
 
+    private static CudaDevice? s_substitute;
+
     /// <summary>The device, or null with the reason it is unavailable. Never throws.</summary>
     public static CudaDevice? TryGet(out string failure)
     {
+        if (Volatile.Read(ref s_substitute) is { } substitute)
+        {
+            failure = "";
+            return substitute;
+        }
         var (device, reason) = s_device.Value;
         failure = reason;
         return device;
@@ -47,6 +54,22 @@ internal sealed unsafe class CudaDevice
         var device = TryGet(out string failure) ?? throw new CudaUnavailableException(failure);
         device.MakeCurrent();
         return device;
+    }
+
+    /// <summary>
+    /// Tests only: routes every public entry point to <paramref name="device"/> (e.g. one initialised on the fake
+    /// driver of kernels/host/fake_cuda_driver.cpp) until the returned scope is disposed.
+    /// </summary>
+    internal static IDisposable Substitute(CudaDevice device)
+    {
+        if (Interlocked.CompareExchange(ref s_substitute, device, null) is not null)
+            throw new InvalidOperationException("A substitute CUDA device is already in use.");
+        return new SubstituteScope();
+    }
+
+    private sealed class SubstituteScope : IDisposable
+    {
+        public void Dispose() => Volatile.Write(ref s_substitute, null);
     }
 
     public void MakeCurrent() => Api.Check(Api.CtxSetCurrent(Context), "cuCtxSetCurrent");

@@ -7,7 +7,7 @@ internal static class RepoPaths
 
     public static string Kernels => Path.Combine(Root, "src", "Peft.Net.Cuda", "kernels");
 
-    public static string HostEmulatorExecutable => Path.Combine(Root, "artifacts", "cuda-host", "dequant_host");
+    public static string HostEmulatorDirectory => Path.Combine(Root, "artifacts", "cuda-host");
 
     private static string FindRoot()
     {
