@@ -31,8 +31,9 @@ if [[ "${PN_HOST_SANITIZE:-1}" != "0" ]]; then
 fi
 "$cxx" "${flags[@]}" "${sanitize[@]}" "$here/dequant_host.cpp" -o "$outdir/dequant_host.tmp$$"
 mv -f "$outdir/dequant_host.tmp$$" "$outdir/dequant_host"
-# Loaded into the .NET test process: no sanitizer runtime there.
-"$cxx" "${flags[@]}" -fPIC -shared "$here/fake_cuda_driver.cpp" -o "$outdir/libpeft_fake_cuda.so.tmp$$"
+# Loaded into the .NET test process: no sanitizer runtime there; -Bsymbolic so a real libcuda in the same process
+# can never interpose on the fake's own calls.
+"$cxx" "${flags[@]}" -fPIC -shared -Wl,-Bsymbolic "$here/fake_cuda_driver.cpp" -o "$outdir/libpeft_fake_cuda.so.tmp$$"
 mv -f "$outdir/libpeft_fake_cuda.so.tmp$$" "$outdir/libpeft_fake_cuda.so"
 echo "$outdir/dequant_host"
 echo "$outdir/libpeft_fake_cuda.so"
