@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Peft.Net.Core;
 using Peft.Net.Core.IO;
+using Peft.Net.Core.Nn;
+using Peft.Net.Quantization;
 
 namespace Peft.Net.Models;
 
@@ -159,8 +161,13 @@ internal static class LlamaCheckpoint
 
     private static string Shape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 
-    private static void QuantizeLinearLayers(LlamaForCausalLM model) =>
-        throw new NotSupportedException("loadIn4Bit needs Peft.Net.Quantization (branch nf4), which is not merged yet.");
+    /// <summary>QLoRA's base: every Linear but lm_head becomes an <see cref="Nf4Linear"/> (NF4, blocksize 64, double quantization).</summary>
+    private static void QuantizeLinearLayers(LlamaForCausalLM model)
+    {
+        var linears = model.NamedModules().Where(m => m.Module is Linear && m.Name != "lm_head").ToList();
+        foreach (var (name, module) in linears)
+            model.ReplaceSubmodule(name, Nf4Linear.FromLinear((Linear)module, QuantType.Nf4, blockSize: 64, doubleQuant: true));
+    }
 
     public static void Save(LlamaForCausalLM model, string directory, DType? dtype)
     {
@@ -172,7 +179,7 @@ internal static class LlamaCheckpoint
                 $"SavePretrained writes the plain Llama architecture, but the model also holds [{string.Join(", ", extra.Take(ListedProblems))}]: merge or remove adapters first.");
         var missing = expected.Keys.Where(k => !state.ContainsKey(k)).ToList();
         if (missing.Count > 0)
-            throw new InvalidOperationException($"SavePretrained: the model lacks [{string.Join(", ", missing.Take(ListedProblems))}] (a replaced layer?): merge adapters first.");
+            throw new InvalidOperationException($"SavePretrained: the model lacks [{string.Join(", ", missing.Take(ListedProblems))}] (quantized or replaced layers): merge adapters and dequantize first.");
         var target = dtype ?? expected["model.embed_tokens.weight"].DType;
         if (!target.IsFloatingPoint())
             throw new ArgumentException($"A checkpoint is saved as F32, F16 or BF16, not {target}.", nameof(dtype));

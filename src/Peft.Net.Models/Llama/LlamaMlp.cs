@@ -23,6 +23,6 @@ public sealed class LlamaMlp : Module
     {
         var gate = Child<Module>("gate_proj").Forward(input);
         var up = Child<Module>("up_proj").Forward(input);
-        return Child<Module>("down_proj").Forward(PendingOps.SiluMul(gate, up));
+        return Child<Module>("down_proj").Forward(Ops.SiluMul(gate, up));
     }
 }
