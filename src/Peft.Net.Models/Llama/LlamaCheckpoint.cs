@@ -27,13 +27,13 @@ internal static class LlamaCheckpoint
         try
         {
             var model = new LlamaForCausalLM(config);
-            var expected = ExpectedTensors(model);
+            var expected = ExpectedTensors(config);
             var located = Locate(files, directory);
             CheckTensors(expected, located);
-            foreach (var (name, target) in expected)
+            foreach (var (name, shape) in expected)
             {
                 var (file, _) = located[name];
-                var tensor = ReadAs(file, name, target.Rank == 1 ? DType.F32 : dtype);
+                var tensor = ReadAs(file, name, shape.Length == 1 ? DType.F32 : dtype);
                 if (tensor.DType == DType.F32) tensor.RequiresGrad = true;
                 model.ReplaceParameter(name, tensor);
             }
@@ -48,13 +48,37 @@ internal static class LlamaCheckpoint
         }
     }
 
-    /// <summary>The tensors a checkpoint must hold: the model's parameters, lm_head.weight only when untied.</summary>
-    private static Dictionary<string, Tensor> ExpectedTensors(LlamaForCausalLM model)
+    /// <summary>
+    /// The tensors (name → shape) of a checkpoint of <paramref name="config"/>, in the model's declaration order;
+    /// lm_head.weight only when untied.
+    /// </summary>
+    internal static OrderedDictionary<string, int[]> ExpectedTensors(LlamaConfig config)
     {
-        var expected = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in model.StateDict())
-            if (!(model.Config.TieWordEmbeddings && name == "lm_head.weight"))
-                expected.Add(name, tensor);
+        int c = config.HiddenSize, f = config.IntermediateSize, v = config.VocabSize;
+        int q = config.NumAttentionHeads * config.ResolvedHeadDim, kv = config.KeyValueHeads * config.ResolvedHeadDim;
+        var expected = new OrderedDictionary<string, int[]>(StringComparer.Ordinal) { ["model.embed_tokens.weight"] = [v, c] };
+        for (int i = 0; i < config.NumHiddenLayers; i++)
+        {
+            string layer = $"model.layers.{i}.";
+            expected.Add(layer + "input_layernorm.weight", [c]);
+            foreach (var (name, rows, columns, bias) in new[]
+                     {
+                         ("self_attn.q_proj", q, c, config.QkvBias), ("self_attn.k_proj", kv, c, config.QkvBias),
+                         ("self_attn.v_proj", kv, c, config.QkvBias), ("self_attn.o_proj", c, q, config.OutputProjectionBias),
+                     })
+            {
+                expected.Add(layer + name + ".weight", [rows, columns]);
+                if (bias) expected.Add(layer + name + ".bias", [rows]);
+            }
+            expected.Add(layer + "post_attention_layernorm.weight", [c]);
+            foreach (var (name, rows, columns) in new[] { ("mlp.gate_proj", f, c), ("mlp.up_proj", f, c), ("mlp.down_proj", c, f) })
+            {
+                expected.Add(layer + name + ".weight", [rows, columns]);
+                if (config.MlpBias) expected.Add(layer + name + ".bias", [rows]);
+            }
+        }
+        expected.Add("model.norm.weight", [c]);
+        if (!config.TieWordEmbeddings) expected.Add("lm_head.weight", [v, c]);
         return expected;
     }
 
@@ -125,19 +149,19 @@ internal static class LlamaCheckpoint
     }
 
     /// <summary>Every missing, unexpected, mis-shaped or non-floating tensor, listed in one exception.</summary>
-    private static void CheckTensors(Dictionary<string, Tensor> expected, Dictionary<string, (SafetensorsFile File, SafetensorsEntry Entry)> located)
+    private static void CheckTensors(OrderedDictionary<string, int[]> expected, Dictionary<string, (SafetensorsFile File, SafetensorsEntry Entry)> located)
     {
         var problems = new List<string>();
-        foreach (var (name, target) in expected)
+        foreach (var (name, shape) in expected)
         {
             if (!located.TryGetValue(name, out var found))
             {
-                problems.Add($"missing tensor '{name}' {Shape(target.Shape)}");
+                problems.Add($"missing tensor '{name}' {Shape(shape)}");
                 continue;
             }
             string where = $"{Path.GetFileName(found.File.FilePath)}: tensor '{name}'";
-            if (!found.Entry.Shape.SequenceEqual(target.Shape))
-                problems.Add($"{where} has shape {Shape(found.Entry.Shape)}, the config needs {Shape(target.Shape)}");
+            if (!found.Entry.Shape.SequenceEqual(shape))
+                problems.Add($"{where} has shape {Shape(found.Entry.Shape)}, the config needs {Shape(shape)}");
             else if (!found.Entry.IsSupported || !found.Entry.DType.IsFloatingPoint())
                 problems.Add($"{where} is {found.Entry.DTypeName}; weights must be F32, F16 or BF16");
         }
@@ -172,7 +196,7 @@ internal static class LlamaCheckpoint
     public static void Save(LlamaForCausalLM model, string directory, DType? dtype)
     {
         var state = model.StateDict();
-        var expected = ExpectedTensors(model);
+        var expected = ExpectedTensors(model.Config);
         var extra = state.Keys.Where(k => !expected.ContainsKey(k) && k != "lm_head.weight").ToList();
         if (extra.Count > 0)
             throw new InvalidOperationException(
@@ -180,15 +204,18 @@ internal static class LlamaCheckpoint
         var missing = expected.Keys.Where(k => !state.ContainsKey(k)).ToList();
         if (missing.Count > 0)
             throw new InvalidOperationException($"SavePretrained: the model lacks [{string.Join(", ", missing.Take(ListedProblems))}] (quantized or replaced layers): merge adapters and dequantize first.");
-        var target = dtype ?? expected["model.embed_tokens.weight"].DType;
+        var target = dtype ?? state["model.embed_tokens.weight"].DType;
         if (!target.IsFloatingPoint())
             throw new ArgumentException($"A checkpoint is saved as F32, F16 or BF16, not {target}.", nameof(dtype));
 
         Directory.CreateDirectory(directory);
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         using (Tensor.NoGrad())
-            foreach (var (name, tensor) in expected)
+            foreach (var name in expected.Keys)
             {
+                var tensor = state[name];
+                if (!tensor.Shape.SequenceEqual(expected[name]))
+                    throw new InvalidOperationException($"SavePretrained: '{name}' is {tensor.Describe()}, the config needs {Shape(expected[name])}.");
                 if (!tensor.DType.IsFloatingPoint())
                     throw new InvalidOperationException($"SavePretrained: '{name}' is stored as {tensor.DType} (quantized?); dequantize it first.");
                 tensors.Add(name, tensor.DType == target ? tensor : tensor.To(target));
