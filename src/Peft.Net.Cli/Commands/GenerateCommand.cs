@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Peft.Net.Cli.Infrastructure;
+using Peft.Net.Models;
+
+namespace Peft.Net.Cli.Commands;
+
+/// <summary>
+/// <c>peft generate --model &lt;dir&gt; (--prompt TEXT | --ids 1,2,3) [--max-new-tokens 32] [--greedy | --temperature T
+/// --top-k K --top-p P] [--repetition-penalty R] [--seed 0] [--print-ids]</c>: continues a prompt with a KV cache.
+/// Decoding is greedy unless a sampling option is given. The new ids (<c>--print-ids</c>, or when the model has no
+/// tokenizer) or their text go to stdout; a timing line goes to stderr.
+/// </summary>
+internal static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "The model folder (config.json + model.safetensors).", Required = true };
+        var prompt = new Option<string?>("--prompt") { Description = "The prompt text (needs tokenizer.json in the model folder)." };
+        var ids = new Option<string?>("--ids") { Description = "The prompt as comma-separated token ids, e.g. 1,2,3." };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "The most tokens to generate.", DefaultValueFactory = _ => 32 };
+        var greedy = new Option<bool>("--greedy") { Description = "Take the most likely token at every step (the default without sampling options)." };
+        var temperature = new Option<float?>("--temperature") { Description = "Sample with this temperature." };
+        var topK = new Option<int?>("--top-k") { Description = "Sample among the K most likely tokens." };
+        var topP = new Option<float?>("--top-p") { Description = "Sample among the most likely tokens whose probability reaches P." };
+        var repetitionPenalty = new Option<float>("--repetition-penalty") { Description = "Penalise tokens already seen (1 = off).", DefaultValueFactory = _ => 1f };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the sampler.", DefaultValueFactory = _ => 0UL };
+        var printIds = new Option<bool>("--print-ids") { Description = "Print the generated ids as one comma-separated line." };
+        var command = new Command("generate", "Continue a prompt with a Llama-family model (KV cache; greedy or sampled).")
+        {
+            model, prompt, ids, maxNewTokens, greedy, temperature, topK, topP, repetitionPenalty, seed, printIds,
+        };
+        command.SetCliAction((result, console) =>
+        {
+            bool sampling = result.GetValue(temperature) is not null || result.GetValue(topK) is not null || result.GetValue(topP) is not null;
+            if (result.GetValue(greedy) && sampling)
+                throw new CliUserException("--greedy cannot be combined with --temperature, --top-k or --top-p");
+            var options = new GenerationOptions
+            {
+                MaxNewTokens = result.GetValue(maxNewTokens),
+                Greedy = !sampling,
+                Temperature = result.GetValue(temperature) ?? 1f,
+                TopK = result.GetValue(topK) ?? 0,
+                TopP = result.GetValue(topP) ?? 1f,
+                RepetitionPenalty = result.GetValue(repetitionPenalty),
+                Seed = result.GetValue(seed),
+            };
+            return Run(console, result.GetValue(model)!, result.GetValue(prompt), result.GetValue(ids), options, result.GetValue(printIds));
+        });
+        return command;
+    }
+
+    private static int Run(CliConsole console, string modelDir, string? prompt, string? ids, GenerationOptions options, bool printIds)
+    {
+        if ((prompt is null) == (ids is null))
+            throw new CliUserException("give the prompt either as --prompt TEXT or as --ids 1,2,3");
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliUserException(e.Message, e);
+        }
+        var model = Load(modelDir);
+        var promptIds = ids is not null ? ParseIds(ids, model.Config.VocabSize, modelDir) : throw new CliUserException(
+            $"{modelDir}: --prompt needs a tokenizer, which this build of peft does not have yet; pass --ids instead");
+        var clock = Stopwatch.StartNew();
+        int[] generated;
+        try
+        {
+            generated = model.Generate(promptIds, options);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliUserException($"{modelDir}: {e.Message}", e);
+        }
+        clock.Stop();
+        console.Out.WriteLine(string.Join(",", generated));
+        _ = printIds; // ids are the only output until a tokenizer can decode them
+        double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+        console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{modelDir}: {generated.Length} new tokens after {promptIds.Length} prompt ids in {seconds:F2} s ({generated.Length / seconds:F1} tokens/s)"));
+        return CliAction.Success;
+    }
+
+    private static LlamaForCausalLM Load(string modelDir)
+    {
+        try
+        {
+            return LlamaForCausalLM.FromPretrained(modelDir);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        {
+            throw new CliUserException(e.Message, e);
+        }
+    }
+
+    private static int[] ParseIds(string text, int vocabSize, string modelDir)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var result = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out result[i]))
+                throw new CliUserException($"--ids: '{parts[i]}' is not a token id (give comma-separated integers, e.g. 1,2,3)");
+            if ((uint)result[i] >= (uint)vocabSize)
+                throw new CliUserException($"--ids: id {result[i]} is outside the vocabulary [0, {vocabSize}) of {modelDir}");
+        }
+        return result;
+    }
+}

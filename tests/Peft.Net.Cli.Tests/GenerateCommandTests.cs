@@ -1,0 +1,79 @@
+using System.Text.Json;
+
+namespace Peft.Net.Cli.Tests;
+
+public sealed class GenerateCommandTests
+{
+    private static string ModelFolder(string variant) => Path.Combine(AppContext.BaseDirectory, "fixtures", "llama", variant);
+
+    /// <summary>A list from the "meta" of fixtures/llama/&lt;variant&gt;.json (made by tests/fixtures/make_llama.py).</summary>
+    private static int[] Expected(string variant, string name)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "fixtures", "llama", variant + ".json")));
+        return document.RootElement.GetProperty("meta").GetProperty(name).EnumerateArray().Select(e => e.GetInt32()).ToArray();
+    }
+
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    [InlineData("llama-bf16")]
+    public void GreedyIdsEqualPyTorchs(string variant)
+    {
+        string prompt = string.Join(",", Expected(variant, "prompt"));
+        var result = CliRunner.Run("generate", "--model", ModelFolder(variant), "--ids", prompt, "--greedy", "--print-ids", "--max-new-tokens", "32");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal(string.Join(",", Expected(variant, "greedy")) + Environment.NewLine, result.Out);
+        Assert.Contains("32 new tokens", result.Error);
+    }
+
+    [Fact]
+    public void SamplingIsReproducibleWithASeed()
+    {
+        string[] args = ["generate", "--model", ModelFolder("qwen2"), "--ids", "1,17,42", "--temperature", "1.2", "--top-k", "40", "--top-p", "0.95",
+            "--seed", "5", "--print-ids", "--max-new-tokens", "12"];
+        var first = CliRunner.Run(args);
+        Assert.True(first.ExitCode == 0, first.Error);
+        var ids = first.Out.Trim().Split(',').Select(int.Parse).ToArray();
+        Assert.InRange(ids.Length, 1, 12);
+        Assert.All(ids, id => Assert.InRange(id, 0, 255));
+        Assert.Equal(first.Out, CliRunner.Run(args).Out);
+    }
+
+    [Theory]
+    [InlineData("--ids", "1,x,3", "'x' is not a token id")]
+    [InlineData("--ids", "1,256", "id 256 is outside the vocabulary [0, 256)")]
+    [InlineData("--top-p", "0", "TopP must be in (0, 1]")]
+    [InlineData("--greedy-and-sampling", "", "--greedy cannot be combined")]
+    [InlineData("--no-prompt", "", "either as --prompt TEXT or as --ids")]
+    public void BadArgumentsGiveOneLineErrors(string flag, string value, string message)
+    {
+        var args = new List<string> { "generate", "--model", ModelFolder("llama") };
+        switch (flag)
+        {
+            case "--greedy-and-sampling": args.AddRange(["--ids", "1", "--greedy", "--temperature", "0.7"]); break;
+            case "--no-prompt": break;
+            case "--ids": args.AddRange([flag, value]); break;
+            default: args.AddRange(["--ids", "1", flag, value]); break;
+        }
+        var result = CliRunner.Run(args.ToArray());
+        Assert.Equal(1, result.ExitCode);
+        Assert.Single(result.ErrorLines);
+        Assert.Contains(message, result.Error);
+        Assert.Equal("", result.Out);
+    }
+
+    [Fact]
+    public void AMissingOrBrokenModelIsAOneLineError()
+    {
+        using var folder = new TempFolder();
+        var missing = CliRunner.Run("generate", "--model", folder.Path, "--ids", "1");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Single(missing.ErrorLines);
+        Assert.Contains("config.json", missing.Error);
+
+        File.WriteAllText(folder.File("config.json"), """{"model_type": "llama", "hidden_size": 64}""");
+        var broken = CliRunner.Run("generate", "--model", folder.Path, "--ids", "1");
+        Assert.Equal(1, broken.ExitCode);
+        Assert.Contains("missing required field 'intermediate_size'", broken.Error);
+    }
+}
