@@ -14,15 +14,20 @@ public sealed class LlamaAttention : Module
 
     /// <summary>Creates the block for <paramref name="config"/> with random weights.</summary>
     public LlamaAttention(LlamaConfig config, TensorRandom random)
+        : this(config, new RandomLlamaParameters(random), "")
+    {
+    }
+
+    internal LlamaAttention(LlamaConfig config, LlamaParameterSource source, string path)
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.KeyValueHeads;
         _headDim = config.ResolvedHeadDim;
         int c = config.HiddenSize;
-        RegisterModule("q_proj", new Linear(c, _heads * _headDim, config.QkvBias, random));
-        RegisterModule("k_proj", new Linear(c, _kvHeads * _headDim, config.QkvBias, random));
-        RegisterModule("v_proj", new Linear(c, _kvHeads * _headDim, config.QkvBias, random));
-        RegisterModule("o_proj", new Linear(_heads * _headDim, c, config.OutputProjectionBias, random));
+        RegisterModule("q_proj", source.Linear(LlamaParameterSource.Join(path, "q_proj"), c, _heads * _headDim, config.QkvBias));
+        RegisterModule("k_proj", source.Linear(LlamaParameterSource.Join(path, "k_proj"), c, _kvHeads * _headDim, config.QkvBias));
+        RegisterModule("v_proj", source.Linear(LlamaParameterSource.Join(path, "v_proj"), c, _kvHeads * _headDim, config.QkvBias));
+        RegisterModule("o_proj", source.Linear(LlamaParameterSource.Join(path, "o_proj"), _heads * _headDim, c, config.OutputProjectionBias));
     }
 
     // x: (B, T, C) → (B, T, C)

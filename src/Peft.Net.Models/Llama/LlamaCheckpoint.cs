@@ -26,18 +26,12 @@ internal static class LlamaCheckpoint
         var files = OpenWeightFiles(directory);
         try
         {
-            var model = new LlamaForCausalLM(config);
             var expected = ExpectedTensors(config);
             var located = Locate(files, directory);
             CheckTensors(expected, located);
-            foreach (var (name, shape) in expected)
-            {
-                var (file, _) = located[name];
-                var tensor = ReadAs(file, name, shape.Length == 1 ? DType.F32 : dtype);
-                if (tensor.DType == DType.F32) tensor.RequiresGrad = true;
-                model.ReplaceParameter(name, tensor);
-            }
-            if (config.TieWordEmbeddings) model.TieWeights();
+            // Norm weights and biases are F32 (the kernels compute in F32); matrices keep or take the asked dtype.
+            var model = new LlamaForCausalLM(config, new LoadedLlamaParameters(
+                name => ReadAs(located[name].File, name, expected[name].Length == 1 ? DType.F32 : dtype)));
             if (loadIn4Bit) QuantizeLinearLayers(model);
             model.Eval();
             return model;

@@ -13,12 +13,17 @@ public sealed class LlamaDecoderLayer : Module
 {
     /// <summary>Creates the layer for <paramref name="config"/> with random weights.</summary>
     public LlamaDecoderLayer(LlamaConfig config, TensorRandom random)
+        : this(config, new RandomLlamaParameters(random), "")
+    {
+    }
+
+    internal LlamaDecoderLayer(LlamaConfig config, LlamaParameterSource source, string path)
     {
         float eps = (float)config.RmsNormEps;
-        RegisterModule("input_layernorm", new RmsNorm(config.HiddenSize, eps));
-        RegisterModule("self_attn", new LlamaAttention(config, random));
-        RegisterModule("post_attention_layernorm", new RmsNorm(config.HiddenSize, eps));
-        RegisterModule("mlp", new LlamaMlp(config, random));
+        RegisterModule("input_layernorm", source.RmsNorm(LlamaParameterSource.Join(path, "input_layernorm"), config.HiddenSize, eps));
+        RegisterModule("self_attn", new LlamaAttention(config, source, LlamaParameterSource.Join(path, "self_attn")));
+        RegisterModule("post_attention_layernorm", source.RmsNorm(LlamaParameterSource.Join(path, "post_attention_layernorm"), config.HiddenSize, eps));
+        RegisterModule("mlp", new LlamaMlp(config, source, LlamaParameterSource.Join(path, "mlp")));
     }
 
     /// <summary>The norm applied to the layer's input.</summary>

@@ -18,14 +18,20 @@ public sealed class LlamaForCausalLM : Module
     /// <exception cref="ArgumentException">The config is inconsistent.</exception>
     /// <exception cref="NotSupportedException">The model type is not supported.</exception>
     public LlamaForCausalLM(LlamaConfig config, TensorRandom? random = null)
+        : this(config, new RandomLlamaParameters(random ?? new TensorRandom(0)))
+    {
+    }
+
+    internal LlamaForCausalLM(LlamaConfig config, LlamaParameterSource source)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        random ??= new TensorRandom(0);
         Config = config;
-        RegisterModule("model", new LlamaModel(config, random));
-        RegisterModule("lm_head", new Linear(config.HiddenSize, config.VocabSize, bias: false, random));
-        if (config.TieWordEmbeddings) TieWeights();
+        var model = RegisterModule("model", new LlamaModel(config, source, "model"));
+        // Tied: lm_head wraps the embedding's very tensor, which is then saved once, as model.embed_tokens.weight.
+        RegisterModule("lm_head", config.TieWordEmbeddings
+            ? new Linear(model.StateDict()["embed_tokens.weight"], null)
+            : source.Linear("lm_head", config.HiddenSize, config.VocabSize, bias: false));
     }
 
     /// <summary>The configuration the model was built from.</summary>

@@ -11,10 +11,16 @@ public sealed class LlamaMlp : Module
 {
     /// <summary>Creates the block for <paramref name="config"/> with random weights.</summary>
     public LlamaMlp(LlamaConfig config, TensorRandom random)
+        : this(config, new RandomLlamaParameters(random), "")
     {
-        RegisterModule("gate_proj", new Linear(config.HiddenSize, config.IntermediateSize, config.MlpBias, random));
-        RegisterModule("up_proj", new Linear(config.HiddenSize, config.IntermediateSize, config.MlpBias, random));
-        RegisterModule("down_proj", new Linear(config.IntermediateSize, config.HiddenSize, config.MlpBias, random));
+    }
+
+    internal LlamaMlp(LlamaConfig config, LlamaParameterSource source, string path)
+    {
+        int c = config.HiddenSize, f = config.IntermediateSize;
+        RegisterModule("gate_proj", source.Linear(LlamaParameterSource.Join(path, "gate_proj"), c, f, config.MlpBias));
+        RegisterModule("up_proj", source.Linear(LlamaParameterSource.Join(path, "up_proj"), c, f, config.MlpBias));
+        RegisterModule("down_proj", source.Linear(LlamaParameterSource.Join(path, "down_proj"), f, c, config.MlpBias));
     }
 
     // x: (B, T, C) → (B, T, C)

@@ -11,11 +11,19 @@ public sealed class LlamaModel : Module
 {
     /// <summary>Creates the stack for <paramref name="config"/> with random weights.</summary>
     public LlamaModel(LlamaConfig config, TensorRandom random)
+        : this(config, new RandomLlamaParameters(random), "")
+    {
+    }
+
+    internal LlamaModel(LlamaConfig config, LlamaParameterSource source, string path)
     {
         Config = config;
-        RegisterModule("embed_tokens", new Embedding(config.VocabSize, config.HiddenSize, random));
-        RegisterModule("layers", new LlamaLayerList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config, random)).ToList()));
-        RegisterModule("norm", new RmsNorm(config.HiddenSize, (float)config.RmsNormEps));
+        RegisterModule("embed_tokens", source.Embedding(LlamaParameterSource.Join(path, "embed_tokens"), config.VocabSize, config.HiddenSize));
+        string layers = LlamaParameterSource.Join(path, "layers");
+        RegisterModule("layers", new LlamaLayerList(Enumerable.Range(0, config.NumHiddenLayers)
+            .Select(i => new LlamaDecoderLayer(config, source, LlamaParameterSource.Join(layers, i.ToString(System.Globalization.CultureInfo.InvariantCulture))))
+            .ToList()));
+        RegisterModule("norm", source.RmsNorm(LlamaParameterSource.Join(path, "norm"), config.HiddenSize, (float)config.RmsNormEps));
         RegisterModule("rotary_emb", new RotaryEmbedding(config.ResolvedHeadDim, config.MaxPositionEmbeddings, config.RopeTheta, config.RopeScaling));
     }
 
