@@ -128,14 +128,13 @@ internal static class FourBitQuantizeKernel
     {
         ref float source = ref Unsafe.AsRef(in run[0]);
         var scale = Vector256.Create(inv);
-        Span<Vector256<ulong>> pairs = stackalloc Vector256<ulong>[4];
-        for (int k = 0; k < 4; k++)
-        {
-            var v = Vector256.LoadUnsafe(ref source, (nuint)(8 * k)) * scale;
-            pairs[k] = PairToByte(type == QuantType.Nf4 ? EncodeNf4(v) : EncodeFp4(v));
-        }
-        var low = Vector256.Narrow(pairs[0], pairs[1]);
-        var high = Vector256.Narrow(pairs[2], pairs[3]);
+        var v0 = Vector256.LoadUnsafe(ref source) * scale;
+        var v1 = Vector256.LoadUnsafe(ref source, 8) * scale;
+        var v2 = Vector256.LoadUnsafe(ref source, 16) * scale;
+        var v3 = Vector256.LoadUnsafe(ref source, 24) * scale;
+        bool nf4 = type == QuantType.Nf4;
+        var low = Vector256.Narrow(PairToByte(nf4 ? EncodeNf4(v0) : EncodeFp4(v0)), PairToByte(nf4 ? EncodeNf4(v1) : EncodeFp4(v1)));
+        var high = Vector256.Narrow(PairToByte(nf4 ? EncodeNf4(v2) : EncodeFp4(v2)), PairToByte(nf4 ? EncodeNf4(v3) : EncodeFp4(v3)));
         var bytes16 = Vector256.Narrow(low, high);
         var bytes8 = Vector256.Narrow(bytes16, Vector256<ushort>.Zero);
         bytes8.GetLower().CopyTo(packed);
