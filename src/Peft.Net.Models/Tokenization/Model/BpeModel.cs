@@ -71,7 +71,7 @@ internal sealed class BpeModel
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var entry in vocabJson.EnumerateObject())
         {
-            if (!entry.Value.TryGetInt32(out int id) || id < 0)
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
                 throw context.Invalid($"model.vocab[\"{entry.Name}\"]", "must be a non-negative integer id");
             vocab[entry.Name] = id;
         }

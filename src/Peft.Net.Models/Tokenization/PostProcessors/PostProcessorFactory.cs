@@ -48,7 +48,7 @@ internal static class PostProcessorFactory
             foreach (var entry in specials.EnumerateObject())
             {
                 var ids = context.RequiredArray(entry.Value, "ids", $"{path}.special_tokens.{entry.Name}");
-                specialTokens[entry.Name] = ids.EnumerateArray().Select(v => v.TryGetInt32(out int id)
+                specialTokens[entry.Name] = ids.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int id)
                     ? id
                     : throw context.Invalid($"{path}.special_tokens.{entry.Name}.ids", "must hold integers")).ToArray();
             }
@@ -96,7 +96,7 @@ internal static class PostProcessorFactory
     private static int ParseTokenPair(JsonElement element, string name, TokenizerJsonContext context, string path)
     {
         var pair = context.RequiredArray(element, name, path);
-        if (pair.GetArrayLength() != 2 || !pair[1].TryGetInt32(out int id))
+        if (pair.GetArrayLength() != 2 || pair[1].ValueKind != JsonValueKind.Number || !pair[1].TryGetInt32(out int id))
             throw context.Invalid($"{path}.{name}", "must be [token, id]");
         return id;
     }
