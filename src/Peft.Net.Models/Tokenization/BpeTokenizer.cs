@@ -41,10 +41,12 @@ public sealed class BpeTokenizer : ITokenizer
         _decoder = decoder;
         VocabSize = Math.Max(model.MaxId, added.Tokens.Count == 0 ? -1 : added.Tokens.Max(t => t.Id)) + 1;
 
-        BosTokenId = ResolveSpecial(config?.BosToken, config, "bos_token")
-                     ?? (config?.BosToken is null ? FirstTemplateId(postProcessor) ?? FirstKnown(KnownBosTokens) : null);
-        EosTokenId = ResolveSpecial(config?.EosToken, config, "eos_token") ?? (config?.EosToken is null ? FirstKnown(KnownEosTokens) : null);
-        PadTokenId = ResolveSpecial(config?.PadToken, config, "pad_token");
+        BosTokenId = config?.BosToken is { } bosName
+            ? ResolveSpecial(bosName, config, "bos_token")
+            : FirstTemplateId(postProcessor) ?? FirstKnown(KnownBosTokens);
+        EosTokenId = config?.EosToken is { } eosName ? ResolveSpecial(eosName, config, "eos_token") : FirstKnown(KnownEosTokens);
+        // transformers adds a missing pad token to the vocabulary; here it simply stays unknown.
+        PadTokenId = config?.PadToken is { } padName ? TokenToId(padName) : null;
 
         if (config is { RebuildsTemplate: true })
         {
@@ -73,7 +75,7 @@ public sealed class BpeTokenizer : ITokenizer
     public int? EosTokenId { get; }
 
     /// <inheritdoc/>
-    /// <remarks>From tokenizer_config.json (pad_token) only.</remarks>
+    /// <remarks>From tokenizer_config.json (pad_token) only; null when that token is not in the vocabulary.</remarks>
     public int? PadTokenId { get; }
 
     /// <summary>The added tokens (special and not) of the tokenizer.json, in file order.</summary>
@@ -241,12 +243,9 @@ public sealed class BpeTokenizer : ITokenizer
     /// <returns>The token, or null.</returns>
     public string? IdToToken(int id) => _added.ById(id)?.Content ?? _model.TokenOf(id);
 
-    private int? ResolveSpecial(string? name, TokenizerConfig? config, string field)
-    {
-        if (name is null) return null;
-        return TokenToId(name) ?? throw new InvalidDataException(
-            $"{config!.Source}: {field} '{name}' is neither an added token nor in the vocabulary of {Source}.");
-    }
+    private int ResolveSpecial(string name, TokenizerConfig config, string field) =>
+        TokenToId(name) ?? throw new InvalidDataException(
+            $"{config.Source}: {field} '{name}' is neither an added token nor in the vocabulary of {Source}.");
 
     private static int? FirstTemplateId(IPostProcessor? processor) => processor switch
     {

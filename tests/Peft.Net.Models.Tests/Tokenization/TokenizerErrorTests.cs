@@ -106,8 +106,13 @@ public class TokenizerErrorTests
             File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """{"bos_token": 5}""");
             Assert.Throws<InvalidDataException>(() => BpeTokenizer.FromDirectory(folder));
 
-            File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """{"eos_token": "b", "chat_template": "{{ x }}"}""");
-            Assert.Equal(1, BpeTokenizer.FromDirectory(folder).EosTokenId);
+            File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """{"eos_token": "b", "pad_token": "a", "chat_template": "{{ x }}"}""");
+            var tokenizer = BpeTokenizer.FromDirectory(folder);
+            Assert.Equal((1, 0), (tokenizer.EosTokenId, tokenizer.PadTokenId));
+
+            // A pad token the vocabulary lacks (transformers would add it) stays unknown instead of failing the load.
+            File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """{"pad_token": "<pad>"}""");
+            Assert.Null(BpeTokenizer.FromDirectory(folder).PadTokenId);
         }
         finally
         {
