@@ -26,8 +26,8 @@ internal static class DoubleQuantReference
 
     // absmax: (nb) → codes: (nb), nestedAbsmax: (ceil(nb/256))
     /// <summary>
-    /// Quantizes the absmax: c = fl32(absmax − offset); per group of 256, absmax2 = max|c| (NaN ignored) and
-    /// code = <see cref="DynamicMap8.Quantize"/>(fl32(c · fl32(1/absmax2))).
+    /// Quantizes the absmax: c = fl32(absmax − offset); per group of 256, absmax2 = max|c| (the kernel's reduction,
+    /// <see cref="FourBitReference.Absmax"/>) and code = <see cref="DynamicMap8.Quantize"/>(fl32(c · fl32(1/absmax2))).
     /// </summary>
     public static void Quantize(ReadOnlySpan<float> absmax, float offset, ReadOnlySpan<float> map,
         Span<byte> codes, Span<float> nestedAbsmax)
@@ -39,7 +39,7 @@ internal static class DoubleQuantReference
             int count = Math.Min(NestedBlockSize, nb - start);
             var c = centred[..count];
             for (int j = 0; j < count; j++) c[j] = absmax[start + j] - offset;
-            float max = FourBitReference.Absmax(c);
+            float max = FourBitReference.Absmax(c, NestedBlockSize);
             nestedAbsmax[group] = max;
             float inv = 1f / max;
             for (int j = 0; j < count; j++)

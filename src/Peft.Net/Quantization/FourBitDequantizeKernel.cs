@@ -6,8 +6,8 @@ namespace Peft.Net.Quantization;
 
 /// <summary>
 /// Fast 4-bit decoding, bit-identical to <see cref="FourBitReference.Dequantize"/>: per block the 16 products
-/// fl32(table[c] · absmax) are computed once (the same float32 multiply the reference does per element), then every
-/// element is a table lookup. AVX-512 looks up 16 outputs with one <c>vpermps</c>; AVX2 uses two 8-entry permutes and
+/// fl32(table[c] · absmax) are computed once in a register (the same float32 multiply the reference does per element),
+/// then every element is a table lookup. AVX-512 looks up 16 outputs with one <c>vpermps</c>; AVX2 uses two 8-entry permutes and
 /// a blend; other CPUs use the scalar lookup.
 /// </summary>
 internal static class FourBitDequantizeKernel
@@ -53,54 +53,51 @@ internal static class FourBitDequantizeKernel
         long end = start + destination.Length;
         long index = start;
         int written = 0;
-        Span<float> lut = stackalloc float[16];
         while (index < end)
         {
             int block = (int)(index / blockSize);
             long runEnd = Math.Min((long)(block + 1) * blockSize, end);
             int runLength = (int)(runEnd - index);
-            float scale = scales[block];
-            for (int c = 0; c < 16; c++) lut[c] = table[c] * scale;
-            DecodeRun(packed, index, lut, destination.Slice(written, runLength), isa);
+            DecodeRun(packed, index, table, scales[block], destination.Slice(written, runLength), isa);
             written += runLength;
             index = runEnd;
         }
     }
 
-    // packed: bytes of elements [start, start + destination.Length), all in one block → destination
-    private static void DecodeRun(byte[] packed, long start, ReadOnlySpan<float> lut, Span<float> destination, KernelIsa isa)
+    // packed: bytes of elements [start, start + destination.Length), all in one block with this scale → destination
+    private static void DecodeRun(byte[] packed, long start, float[] table, float scale, Span<float> destination, KernelIsa isa)
     {
         int o = 0;
         long index = start;
         if ((index & 1) == 1 && destination.Length > 0)
         {
-            destination[o++] = lut[packed[index >> 1] & 0x0F];
+            destination[o++] = table[packed[index >> 1] & 0x0F] * scale;
             index++;
         }
         int byteIndex = (int)(index >> 1);
         int pairs = (destination.Length - o) >> 1;
         int simdBytes = pairs & ~15;
         if (simdBytes > 0 && isa == KernelIsa.Avx512)
-            DecodeAvx512(packed, byteIndex, simdBytes, lut, destination.Slice(o));
+            DecodeAvx512(packed, byteIndex, simdBytes, table, scale, destination.Slice(o));
         else if (simdBytes > 0 && isa == KernelIsa.Avx2)
-            DecodeAvx2(packed, byteIndex, simdBytes, lut, destination.Slice(o));
+            DecodeAvx2(packed, byteIndex, simdBytes, table, scale, destination.Slice(o));
         else
             simdBytes = 0;
         for (int p = simdBytes; p < pairs; p++)
         {
             int b = packed[byteIndex + p];
-            destination[o + 2 * p] = lut[b >> 4];
-            destination[o + 2 * p + 1] = lut[b & 0x0F];
+            destination[o + 2 * p] = table[b >> 4] * scale;
+            destination[o + 2 * p + 1] = table[b & 0x0F] * scale;
         }
         o += 2 * pairs;
         if (o < destination.Length)
-            destination[o] = lut[packed[byteIndex + pairs] >> 4];
+            destination[o] = table[packed[byteIndex + pairs] >> 4] * scale;
     }
 
     // packed: byteCount bytes (a multiple of 16) from byteIndex → destination: 2·byteCount floats
-    private static void DecodeAvx512(byte[] packed, int byteIndex, int byteCount, ReadOnlySpan<float> lutValues, Span<float> destination)
+    private static void DecodeAvx512(byte[] packed, int byteIndex, int byteCount, float[] table, float scale, Span<float> destination)
     {
-        var lut = Vector512.Create(lutValues);
+        var lut = Vector512.Create(table.AsSpan()) * Vector512.Create(scale); // lane c: fl32(table[c] · scale)
         var lowNibble = Vector128.Create((byte)0x0F);
         ref byte source = ref packed[byteIndex];
         ref float target = ref destination[0];
@@ -117,10 +114,11 @@ internal static class FourBitDequantizeKernel
     }
 
     // packed: byteCount bytes (a multiple of 16) from byteIndex → destination: 2·byteCount floats
-    private static void DecodeAvx2(byte[] packed, int byteIndex, int byteCount, ReadOnlySpan<float> lutValues, Span<float> destination)
+    private static void DecodeAvx2(byte[] packed, int byteIndex, int byteCount, float[] table, float scale, Span<float> destination)
     {
-        var lutLow = Vector256.Create(lutValues[..8]);
-        var lutHigh = Vector256.Create(lutValues[8..]);
+        var scaleVector = Vector256.Create(scale);
+        var lutLow = Vector256.Create(table.AsSpan(0, 8)) * scaleVector;
+        var lutHigh = Vector256.Create(table.AsSpan(8, 8)) * scaleVector;
         var lowNibble = Vector128.Create((byte)0x0F);
         ref byte source = ref packed[byteIndex];
         ref float target = ref destination[0];

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Peft.Net.Quantization;
@@ -54,7 +55,7 @@ internal static class FourBitQuantizeKernel
             int start = block * blockSize;
             int count = Math.Min(blockSize, n - start);
             var values = x.Slice(start, count);
-            float max = Absmax(values, isa);
+            float max = Absmax(values, blockSize, isa);
             absmax[block] = max;
             float inv = 1f / max;
             int vectorised = isa == KernelIsa.Scalar ? 0 : count / Run * Run;
@@ -72,15 +73,18 @@ internal static class FourBitQuantizeKernel
         }
     }
 
-    /// <summary>max|x|, ignoring NaN (a lane keeps its running maximum when the comparison is false).</summary>
-    internal static float Absmax(ReadOnlySpan<float> x, KernelIsa isa)
+    /// <summary>
+    /// <see cref="FourBitReference.Absmax"/> vectorised: a lane keeps its running maximum when the comparison is
+    /// false, so NaN is ignored; the maximum of non-NaN values does not depend on the order.
+    /// </summary>
+    internal static float Absmax(ReadOnlySpan<float> x, int blockSize, KernelIsa isa)
     {
         int i = 0;
-        float max = 0f;
-        ref float source = ref Unsafe.AsRef(in x.GetPinnableReference());
+        float max = -float.MaxValue;
+        ref float source = ref MemoryMarshal.GetReference(x);
         if (isa == KernelIsa.Avx512 && x.Length >= Vector512<float>.Count)
         {
-            var acc = Vector512<float>.Zero;
+            var acc = Vector512.Create(-float.MaxValue);
             for (; i <= x.Length - Vector512<float>.Count; i += Vector512<float>.Count)
             {
                 var a = Vector512.Abs(Vector512.LoadUnsafe(ref source, (nuint)i));
@@ -91,7 +95,7 @@ internal static class FourBitQuantizeKernel
         }
         else if (isa != KernelIsa.Scalar && x.Length >= Vector256<float>.Count)
         {
-            var acc = Vector256<float>.Zero;
+            var acc = Vector256.Create(-float.MaxValue);
             for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
             {
                 var a = Vector256.Abs(Vector256.LoadUnsafe(ref source, (nuint)i));
@@ -105,13 +109,13 @@ internal static class FourBitQuantizeKernel
             float a = MathF.Abs(x[i]);
             if (a > max) max = a;
         }
-        return max;
+        return x.Length < blockSize && max < 0f ? 0f : max;
     }
 
     // run: (32) → packed: (16)
     private static void EncodeRun512(ReadOnlySpan<float> run, float inv, QuantType type, Span<byte> packed)
     {
-        ref float source = ref Unsafe.AsRef(in run[0]);
+        ref float source = ref MemoryMarshal.GetReference(run);
         var scale = Vector512.Create(inv);
         var v0 = Vector512.LoadUnsafe(ref source) * scale;
         var v1 = Vector512.LoadUnsafe(ref source, 16) * scale;
@@ -126,16 +130,15 @@ internal static class FourBitQuantizeKernel
     // run: (32) → packed: (16)
     private static void EncodeRun256(ReadOnlySpan<float> run, float inv, QuantType type, Span<byte> packed)
     {
-        ref float source = ref Unsafe.AsRef(in run[0]);
+        ref float source = ref MemoryMarshal.GetReference(run);
         var scale = Vector256.Create(inv);
-        Span<Vector256<ulong>> pairs = stackalloc Vector256<ulong>[4];
-        for (int k = 0; k < 4; k++)
-        {
-            var v = Vector256.LoadUnsafe(ref source, (nuint)(8 * k)) * scale;
-            pairs[k] = PairToByte(type == QuantType.Nf4 ? EncodeNf4(v) : EncodeFp4(v));
-        }
-        var low = Vector256.Narrow(pairs[0], pairs[1]);
-        var high = Vector256.Narrow(pairs[2], pairs[3]);
+        var v0 = Vector256.LoadUnsafe(ref source) * scale;
+        var v1 = Vector256.LoadUnsafe(ref source, 8) * scale;
+        var v2 = Vector256.LoadUnsafe(ref source, 16) * scale;
+        var v3 = Vector256.LoadUnsafe(ref source, 24) * scale;
+        bool nf4 = type == QuantType.Nf4;
+        var low = Vector256.Narrow(PairToByte(nf4 ? EncodeNf4(v0) : EncodeFp4(v0)), PairToByte(nf4 ? EncodeNf4(v1) : EncodeFp4(v1)));
+        var high = Vector256.Narrow(PairToByte(nf4 ? EncodeNf4(v2) : EncodeFp4(v2)), PairToByte(nf4 ? EncodeNf4(v3) : EncodeFp4(v3)));
         var bytes16 = Vector256.Narrow(low, high);
         var bytes8 = Vector256.Narrow(bytes16, Vector256<ushort>.Zero);
         bytes8.GetLower().CopyTo(packed);

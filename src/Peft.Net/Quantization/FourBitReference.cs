@@ -7,7 +7,7 @@ namespace Peft.Net.Quantization;
 /// </summary>
 /// <remarks>
 /// Per block of B consecutive flat elements (the last block may be short):
-/// absmax = max|x| over the valid elements (NaN ignored, as <c>fmaxf</c> does), inv = fl32(1/absmax), and each
+/// absmax = max|x| over the valid elements (see <see cref="Absmax"/> for NaN), inv = fl32(1/absmax), and each
 /// element's code is Encode(fl32(x·inv)). An all-zero block gives inv = ∞ and 0·∞ = NaN, so code 0 (bytes 0x00 for
 /// NF4). Byte k packs code[2k] in the high nibble and code[2k + 1] in the low one; for odd n the pad nibble is the code
 /// of 0·inv of the last block. Decoding is out[i] = fl32(table[code_i] · absmax[i / B]).
@@ -22,16 +22,20 @@ internal static class FourBitReference
     /// <summary>The 16 decoded values in code order (the serialized <c>quant_map</c>).</summary>
     public static float[] Table(QuantType type) => type == QuantType.Nf4 ? Nf4Reference.Table : Fp4Reference.Table;
 
-    /// <summary>max|x| over <paramref name="block"/>, ignoring NaN; +0 for an empty or all-zero/NaN block.</summary>
-    public static float Absmax(ReadOnlySpan<float> block)
+    /// <summary>
+    /// The kernel's block absmax: an <c>fmaxf</c> reduction of |x| starting from −FLT_MAX over the block's
+    /// <paramref name="blockSize"/> slots, where slots past the end of the data hold 0 (the zero-padded load).
+    /// So NaN is ignored, a short block's absmax is at least 0, and a full block of NaN gets −FLT_MAX.
+    /// </summary>
+    public static float Absmax(ReadOnlySpan<float> block, int blockSize)
     {
-        float max = 0f;
+        float max = -float.MaxValue;
         foreach (float x in block)
         {
             float a = MathF.Abs(x);
             if (a > max) max = a;
         }
-        return max;
+        return block.Length < blockSize && max < 0f ? 0f : max;
     }
 
     // x: (n) → packed: (ceil(n/2)), absmax: (ceil(n/B))
@@ -43,7 +47,7 @@ internal static class FourBitReference
         for (int block = 0, start = 0; start < n; block++, start += blockSize)
         {
             int count = Math.Min(blockSize, n - start);
-            float max = Absmax(x.Slice(start, count));
+            float max = Absmax(x.Slice(start, count), blockSize);
             absmax[block] = max;
             float inv = 1f / max;
             for (int i = start; i < start + count; i++)

@@ -76,6 +76,8 @@ internal static class FixtureInput
         if (nb > 2)
             for (int j = 0; j < blockSize; j++)
                 x[blockSize + j] = ties[j % ties.Length] * ((j / ties.Length) % 2 == 0 ? 1f : -1f);
+        if (blockSize is 128 or 2048 && nb > 3)
+            Array.Fill(x, float.NaN, 2 * blockSize, blockSize);
         if (zeroTail && n % blockSize != 0)
             Array.Clear(x, (nb - 1) * blockSize, n - (nb - 1) * blockSize);
         return x;

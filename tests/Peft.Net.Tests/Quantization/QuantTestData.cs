@@ -20,7 +20,7 @@ internal static class QuantTestData
         for (int start = 0, block = 0; start < n; start += blockSize, block++)
         {
             int count = Math.Min(blockSize, n - start);
-            int kind = (block + seed) % 5;
+            int kind = (block + seed) % (specials ? 6 : 5);
             float scale = MathF.Pow(2, random.Next(-12, 4)) * 0.37f;
             for (int i = 0; i < count; i++)
             {
@@ -29,6 +29,7 @@ internal static class QuantTestData
                 {
                     0 => 0f, // all-zero block
                     1 => Ties(i), // exact threshold and table values, absmax exactly 1
+                    5 => float.NaN, // all-NaN block: absmax −FLT_MAX when full, 0 when short
                     2 => (float)(random.NextDouble() * 2 - 1) * scale,
                     _ => (float)Gaussian(random) * scale,
                 };

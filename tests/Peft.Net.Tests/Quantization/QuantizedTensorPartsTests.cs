@@ -79,3 +79,47 @@ public class QuantizedTensorPartsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Plain.DecodeTile(0, 1, 90, 11, tile, 20));
     }
 }
+
+public class QuantizedTensorEdgeTests
+{
+    [Fact]
+    public void Empty_tensors_quantize_to_empty_parts_and_decode_to_empty_tensors()
+    {
+        foreach (bool doubleQuant in new[] { false, true })
+        {
+            var q = Nf4Quantizer.Quantize(Tensor.Zeros(0, 5), QuantType.Nf4, 64, doubleQuant);
+            Assert.Empty(q.Packed);
+            Assert.Equal(0, q.BlockCount);
+            Assert.Equal([0, 5], q.Shape);
+            Assert.Equal([0, 5], q.Dequantize().ShapeArray());
+            Assert.Empty(q.GetAbsmax());
+        }
+    }
+
+    [Fact]
+    public void F16_input_quantizes_like_its_exact_float32_values_and_remembers_its_dtype()
+    {
+        var x = Tensor.FromArray(QuantTestData.Mixed(777, 64, 2, specials: false), 7, 111).To(DType.F16);
+        var fromHalf = Nf4Quantizer.Quantize(x, QuantType.Fp4, 64, doubleQuant: true);
+        var fromFloat = Nf4Quantizer.Quantize(x.To(DType.F32), QuantType.Fp4, 64, doubleQuant: true);
+        Assert.Equal(DType.F16, fromHalf.OriginalDType);
+        Assert.Equal(fromFloat.Packed, fromHalf.Packed);
+        Assert.Equal(fromFloat.QuantizedAbsmax, fromHalf.QuantizedAbsmax);
+        Assert.Equal(DType.F16, fromHalf.Dequantize(fromHalf.OriginalDType).DType);
+    }
+
+    [Fact]
+    public void Concurrent_tile_decoding_gives_the_same_result_as_a_full_dequantize()
+    {
+        var q = Nf4Quantizer.Quantize(Tensor.Normal([300, 257], 0, 1, new TensorRandom(8)), QuantType.Nf4, 64, doubleQuant: true);
+        var full = q.Dequantize().ToArray();
+        var tiled = new float[full.Length];
+        var tiles = (from r in Enumerable.Range(0, 10) from c in Enumerable.Range(0, 9) select (r * 30, c * 29)).ToArray();
+        Parallel.ForEach(tiles, tile =>
+        {
+            int cols = Math.Min(29, 257 - tile.Item2);
+            q.DecodeTile(tile.Item1, 30, tile.Item2, cols, tiled.AsSpan(tile.Item1 * 257 + tile.Item2), 257);
+        });
+        QuantTestData.BitEqual(full, tiled, "tiles decoded concurrently");
+    }
+}

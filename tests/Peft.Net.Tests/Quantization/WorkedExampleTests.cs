@@ -47,4 +47,18 @@ public class WorkedExampleTests
         Assert.Equal(new byte[] { 0x00, 0x00 }, fp4.Packed);
         foreach (float v in fp4.Dequantize().ToArray()) Assert.Equal(0u, Bits(v));
     }
+
+    [Fact]
+    public void All_nan_blocks_keep_the_kernels_initial_absmax_of_minus_flt_max_unless_short()
+    {
+        var x = new float[64 + 10];
+        Array.Fill(x, float.NaN);
+        var q = Nf4Quantizer.Quantize(Tensor.FromArray(x, x.Length), QuantType.Nf4, 64);
+        Assert.Equal(-float.MaxValue, q.Absmax![0]); // full block: every thread's fmaxf stays at −FLT_MAX
+        Assert.Equal(0f, q.Absmax[1]);               // short block: the zero-padded slots count
+        Assert.All(q.Packed, b => Assert.Equal(0, b)); // NaN·inv is NaN: code 0
+        var d = q.Dequantize().ToArray();
+        Assert.Equal(float.MaxValue, d[0]);          // −1 · −FLT_MAX
+        Assert.Equal(0x80000000u, Bits(d[64]));      // −1 · 0
+    }
 }
