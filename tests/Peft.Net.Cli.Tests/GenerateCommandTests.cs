@@ -77,3 +77,54 @@ public sealed class GenerateCommandTests
         Assert.Contains("missing required field 'intermediate_size'", broken.Error);
     }
 }
+
+public sealed class GenerateCommandPromptTests
+{
+    private static string TokenizerFixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizer", name);
+
+    /// <summary>A random tiny model whose vocabulary fits the llama2 tokenizer fixture, saved with that tokenizer.</summary>
+    private static (TempFolder Folder, Models.LlamaForCausalLM Model, Models.Tokenization.BpeTokenizer Tokenizer) ModelWithTokenizer()
+    {
+        var folder = new TempFolder();
+        foreach (string file in new[] { "tokenizer.json", "tokenizer_config.json" })
+            File.Copy(Path.Combine(TokenizerFixture("llama2"), file), folder.File(file));
+        var tokenizer = Models.Tokenization.Tokenizer.FromDirectory(folder.Path);
+        var config = new Models.LlamaConfig
+        {
+            HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2,
+            VocabSize = tokenizer.VocabSize, MaxPositionEmbeddings = 128, EosTokenIds = [2], BosTokenId = 1,
+        };
+        var model = new Models.LlamaForCausalLM(config, new Core.TensorRandom(9));
+        model.SavePretrained(folder.Path);
+        return (folder, model, tokenizer);
+    }
+
+    [Fact]
+    public void APromptIsEncodedWithTheTokenizerAndTheContinuationDecoded()
+    {
+        var (folder, model, tokenizer) = ModelWithTokenizer();
+        using (folder)
+        {
+            var prompt = tokenizer.Encode("Hello world", addSpecialTokens: true);
+            Assert.Equal(1, prompt[0]); // BOS
+            var expected = model.Generate(prompt, new Models.GenerationOptions { MaxNewTokens = 10 });
+
+            var ids = CliRunner.Run("generate", "--model", folder.Path, "--prompt", "Hello world", "--max-new-tokens", "10", "--print-ids");
+            Assert.True(ids.ExitCode == 0, ids.Error);
+            Assert.Equal(string.Join(",", expected) + Environment.NewLine, ids.Out);
+
+            var text = CliRunner.Run("generate", "--model", folder.Path, "--prompt", "Hello world", "--max-new-tokens", "10");
+            Assert.True(text.ExitCode == 0, text.Error);
+            Assert.Equal(tokenizer.Decode(expected, skipSpecialTokens: true) + Environment.NewLine, text.Out);
+        }
+    }
+
+    [Fact]
+    public void APromptWithoutATokenizerIsAOneLineError()
+    {
+        var result = CliRunner.Run("generate", "--model", Path.Combine(AppContext.BaseDirectory, "fixtures", "llama", "llama"), "--prompt", "Hi");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Single(result.ErrorLines);
+        Assert.Contains("tokenizer.json", result.Error);
+    }
+}

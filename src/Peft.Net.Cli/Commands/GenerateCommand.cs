@@ -3,14 +3,16 @@ using System.Diagnostics;
 using System.Globalization;
 using Peft.Net.Cli.Infrastructure;
 using Peft.Net.Models;
+using Peft.Net.Models.Tokenization;
 
 namespace Peft.Net.Cli.Commands;
 
 /// <summary>
 /// <c>peft generate --model &lt;dir&gt; (--prompt TEXT | --ids 1,2,3) [--max-new-tokens 32] [--greedy | --temperature T
 /// --top-k K --top-p P] [--repetition-penalty R] [--seed 0] [--print-ids]</c>: continues a prompt with a KV cache.
-/// Decoding is greedy unless a sampling option is given. The new ids (<c>--print-ids</c>, or when the model has no
-/// tokenizer) or their text go to stdout; a timing line goes to stderr.
+/// <c>--prompt</c> is encoded with the folder's tokenizer.json (with the model's special tokens, e.g. BOS). Decoding is
+/// greedy unless a sampling option is given. The new ids (<c>--print-ids</c>, or when the folder has no tokenizer)
+/// or their text (special tokens left out) go to stdout; a timing line goes to stderr.
 /// </summary>
 internal static class GenerateCommand
 {
@@ -64,21 +66,26 @@ internal static class GenerateCommand
             throw new CliUserException(e.Message, e);
         }
         var model = Load(modelDir);
-        var promptIds = ids is not null ? ParseIds(ids, model.Config.VocabSize, modelDir) : throw new CliUserException(
-            $"{modelDir}: --prompt needs a tokenizer, which this build of peft does not have yet; pass --ids instead");
+        var tokenizer = LoadTokenizer(modelDir, required: prompt is not null);
         var clock = Stopwatch.StartNew();
-        int[] generated;
+        int[] promptIds, generated;
+        string? text = null;
         try
         {
+            promptIds = ids is not null ? ParseIds(ids, model.Config.VocabSize, modelDir) : tokenizer!.Encode(prompt!, addSpecialTokens: true);
+            if (promptIds.Length == 0)
+                throw new CliUserException("--prompt: the text encodes to no tokens");
             generated = model.Generate(promptIds, options);
+            if (!printIds && tokenizer is not null)
+                text = tokenizer.Decode(generated, skipSpecialTokens: true);
         }
         catch (ArgumentException e)
         {
             throw new CliUserException($"{modelDir}: {e.Message}", e);
         }
         clock.Stop();
-        console.Out.WriteLine(string.Join(",", generated));
-        _ = printIds; // ids are the only output until a tokenizer can decode them
+        // The ids when asked for, or when there is no tokenizer to turn them into text.
+        console.Out.WriteLine(text ?? string.Join(",", generated));
         double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
         console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{modelDir}: {generated.Length} new tokens after {promptIds.Length} prompt ids in {seconds:F2} s ({generated.Length / seconds:F1} tokens/s)"));
@@ -92,6 +99,21 @@ internal static class GenerateCommand
             return LlamaForCausalLM.FromPretrained(modelDir);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        {
+            throw new CliUserException(e.Message, e);
+        }
+    }
+
+    /// <summary>The folder's tokenizer.json, or null when it has none and none is <paramref name="required"/>.</summary>
+    private static ITokenizer? LoadTokenizer(string modelDir, bool required)
+    {
+        if (!File.Exists(Path.Combine(modelDir, "tokenizer.json")))
+            return required ? throw new CliUserException($"{modelDir}: --prompt needs tokenizer.json in the model folder (or pass --ids)") : null;
+        try
+        {
+            return Tokenizer.FromDirectory(modelDir);
+        }
+        catch (InvalidDataException e)
         {
             throw new CliUserException(e.Message, e);
         }
