@@ -21,6 +21,22 @@ public class LlamaModuleTests
         Assert.Equal(2 * 12 + 3, names.Count); // per layer: 2 norms, q/k/v weight + bias, o weight, 3 MLP weights
     }
 
+    [Theory]
+    [InlineData("llama", false, false)]
+    [InlineData("llama", true, true)]
+    [InlineData("qwen2", true, false)]
+    [InlineData("mistral", false, true)]
+    public void TheCheckpointLayoutListsExactlyTheModelsTensors(string modelType, bool tied, bool biases)
+    {
+        var config = LlamaFixtures.TinyConfig(tied, modelType) with { MlpBias = biases };
+        if (modelType != "qwen2") config = config with { QkvBias = biases, OutputProjectionBias = biases };
+        var state = new LlamaForCausalLM(config).StateDict().Where(p => !(tied && p.Key == "lm_head.weight")).ToList();
+        var expected = LlamaCheckpoint.ExpectedTensors(config);
+        Assert.Equal(state.Select(p => p.Key), expected.Keys);
+        foreach (var (name, tensor) in state)
+            Assert.Equal(tensor.ShapeArray(), expected[name]);
+    }
+
     [Fact]
     public void AReplacedProjectionIsUsedByTheForwardPass()
     {
