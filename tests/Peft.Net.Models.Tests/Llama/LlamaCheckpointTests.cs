@@ -52,6 +52,24 @@ public class LlamaCheckpointTests
     }
 
     [Fact]
+    public void LoadingAsF16StoresTheMatricesInF16AndSavesAnF16Checkpoint()
+    {
+        using var folder = new TempFolder();
+        var reference = LlamaForCausalLM.FromPretrained(LlamaFixtures.Folder("qwen2"));
+        var half = LlamaForCausalLM.FromPretrained(LlamaFixtures.Folder("qwen2"), DType.F16);
+        var state = half.StateDict();
+        Assert.Equal(DType.F16, state["model.layers.0.mlp.up_proj.weight"].DType);
+        Assert.Equal(DType.F32, state["model.layers.0.self_attn.q_proj.bias"].DType);
+        // F16 rounding of the weights (relative 2⁻¹¹) moves the logits only slightly.
+        TensorAssert.CloseToScale(Logits(reference), Logits(half), 5e-3, "F16 weights");
+
+        half.SavePretrained(folder.Path);
+        Assert.All(Safetensors.Load(folder.File("model.safetensors")).Values, t => Assert.Equal(DType.F16, t.DType));
+        // The file holds the F32 norms and biases rounded to F16 too, as a Hugging Face F16 checkpoint does.
+        TensorAssert.CloseToScale(Logits(half), Logits(LlamaForCausalLM.FromPretrained(folder.Path)), 5e-3, "F16 round trip");
+    }
+
+    [Fact]
     public void ShardedCheckpointsLoadThroughTheIndex()
     {
         using var folder = new TempFolder();
