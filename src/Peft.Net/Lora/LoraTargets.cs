@@ -60,16 +60,28 @@ internal static class LoraTargets
         var linears = candidates.Where(c => c.Module is ILinearLayer).ToList();
         var named = linears.LastOrDefault(c => LastSegment(c.Path) == "lm_head");
         if (named.Module is not null) return named.Module;
-        if (InputEmbedding(model) is not { } embedding) return null;
-        return linears.LastOrDefault(c => ((ILinearLayer)c.Module).OutFeatures == embedding.NumEmbeddings).Module;
+        if (InputVocabulary(model) is not { } vocabulary) return null;
+        return linears.LastOrDefault(c => ((ILinearLayer)c.Module).OutFeatures == vocabulary).Module;
     }
 
-    /// <summary>The input embedding: a module named <c>embed_tokens</c> or <c>wte</c>, else the first <see cref="Embedding"/>.</summary>
-    public static Embedding? InputEmbedding(Module model)
+    /// <summary>
+    /// The vocabulary size of the input embedding: a module named <c>embed_tokens</c> or <c>wte</c>, else the first
+    /// embedding (plain, LoRA-adapted or NEFTune), or null when the model has none.
+    /// </summary>
+    public static int? InputVocabulary(Module model)
     {
-        var embeddings = model.NamedModules().Where(m => m.Module is Embedding).ToList();
-        return (Embedding?)(embeddings.FirstOrDefault(m => LastSegment(m.Name) is "embed_tokens" or "wte").Module ?? embeddings.FirstOrDefault().Module);
+        var embeddings = Candidates(model).Where(m => Vocabulary(m.Module) is not null).ToList();
+        var found = embeddings.FirstOrDefault(m => LastSegment(m.Path) is "embed_tokens" or "wte");
+        return Vocabulary((found.Module ?? embeddings.FirstOrDefault().Module)!);
     }
+
+    private static int? Vocabulary(Module? module) => module switch
+    {
+        Embedding e => e.NumEmbeddings,
+        LoraEmbedding e => e.NumEmbeddings,
+        Neftune.NeftuneEmbedding e => e.NumEmbeddings,
+        _ => null,
+    };
 
     /// <summary>Named modules except the root and anything inside a LoRA layer or a modules_to_save wrapper.</summary>
     public static List<(string Path, Module Module)> Candidates(Module model)

@@ -25,7 +25,7 @@ internal sealed class PeftModelState
     {
         var state = Find(model);
         if (state is null || !state.Configs.ContainsKey(adapterName))
-            throw new ArgumentException($"The model has no adapter named '{adapterName}' (adapters: [{string.Join(", ", state?.Configs.Keys ?? [])}]).", nameof(adapterName));
+            throw new ArgumentException($"The model has no adapter named '{adapterName}' (adapters: [{string.Join(", ", state?.Configs.Keys.AsEnumerable() ?? [])}]).", nameof(adapterName));
         return state;
     }
 
