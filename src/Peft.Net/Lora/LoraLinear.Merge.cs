@@ -7,36 +7,35 @@ namespace Peft.Net.Lora;
 
 public partial class LoraLinear
 {
-    private readonly List<string> _merged = [];
     private readonly Dictionary<string, double[]> _doraMergeNorms = [];   // ‖W + ΔW‖ per row at merge time, for unmerge
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> MergedAdapters => _merged;
+    public IReadOnlyList<string> MergedAdapters => _book.Merged;
 
     /// <inheritdoc/>
     public Tensor GetDeltaWeight(string adapterName)
     {
-        CheckAdapter(adapterName);
+        _book.Check(adapterName);
         var a = LoraA.Get<Linear>(adapterName).Weight;
         var b = LoraB.Get<Linear>(adapterName).Weight;
         var delta = Tensor.Zeros(OutFeatures, InFeatures);
         // ΔW[N,K] = scaling · B[N,R] · A[R,K]
         Gemm.Multiply(b.AsSpan(), false, a.AsSpan(), false, delta.AsSpan(), OutFeatures, InFeatures, a.Dim(0), accumulate: false);
-        TensorPrimitives.Multiply(delta.AsSpan(), _options[adapterName].Scaling, delta.AsSpan());
+        TensorPrimitives.Multiply(delta.AsSpan(), _book[adapterName].Scaling, delta.AsSpan());
         return delta;
     }
 
     /// <inheritdoc/>
     public void Merge(IReadOnlyList<string>? adapterNames = null)
     {
-        var names = (adapterNames ?? _active).Where(n => _options.ContainsKey(n) && !_merged.Contains(n)).Distinct().ToList();
+        var names = _book.ToMerge(adapterNames);
         if (names.Count == 0) return;
         var weight = Base.GetDenseWeight();
         var w = weight.AsSpan();
         foreach (var name in names)
         {
             var delta = GetDeltaWeight(name).AsSpan();
-            if (!_options[name].UseDora)
+            if (!_book[name].UseDora)
             {
                 TensorPrimitives.Add(w, delta, w);
             }
@@ -50,7 +49,7 @@ public partial class LoraLinear
                     TensorPrimitives.Multiply(w.Slice(o * InFeatures, InFeatures), (float)(m[o] / norms[o]), w.Slice(o * InFeatures, InFeatures));
                 _doraMergeNorms[name] = norms;
             }
-            _merged.Add(name);
+            _book.Merged.Add(name);
         }
         Base.SetDenseWeight(weight);
     }
@@ -58,14 +57,15 @@ public partial class LoraLinear
     /// <inheritdoc/>
     public void Unmerge()
     {
-        if (_merged.Count == 0) return;
+        var merged = _book.Merged;
+        if (merged.Count == 0) return;
         var weight = Base.GetDenseWeight();
         var w = weight.AsSpan();
-        for (int i = _merged.Count - 1; i >= 0; i--)
+        for (int i = merged.Count - 1; i >= 0; i--)
         {
-            var name = _merged[i];
+            var name = merged[i];
             var delta = GetDeltaWeight(name).AsSpan();
-            if (_options[name].UseDora)
+            if (_book[name].UseDora)
             {
                 // W = W' / (m / n) − ΔW
                 var norms = _doraMergeNorms[name];
@@ -76,7 +76,7 @@ public partial class LoraLinear
             }
             TensorPrimitives.Subtract(w, delta, w);
         }
-        _merged.Clear();
+        merged.Clear();
         Base.SetDenseWeight(weight);
     }
 

@@ -20,10 +20,8 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     private const string MagnitudeName = "lora_magnitude_vector";
 
     private readonly bool _forceDora;
-    private readonly List<string> _adapters = [];
-    private readonly Dictionary<string, LoraAdapterOptions> _options = [];
+    private readonly AdapterBook _book = new();
     private readonly Dictionary<string, TensorRandom> _dropoutRandom = [];
-    private readonly List<string> _active = [];
 
     /// <summary>Wraps <paramref name="baseLayer"/> (which must be a <see cref="Module"/>) and freezes its parameters.</summary>
     /// <exception cref="ArgumentException">The base layer is not a <see cref="Module"/>.</exception>
@@ -64,16 +62,16 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     public IPackableWeight? PackableWeight => Base.PackableWeight;
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> AdapterNames => _adapters;
+    public IReadOnlyList<string> AdapterNames => _book.Names;
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> ActiveAdapters => _active;
+    public IReadOnlyList<string> ActiveAdapters => _book.Active;
 
     /// <inheritdoc/>
     public bool AdaptersDisabled { get; set; }
 
     /// <summary>True while any adapter is merged into the base weight.</summary>
-    public bool IsMerged => _merged.Count > 0;
+    public bool IsMerged => _book.Merged.Count > 0;
 
     private AdapterModuleDict LoraA => Child<AdapterModuleDict>(LoraAName);
 
@@ -83,19 +81,19 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
 
     /// <summary>The adapter's A weight [r, in] (the parameter <c>lora_A.&lt;adapter&gt;.weight</c>).</summary>
     /// <exception cref="ArgumentException">No such adapter.</exception>
-    public Tensor GetLoraA(string adapterName) => LoraA.Get<Linear>(CheckAdapter(adapterName)).Weight;
+    public Tensor GetLoraA(string adapterName) => LoraA.Get<Linear>(_book.Check(adapterName)).Weight;
 
     /// <summary>The adapter's B weight [out, r] (the parameter <c>lora_B.&lt;adapter&gt;.weight</c>).</summary>
     /// <exception cref="ArgumentException">No such adapter.</exception>
-    public Tensor GetLoraB(string adapterName) => LoraB.Get<Linear>(CheckAdapter(adapterName)).Weight;
+    public Tensor GetLoraB(string adapterName) => LoraB.Get<Linear>(_book.Check(adapterName)).Weight;
 
     /// <summary>The DoRA magnitude m [out] of the adapter, or null when it does not use DoRA.</summary>
     /// <exception cref="ArgumentException">No such adapter.</exception>
     public Tensor? GetMagnitude(string adapterName) =>
-        _options[CheckAdapter(adapterName)].UseDora ? Magnitudes.Get<DoraMagnitudeVector>(adapterName).Weight : null;
+        _book[adapterName].UseDora ? Magnitudes.Get<DoraMagnitudeVector>(adapterName).Weight : null;
 
     /// <inheritdoc/>
-    public LoraAdapterOptions GetOptions(string adapterName) => _options[CheckAdapter(adapterName)];
+    public LoraAdapterOptions GetOptions(string adapterName) => _book[adapterName];
 
     /// <inheritdoc/>
     public float GetScaling(string adapterName) => GetOptions(adapterName).Scaling;
@@ -108,10 +106,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(random);
-        if (string.IsNullOrEmpty(adapterName) || adapterName.Contains('.'))
-            throw new ArgumentException($"'{adapterName}' is not a valid adapter name: it must be non-empty and contain no '.'.", nameof(adapterName));
-        if (_options.ContainsKey(adapterName))
-            throw new ArgumentException($"This layer already has an adapter named '{adapterName}'.", nameof(adapterName));
+        AdapterBook.CheckNewName(adapterName, _book);
         if (_forceDora) options = options with { UseDora = true };
         options.Validate(adapterName);
 
@@ -124,10 +119,8 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
             var magnitude = DoraWeightNorm.Compute(BaseWeight.Of(Base), a.Weight, b.Weight, options.Scaling);
             Magnitudes.Add(adapterName, new DoraMagnitudeVector(magnitude));
         }
-        _adapters.Add(adapterName);
-        _options[adapterName] = options;
+        _book.Add(adapterName, options);
         _dropoutRandom[adapterName] = new TensorRandom(random.NextUInt64());
-        if (_active.Count == 0 && _adapters.Count == 1) _active.Add(adapterName);
         UpdateTrainable();
     }
 
@@ -135,28 +128,18 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     public void SetActiveAdapters(params string[] adapterNames)
     {
         ArgumentNullException.ThrowIfNull(adapterNames);
-        foreach (var name in adapterNames) CheckAdapter(name);
-        _active.Clear();
-        foreach (var name in adapterNames)
-            if (!_active.Contains(name)) _active.Add(name);
+        _book.SetActive(adapterNames);
         UpdateTrainable();
     }
 
     /// <inheritdoc/>
     public void DeleteAdapter(string adapterName)
     {
-        CheckAdapter(adapterName);
-        if (_merged.Contains(adapterName))
-            throw new InvalidOperationException($"Adapter '{adapterName}' is merged into the base weight; call Unmerge() before deleting it.");
+        _book.Remove(adapterName);
         ReplaceSubmodule(LoraAName, LoraA.Without(adapterName));
         ReplaceSubmodule(LoraBName, LoraB.Without(adapterName));
         ReplaceSubmodule(MagnitudeName, Magnitudes.Without(adapterName));
-        _adapters.Remove(adapterName);
-        _options.Remove(adapterName);
         _dropoutRandom.Remove(adapterName);
-        _doraMergeNorms.Remove(adapterName);
-        if (_active.Remove(adapterName) && _active.Count == 0 && _adapters.Count > 0)
-            _active.Add(_adapters[0]);
         UpdateTrainable();
     }
 
@@ -178,11 +161,11 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
             return Base.Forward(input);
         }
         var result = Base.Forward(input);
-        if (IsMerged || _active.Count == 0) return result;
+        if (IsMerged || _book.Active.Count == 0) return result;
 
         var x = input.Reshape(-1, k);
         var y = result.Reshape(-1, n);
-        foreach (var name in _active)
+        foreach (var name in _book.Active)
             y = AddAdapterOutput(name, x, y);
         return y.Reshape(result.ShapeArray());
     }
@@ -190,7 +173,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     // x: (M, K), y: (M, N) running result → (M, N)
     private Tensor AddAdapterOutput(string name, Tensor x, Tensor y)
     {
-        var options = _options[name];
+        var options = _book[name];
         var a = LoraA.Get<Linear>(name).Weight;
         var b = LoraB.Get<Linear>(name).Weight;
         bool dropout = IsTraining && options.Dropout > 0f;
@@ -221,26 +204,17 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
                 throw new InvalidOperationException($"The dropout mask override returned {mask.Describe()} for an input {x.Describe()}.");
             return mask;
         }
-        return LoraDropoutMask.Create(shape, _options[name].Dropout, _dropoutRandom[name]);
-    }
-
-    private string CheckAdapter(string adapterName)
-    {
-        ArgumentNullException.ThrowIfNull(adapterName);
-        if (!_options.ContainsKey(adapterName))
-            throw new ArgumentException(
-                $"This LoRA layer has no adapter '{adapterName}' (it has [{string.Join(", ", _adapters)}]).", nameof(adapterName));
-        return adapterName;
+        return LoraDropoutMask.Create(shape, _book[name].Dropout, _dropoutRandom[name]);
     }
 
     private void UpdateTrainable()
     {
-        foreach (var name in _adapters)
+        foreach (var name in _book.Names)
         {
-            bool trainable = _active.Contains(name);
+            bool trainable = _book.Active.Contains(name);
             LoraA.Get<Linear>(name).Weight.RequiresGrad = trainable;
             LoraB.Get<Linear>(name).Weight.RequiresGrad = trainable;
-            if (_options[name].UseDora) Magnitudes.Get<DoraMagnitudeVector>(name).Weight.RequiresGrad = trainable;
+            if (_book[name].UseDora) Magnitudes.Get<DoraMagnitudeVector>(name).Weight.RequiresGrad = trainable;
         }
     }
 }
