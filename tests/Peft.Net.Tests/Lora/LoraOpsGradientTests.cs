@@ -52,14 +52,37 @@ public class LoraOpsGradientTests
         Assert.Throws<ArgumentOutOfRangeException>(() => LoraOps.GatherColumns(a, [7]));
     }
 
+    internal static Tensor Mask(int[] shape, float p, TensorRandom random)
+    {
+        var mask = Tensor.Zeros(shape);
+        var span = mask.AsSpan();
+        for (int i = 0; i < span.Length; i++) span[i] = random.NextSingle() >= p ? 1f / (1f - p) : 0f;
+        return mask;
+    }
+
     [Fact]
-    public void DropoutMask()
+    public void DropoutAppliesToTheAdapterBranchInTrainingOnly()
     {
         var random = new TensorRandom(15);
-        var x = Leaf(random, 1, 4, 6);
-        var mask = LoraDropoutMask.Create([4, 6], 0.5f, random);
-        Assert.All(mask.ToArray(), v => Assert.True(v == 0f || v == 2f));
-        GradCheck.Assert(t => LoraOps.ApplyDropoutMask(t[0], mask), [x]);
+        var baseLayer = new Peft.Net.Core.Nn.Linear(8, 5, true, random);
+        var layer = new LoraLinear(baseLayer);
+        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 2, Alpha: 4, Dropout: 1f), random);
+        Tensor.Normal([5, 2], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
+        var x = Tensor.Normal([6, 8], 0, 1, random);
+        var baseOutput = baseLayer.Forward(x).ToArray();
+        // p = 1 drops the whole branch input: the base path still sees the clean x
+        TensorAssert.BitEqual(baseOutput, layer.Forward(x).ToArray(), "training, p = 1");
+        layer.Eval();
+        Assert.NotEqual(baseOutput, layer.Forward(x).ToArray());
+
+        var half = new LoraLinear(new Peft.Net.Core.Nn.Linear(8, 5, true, new TensorRandom(1)));
+        half.AddAdapter("default", new LoraAdapterOptions(Rank: 2, Alpha: 4, Dropout: 0.5f), new TensorRandom(2));
+        Tensor.Normal([5, 2], 0, 0.5f, random).AsSpan().CopyTo(half.GetLoraB("default").AsSpan());
+        var first = half.Forward(x).ToArray();
+        var second = half.Forward(x).ToArray();
+        Assert.NotEqual(first, second);   // a new mask per step
+        half.Eval();
+        TensorAssert.BitEqual(half.Forward(x).ToArray(), half.Forward(x).ToArray(), "eval is deterministic");
     }
 
     [Fact]
@@ -85,7 +108,7 @@ public class LoraOpsGradientTests
         var layer = new LoraLinear(new Peft.Net.Core.Nn.Linear(8, 5, true, random));
         layer.AddAdapter("default", new LoraAdapterOptions(Rank: 2, Alpha: 4, Dropout: 0.4f), random);
         Tensor.Normal([5, 2], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
-        var mask = LoraDropoutMask.Create([6, 8], 0.4f, random);
+        var mask = Mask([6, 8], 0.4f, random);
         layer.DropoutMaskOverride = (_, shape) => mask.Reshape(shape);
         var x = Leaf(random, 1, 6, 8);
         GradCheck.Assert(t => layer.Forward(t[0]), [x, layer.GetLoraA("default"), layer.GetLoraB("default")]);
