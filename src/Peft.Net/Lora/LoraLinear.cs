@@ -9,7 +9,8 @@ namespace Peft.Net.Lora;
 /// <c>y = base(x) + Σ_active scaling · B(A(dropout(x)))</c>, computed as (x·Aᵀ)·Bᵀ so B·A is never formed. The base
 /// layer (<see cref="Linear"/> in F32/F16/BF16, or a 4-bit layer) is frozen; A [r, in] and B [out, r] are trainable.
 /// Adapters that use DoRA add a magnitude vector and normalise the adapted weight's rows (PEFT's DoRA variant).
-/// Submodule and parameter names follow PEFT: <c>base_layer</c>, <c>lora_A.&lt;adapter&gt;.weight</c>,
+/// Submodule and parameter names follow PEFT: <c>base_layer</c>, <c>lora_dropout.&lt;adapter&gt;</c> (no parameters),
+/// <c>lora_A.&lt;adapter&gt;.weight</c>,
 /// <c>lora_B.&lt;adapter&gt;.weight</c>, <c>lora_magnitude_vector.&lt;adapter&gt;.weight</c>.
 /// </summary>
 public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
@@ -17,11 +18,11 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     private const string BaseName = "base_layer";
     private const string LoraAName = "lora_A";
     private const string LoraBName = "lora_B";
+    private const string DropoutName = "lora_dropout";
     private const string MagnitudeName = "lora_magnitude_vector";
 
     private readonly bool _forceDora;
     private readonly AdapterBook _book = new();
-    private readonly Dictionary<string, TensorRandom> _dropoutRandom = [];
 
     /// <summary>Wraps <paramref name="baseLayer"/> (which must be a <see cref="Module"/>) and freezes its parameters.</summary>
     /// <exception cref="ArgumentException">The base layer is not a <see cref="Module"/>.</exception>
@@ -36,6 +37,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
             throw new ArgumentException($"The base layer of a LoRA layer must be a Module; {baseLayer.GetType().Name} is not.", nameof(baseLayer));
         _forceDora = forceDora;
         RegisterModule(BaseName, module);
+        RegisterModule(DropoutName, new AdapterModuleDict());
         RegisterModule(LoraAName, new AdapterModuleDict());
         RegisterModule(LoraBName, new AdapterModuleDict());
         RegisterModule(MagnitudeName, new AdapterModuleDict());
@@ -72,6 +74,8 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
 
     /// <summary>True while any adapter is merged into the base weight.</summary>
     public bool IsMerged => _book.Merged.Count > 0;
+
+    private AdapterModuleDict Dropouts => Child<AdapterModuleDict>(DropoutName);
 
     private AdapterModuleDict LoraA => Child<AdapterModuleDict>(LoraAName);
 
@@ -111,6 +115,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
         options.Validate(adapterName);
 
         var (a, b) = LoraInitializer.Create(Base, options, random, adapterName);
+        Dropouts.Add(adapterName, new Dropout(options.Dropout, random.NextUInt64()));
         LoraA.Add(adapterName, a);
         LoraB.Add(adapterName, b);
         if (options.UseDora)
@@ -120,7 +125,6 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
             Magnitudes.Add(adapterName, new DoraMagnitudeVector(magnitude));
         }
         _book.Add(adapterName, options);
-        _dropoutRandom[adapterName] = new TensorRandom(random.NextUInt64());
         UpdateTrainable();
     }
 
@@ -136,10 +140,10 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     public void DeleteAdapter(string adapterName)
     {
         _book.Remove(adapterName);
+        ReplaceSubmodule(DropoutName, Dropouts.Without(adapterName));
         ReplaceSubmodule(LoraAName, LoraA.Without(adapterName));
         ReplaceSubmodule(LoraBName, LoraB.Without(adapterName));
         ReplaceSubmodule(MagnitudeName, Magnitudes.Without(adapterName));
-        _dropoutRandom.Remove(adapterName);
         UpdateTrainable();
     }
 
@@ -177,7 +181,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
         var a = LoraA.Get<Linear>(name).Weight;
         var b = LoraB.Get<Linear>(name).Weight;
         bool dropout = IsTraining && options.Dropout > 0f;
-        var branchInput = dropout ? LoraOps.ApplyDropoutMask(x, DropoutMask(name, x)) : x;
+        var branchInput = dropout ? ApplyDropout(name, x) : x;
         var down = Ops.MatMul(branchInput, a, transposeB: true);   // (M, R)
         if (!options.UseDora)
             return LoraOps.AddLowRank(y, down, b, options.Scaling);
@@ -194,17 +198,14 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
             : LoraOps.DoraCompose(y, null, Bias, down, b, magnitude, norm, options.Scaling);
     }
 
-    private Tensor DropoutMask(string name, Tensor x)
+    // x: (M, K) → (M, K)
+    private Tensor ApplyDropout(string name, Tensor x)
     {
-        var shape = x.ShapeArray();
-        if (DropoutMaskOverride is { } overrideMask)
-        {
-            var mask = overrideMask(name, shape);
-            if (!mask.SameShape(x))
-                throw new InvalidOperationException($"The dropout mask override returned {mask.Describe()} for an input {x.Describe()}.");
-            return mask;
-        }
-        return LoraDropoutMask.Create(shape, _book[name].Dropout, _dropoutRandom[name]);
+        if (DropoutMaskOverride is null) return Dropouts.Get<Dropout>(name).Forward(x);
+        var mask = DropoutMaskOverride(name, x.ShapeArray());
+        if (!mask.SameShape(x))
+            throw new InvalidOperationException($"The dropout mask override returned {mask.Describe()} for an input {x.Describe()}.");
+        return Ops.Mul(x, mask);
     }
 
     private void UpdateTrainable()

@@ -12,22 +12,6 @@ namespace Peft.Net.Lora;
 /// </summary>
 internal static class LoraOps
 {
-    // x: (M, K), mask: (M, K) constant → (M, K)
-    /// <summary><c>x ⊙ mask</c> with a constant mask (an inverted-dropout mask: 0 or 1/(1−p)).</summary>
-    public static Tensor ApplyDropoutMask(Tensor x, Tensor mask)
-    {
-        if (!x.SameShape(mask) || mask.DType != DType.F32)
-            throw new ArgumentException($"LoRA dropout: the mask {mask.Describe()} must be F32 and shaped like the input {x.Describe()}.");
-        var y = Tensor.Zeros(x.ShapeArray());
-        TensorPrimitives.Multiply(x.AsSpan(), mask.AsSpan(), y.AsSpan());
-        return GradMode.Record(y, "lora_dropout", g =>
-        {
-            if (!x.RequiresGrad) return;
-            var gx = x.GradBuffer();
-            TensorPrimitives.MultiplyAdd(g.AsSpan(), mask.AsSpan(), gx, gx);
-        }, x);
-    }
-
     // a: (R, V), ids: (M) → (M, R)
     /// <summary>Rows of Aᵀ picked by <paramref name="ids"/>: <c>result[m, r] = a[r, ids[m]]</c> (PEFT's embedding LoRA lookup).</summary>
     public static Tensor GatherColumns(Tensor a, int[] ids)
