@@ -181,9 +181,9 @@ internal static class LoraConfigJson
         }
 
         public int IntValue(JsonNode? node, string field) =>
-            node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out JsonElement e) && e.TryGetInt32(out int i)
+            node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out int i)
                 ? i
-                : node is JsonValue w && w.TryGetValue(out int created) ? created : throw Wrong(field, "an integer", node);
+                : throw Wrong(field, "an integer", node);
 
         public double DoubleValue(JsonNode? node, string field) =>
             node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : throw Wrong(field, "a number", node);

@@ -78,7 +78,8 @@ public static partial class PeftModelExtensions
 
     /// <summary>The configs of the model's adapters by name, in the order they were added (empty without adapters).</summary>
     public static IReadOnlyDictionary<string, LoraConfig> AdapterConfigs(this Module model) =>
-        PeftModelState.Find(model)?.Configs ?? (IReadOnlyDictionary<string, LoraConfig>)new Dictionary<string, LoraConfig>();
+        new System.Collections.ObjectModel.ReadOnlyDictionary<string, LoraConfig>(
+            PeftModelState.Find(model)?.Configs ?? (IDictionary<string, LoraConfig>)new Dictionary<string, LoraConfig>());
 
     /// <summary>The active adapter's name, or null.</summary>
     public static string? ActiveAdapter(this Module model) => PeftModelState.Find(model)?.Active;

@@ -44,6 +44,22 @@ public class PeftModelTests
     }
 
     [Fact]
+    public void GradientsReachOnlyTheAdapter()
+    {
+        var model = new TinyCausalLm();
+        model.ApplyLora(targetModules: ["q_proj", "embed_tokens"]);
+        AdapterTestData.Randomize(model, "default", 8);
+        var ids = Tensor.Empty(DType.I32, 1, 3);
+        ids.AsSpan<int>().Fill(2);
+        Ops.Sum(model.Forward(ids)).Backward();
+        foreach (var (name, p) in model.NamedParameters())
+        {
+            if (p.RequiresGrad) Assert.True(p.Grad is not null && p.Grad.ToArray().Any(v => v != 0), $"{name} should get a gradient");
+            else Assert.Null(p.Grad);
+        }
+    }
+
+    [Fact]
     public void TwoAdaptersSwitchDisableAndDelete()
     {
         var model = new TinyCausalLm();

@@ -47,6 +47,15 @@ public class TargetingTests
     }
 
     [Fact]
+    public void AllLinearWithTwentyOrMoreTargetsSavesPeftsCondensedSuffixes()
+    {
+        var model = new TinyCausalLm(layers: 3);
+        model.ApplyLora(targetRegex: LoraConfig.AllLinear);
+        Assert.Equal(21, Adapted(model).Length);
+        Assert.Equal(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], model.AdapterConfigs()["default"].TargetModules);
+    }
+
+    [Fact]
     public void WithoutTargetsApplyLoraUsesAllLinear()
     {
         var model = new TinyCausalLm();

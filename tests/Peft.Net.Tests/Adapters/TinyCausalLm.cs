@@ -11,12 +11,12 @@ namespace Peft.Net.Tests.Adapters;
 /// </summary>
 internal sealed class TinyCausalLm : Module
 {
-    public const int Vocab = 32, Hidden = 16, Ffn = 24, Layers = 2;
+    public const int Vocab = 32, Hidden = 16, Ffn = 24;
 
-    public TinyCausalLm(ulong seed = 7)
+    public TinyCausalLm(ulong seed = 7, int layers = 2)
     {
         var random = new TensorRandom(seed);
-        RegisterModule("model", new TinyModel(random));
+        RegisterModule("model", new TinyModel(random, layers));
         RegisterModule("lm_head", new Linear(Hidden, Vocab, bias: false, random));
     }
 
@@ -45,10 +45,10 @@ internal sealed class TinyCausalLm : Module
 
     private sealed class TinyModel : Module
     {
-        public TinyModel(TensorRandom random)
+        public TinyModel(TensorRandom random, int layers)
         {
             RegisterModule("embed_tokens", new Embedding(Vocab, Hidden, random));
-            RegisterModule("layers", new LayerList(random));
+            RegisterModule("layers", new LayerList(random, layers));
             RegisterModule("norm", new RmsNorm(Hidden));
         }
 
@@ -62,9 +62,9 @@ internal sealed class TinyCausalLm : Module
 
     private sealed class LayerList : Module
     {
-        public LayerList(TensorRandom random)
+        public LayerList(TensorRandom random, int layers)
         {
-            for (int i = 0; i < Layers; i++) RegisterModule(i.ToString(System.Globalization.CultureInfo.InvariantCulture), new DecoderLayer(random));
+            for (int i = 0; i < layers; i++) RegisterModule(i.ToString(System.Globalization.CultureInfo.InvariantCulture), new DecoderLayer(random));
         }
 
         public override Tensor Forward(Tensor input)
