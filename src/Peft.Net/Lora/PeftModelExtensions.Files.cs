@@ -73,11 +73,25 @@ public static partial class PeftModelExtensions
         }
         catch
         {
-            if (hadAdapters) model.DeleteAdapter(adapterName);
+            if (hadAdapters)
+            {
+                model.DeleteAdapter(adapterName);
+                RemoveEmptyWrappers(model);
+            }
             else model.Unload();
             throw;
         }
         return config;
+    }
+
+    /// <summary>Puts back the base module of every LoRA layer and modules_to_save wrapper that has no adapter left.</summary>
+    private static void RemoveEmptyWrappers(Module model)
+    {
+        foreach (var (path, module) in LoraTargets.Candidates(model))
+        {
+            if (module is ILoraLayer { AdapterNames.Count: 0 } layer) model.ReplaceSubmodule(path, layer.BaseLayer);
+            else if (module is ModulesToSaveWrapper { AdapterNames.Count: 0 } wrapper) model.ReplaceSubmodule(path, wrapper.OriginalModule);
+        }
     }
 
     private static void CopyAdapterTensors(Module model, SafetensorsFile file, string adapterName, string weightsPath)

@@ -157,6 +157,30 @@ public sealed class AdapterFileTests : IDisposable
     }
 
     [Fact]
+    public void AFailedLoadNextToAnotherAdapterLeavesThatAdapterAsItWas()
+    {
+        var other = new TinyCausalLm();
+        other.ApplyLora(rank: 2, targetModules: ["v_proj"], modulesToSave: ["lm_head"]);
+        string dir = Folder("other");
+        other.SaveAdapter(dir);
+        string weights = Path.Combine(dir, AdapterFiles.WeightsFile);
+        var tensors = Safetensors.Load(weights);
+        tensors.Remove("base_model.model.lm_head.weight");
+        Safetensors.Save(weights, tensors, AdapterFiles.Metadata);
+
+        var model = new TinyCausalLm();
+        model.ApplyLora(targetModules: ["q_proj"], adapterName: "mine");
+        AdapterTestData.Randomize(model, "mine", 3);
+        var keys = model.StateDict().Keys.ToArray();
+        var logits = model.Logits(Ids).ToArray();
+        var e = Assert.Throws<AdapterFormatException>(() => model.LoadAdapter(dir, "other"));
+        Assert.Contains("missing keys [base_model.model.lm_head.weight]", e.Message);
+        Assert.Equal(keys, model.StateDict().Keys.ToArray());
+        Assert.Equal(["mine"], model.AdapterConfigs().Keys);
+        TensorAssert.BitEqual(logits, model.Logits(Ids).ToArray(), "the remaining adapter");
+    }
+
+    [Fact]
     public void ConfigsThatDoNotFitTheModelNameTheConfigFile()
     {
         var trained = new TinyCausalLm();
