@@ -6,7 +6,8 @@ namespace Peft.Net.Lora;
 /// <summary>
 /// Trainable versus total parameter counts of a model, printed like PEFT's <c>print_trainable_parameters</c>:
 /// <c>trainable params: 1,234 || all params: 56,789 || trainable%: 2.1730</c>. Every parameter counts once (frozen
-/// originals, LoRA matrices and modules_to_save copies alike), by element count.
+/// originals, LoRA matrices and modules_to_save copies alike), by element count; a frozen 4-bit weight
+/// (<see cref="Quantization.Nf4Linear"/>) counts its [out, in] elements, as PEFT counts bitsandbytes weights.
 /// </summary>
 /// <param name="TrainableParameters">Elements of parameters that require gradients.</param>
 /// <param name="AllParameters">Elements of all parameters.</param>
@@ -19,7 +20,8 @@ public sealed record PeftSummary(long TrainableParameters, long AllParameters)
     public static PeftSummary Of(Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return new PeftSummary(model.ParameterCount(trainableOnly: true), model.ParameterCount());
+        long quantized = model.NamedModules().Select(m => m.Module).OfType<Quantization.Nf4Linear>().Sum(l => (long)l.InFeatures * l.OutFeatures);
+        return new PeftSummary(model.ParameterCount(trainableOnly: true), model.ParameterCount() + quantized);
     }
 
     /// <summary>PEFT's line: <c>trainable params: {n:,d} || all params: {m:,d} || trainable%: {p:.4f}</c>.</summary>

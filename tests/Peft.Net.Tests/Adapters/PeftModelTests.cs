@@ -25,6 +25,18 @@ public class PeftModelTests
     }
 
     [Fact]
+    public void QuantizedWeightsCountByTheirElements()
+    {
+        var model = new TinyCausalLm();
+        long all = model.ParameterCount();
+        var q = (Linear)model.GetSubmodule("model.layers.0.self_attn.q_proj");
+        model.ReplaceSubmodule("model.layers.0.self_attn.q_proj", Peft.Net.Quantization.Nf4Linear.FromLinear(q, blockSize: 64));
+        var summary = model.ApplyLora(rank: 2, targetModules: ["q_proj"]);
+        Assert.Equal(all + 2 * (2 * 16 + 16 * 2), summary.AllParameters);
+        Assert.Equal(2 * (2 * 16 + 16 * 2), summary.TrainableParameters);
+    }
+
+    [Fact]
     public void OnlyTheActiveAdapterTrains()
     {
         var model = new TinyCausalLm();
