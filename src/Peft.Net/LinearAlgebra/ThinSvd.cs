@@ -74,10 +74,11 @@ internal static class ThinSvd
     private static void Orthogonalise(double[] x, double[] r, int p, int q)
     {
         var squares = new double[p];
-        for (int i = 0; i < p; i++) squares[i] = TensorPrimitives.Dot<double>(x.AsSpan(i * q, q), x.AsSpan(i * q, q));
-        double tolerance = 1e-15;
+        const double tolerance = 1e-15;
         for (int sweep = 0; sweep < MaxSweeps; sweep++)
         {
+            // Exact squared norms once per sweep; within a sweep they follow the rotations' closed form.
+            for (int i = 0; i < p; i++) squares[i] = TensorPrimitives.Dot<double>(x.AsSpan(i * q, q), x.AsSpan(i * q, q));
             bool rotated = false;
             for (int i = 0; i < p - 1; i++)
             {
@@ -87,30 +88,18 @@ internal static class ThinSvd
                     var xj = x.AsSpan(j * q, q);
                     double alpha = squares[i], beta = squares[j];
                     double gamma = TensorPrimitives.Dot<double>(xi, xj);
-                    if (Math.Abs(gamma) <= tolerance * Math.Sqrt(alpha * beta) || gamma == 0) continue;
+                    if (gamma == 0 || Math.Abs(gamma) <= tolerance * Math.Sqrt(alpha * beta)) continue;
                     rotated = true;
                     double zeta = (beta - alpha) / (2 * gamma);
-                    double t = Math.Sign(zeta == 0 ? 1 : zeta) / (Math.Abs(zeta) + Math.Sqrt(1 + zeta * zeta));
+                    double t = (zeta >= 0 ? 1 : -1) / (Math.Abs(zeta) + Math.Sqrt(1 + zeta * zeta));
                     double c = 1 / Math.Sqrt(1 + t * t), s = c * t;
-                    Rotate(xi, xj, c, s);
-                    Rotate(r.AsSpan(i * p, p), r.AsSpan(j * p, p), c, s);
-                    // Exact norms after the rotation would drift; recompute them (one pass each, still O(Q)).
-                    squares[i] = TensorPrimitives.Dot<double>(xi, xi);
-                    squares[j] = TensorPrimitives.Dot<double>(xj, xj);
+                    JacobiRotation.Apply(xi, xj, c, s);
+                    JacobiRotation.Apply(r.AsSpan(i * p, p), r.AsSpan(j * p, p), c, s);
+                    squares[i] = alpha - t * gamma;
+                    squares[j] = beta + t * gamma;
                 }
             }
             if (!rotated) return;
-        }
-    }
-
-    // (a, b) ← (c·a − s·b, s·a + c·b)
-    private static void Rotate(Span<double> a, Span<double> b, double c, double s)
-    {
-        for (int k = 0; k < a.Length; k++)
-        {
-            double ak = a[k], bk = b[k];
-            a[k] = c * ak - s * bk;
-            b[k] = s * ak + c * bk;
         }
     }
 }

@@ -13,13 +13,40 @@ internal static class DoraWeightNorm
     // w: (N, K), a: (R, K), b: (N, R) → (N)
     public static Tensor Compute(BaseWeight w, Tensor a, Tensor b, float scaling)
     {
-        int n = w.Rows, k = w.Columns, r = a.Dim(0);
-        var av = a.AsSpan();
-        var bv = b.AsSpan();
+        int n = w.Rows, r = a.Dim(0);
         var rowSquares = new double[n];
         w.RowSquaredNorms(rowSquares);
         var aw = new float[r * n];       // A·Wᵀ [R, N]
-        w.MultiplyTransposed(av, r, aw);
+        w.MultiplyTransposed(a.AsSpan(), r, aw);
+        return Combine(rowSquares, aw, a, b, scaling);
+    }
+
+    // embedding: (V, D) table, a: (R, V), b: (D, R) → (D): the norm of each column of E + scaling·(B·A)ᵀ
+    public static Tensor ComputeForEmbedding(Tensor embedding, Tensor a, Tensor b, float scaling)
+    {
+        int v = embedding.Dim(0), d = embedding.Dim(1), r = a.Dim(0);
+        // W = Eᵀ [D, V]: its row norms are E's column norms, and A·Wᵀ = A·E [R, D]
+        var columnSquares = new double[d];
+        var row = new float[d];
+        for (int i = 0; i < v; i++)
+        {
+            embedding.ReadAsFloat(i * d, row);
+            for (int j = 0; j < d; j++) columnSquares[j] += (double)row[j] * row[j];
+        }
+        var ae = new float[r * d];
+        if (embedding.DType == DType.F32)
+            Gemm.Multiply(a.AsSpan(), false, embedding.AsSpan(), false, ae, r, d, v, accumulate: false);
+        else
+            Gemm.Multiply(a.AsSpan(), false, new TensorWeight(embedding), false, ae, r, d, v, accumulate: false);
+        return Combine(columnSquares, ae, a, b, scaling);
+    }
+
+    // rowSquares: (N) ‖W_o‖², aw: (R, N) A·Wᵀ, a: (R, K), b: (N, R) → (N)
+    private static Tensor Combine(double[] rowSquares, float[] aw, Tensor a, Tensor b, float scaling)
+    {
+        int n = rowSquares.Length, r = a.Dim(0), k = a.Dim(1);
+        var av = a.AsSpan();
+        var bv = b.AsSpan();
         var aat = new float[r * r];      // A·Aᵀ [R, R]
         Gemm.Multiply(av, false, av, true, aat, r, r, k, accumulate: false);
         var baat = new float[n * r];     // B·A·Aᵀ [N, R]
@@ -43,11 +70,21 @@ internal static class DoraWeightNorm
         return norm;
     }
 
-    // weight: (N, K) dense → (N): the direct form, for merging and tests
+    // weight: (N, K) dense → (N): the direct form, for merging
     public static double[] RowNorms(ReadOnlySpan<float> weight, int n, int k)
     {
         var norms = new double[n];
         for (int o = 0; o < n; o++) norms[o] = Math.Sqrt(SumOfSquaresKernel.SumOfSquares(weight.Slice(o * k, k)));
         return norms;
+    }
+
+    // table: (V, D) dense → (D): column norms, for merging embedding adapters
+    public static double[] ColumnNorms(ReadOnlySpan<float> table, int v, int d)
+    {
+        var squares = new double[d];
+        for (int i = 0; i < v; i++)
+            for (int j = 0; j < d; j++) squares[j] += (double)table[i * d + j] * table[i * d + j];
+        for (int j = 0; j < d; j++) squares[j] = Math.Sqrt(squares[j]);
+        return squares;
     }
 }

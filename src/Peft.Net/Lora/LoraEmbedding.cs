@@ -9,15 +9,19 @@ namespace Peft.Net.Lora;
 /// An embedding with LoRA adapters (PEFT's <c>lora.Embedding</c>): <c>y = E[ids] + scaling · Aᵀ[ids]·Bᵀ</c> with bare
 /// parameters <c>lora_embedding_A.&lt;adapter&gt;</c> [r, V] (initialised to 0) and <c>lora_embedding_B.&lt;adapter&gt;</c>
 /// [D, r] (initialised from N(0, 1)), the reverse of the linear layout. The base embedding is frozen. PEFT applies
-/// no dropout on embedding adapters, and neither does this layer.
+/// no dropout on embedding adapters, and neither does this layer. DoRA adapters add a magnitude m [D]
+/// (<c>lora_magnitude_vector.&lt;adapter&gt;.weight</c>) normalising each column of E + scaling·(B·A)ᵀ:
+/// <c>y = s⊙E[ids] + s⊙scaling·Aᵀ[ids]·Bᵀ</c>, <c>s = m / sg(‖E + scaling·(B·A)ᵀ‖_column)</c>.
 /// </summary>
 public sealed class LoraEmbedding : Module, ILoraLayer
 {
     private const string BaseName = "base_layer";
     private const string LoraAName = "lora_embedding_A";
     private const string LoraBName = "lora_embedding_B";
+    private const string MagnitudeName = "lora_magnitude_vector";
 
     private readonly AdapterBook _book = new();
+    private readonly Dictionary<string, double[]> _doraMergeNorms = [];   // column norms of E + ΔE at merge time
 
     /// <summary>Wraps <paramref name="baseLayer"/> and freezes its weight.</summary>
     public LoraEmbedding(Embedding baseLayer)
@@ -26,6 +30,7 @@ public sealed class LoraEmbedding : Module, ILoraLayer
         RegisterModule(BaseName, baseLayer);
         RegisterModule(LoraAName, new AdapterParameterDict());
         RegisterModule(LoraBName, new AdapterParameterDict());
+        RegisterModule(MagnitudeName, new AdapterModuleDict());
         baseLayer.RequiresGrad(false);
         Train(baseLayer.IsTraining);
     }
@@ -61,6 +66,8 @@ public sealed class LoraEmbedding : Module, ILoraLayer
 
     private AdapterParameterDict LoraB => Child<AdapterParameterDict>(LoraBName);
 
+    private AdapterModuleDict Magnitudes => Child<AdapterModuleDict>(MagnitudeName);
+
     /// <summary>The adapter's A [r, V] (the parameter <c>lora_embedding_A.&lt;adapter&gt;</c>).</summary>
     /// <exception cref="ArgumentException">No such adapter.</exception>
     public Tensor GetLoraA(string adapterName) => LoraA.Get(_book.Check(adapterName));
@@ -69,6 +76,11 @@ public sealed class LoraEmbedding : Module, ILoraLayer
     /// <exception cref="ArgumentException">No such adapter.</exception>
     public Tensor GetLoraB(string adapterName) => LoraB.Get(_book.Check(adapterName));
 
+    /// <summary>The DoRA magnitude m [D] of the adapter, or null when it does not use DoRA.</summary>
+    /// <exception cref="ArgumentException">No such adapter.</exception>
+    public Tensor? GetMagnitude(string adapterName) =>
+        _book[adapterName].UseDora ? Magnitudes.Get<DoraMagnitudeVector>(adapterName).Weight : null;
+
     /// <inheritdoc/>
     public LoraAdapterOptions GetOptions(string adapterName) => _book[adapterName];
 
@@ -76,7 +88,7 @@ public sealed class LoraEmbedding : Module, ILoraLayer
     public float GetScaling(string adapterName) => _book[adapterName].Scaling;
 
     /// <inheritdoc/>
-    /// <exception cref="NotSupportedException">PiSSA or DoRA was requested; embedding adapters support neither here.</exception>
+    /// <exception cref="NotSupportedException">PiSSA was requested; it applies to linear layers only (as in PEFT).</exception>
     public void AddAdapter(string adapterName, LoraAdapterOptions options, TensorRandom random)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -85,11 +97,15 @@ public sealed class LoraEmbedding : Module, ILoraLayer
         options.Validate(adapterName);
         if (options.Init == LoraInit.PiSSA)
             throw new NotSupportedException($"Embedding adapter '{adapterName}': PiSSA initialisation applies to linear layers only (as in PEFT).");
-        if (options.UseDora)
-            throw new NotSupportedException($"Embedding adapter '{adapterName}': DoRA on embeddings is not supported; target linear layers.");
         // PEFT: A = 0, B ~ N(0, 1) for every init that resets the weights.
         LoraA.Add(adapterName, Tensor.Zeros(options.Rank, NumEmbeddings));
         LoraB.Add(adapterName, Tensor.Normal([EmbeddingDim, options.Rank], 0f, 1f, random));
+        if (options.UseDora)
+        {
+            using var _ = Tensor.NoGrad();
+            var magnitude = DoraWeightNorm.ComputeForEmbedding(Base.Weight, LoraA.Get(adapterName), LoraB.Get(adapterName), options.Scaling);
+            Magnitudes.Add(adapterName, new DoraMagnitudeVector(magnitude));
+        }
         _book.Add(adapterName, options);
         UpdateTrainable();
     }
@@ -108,6 +124,7 @@ public sealed class LoraEmbedding : Module, ILoraLayer
         _book.Remove(adapterName);
         ReplaceSubmodule(LoraAName, LoraA.Without(adapterName));
         ReplaceSubmodule(LoraBName, LoraB.Without(adapterName));
+        ReplaceSubmodule(MagnitudeName, Magnitudes.Without(adapterName));
         UpdateTrainable();
     }
 
@@ -127,8 +144,20 @@ public sealed class LoraEmbedding : Module, ILoraLayer
         var y = result.Reshape(-1, EmbeddingDim);
         foreach (var name in _book.Active)
         {
-            var down = LoraOps.GatherColumns(LoraA.Get(name), idArray);   // Aᵀ[ids]: (M, R)
-            y = LoraOps.AddLowRank(y, down, LoraB.Get(name), _book[name].Scaling);
+            var options = _book[name];
+            var a = LoraA.Get(name);
+            var b = LoraB.Get(name);
+            var down = LoraOps.GatherColumns(a, idArray);   // Aᵀ[ids]: (M, R)
+            if (!options.UseDora)
+            {
+                y = LoraOps.AddLowRank(y, down, b, options.Scaling);
+                continue;
+            }
+            Tensor norm;
+            using (Tensor.NoGrad())
+                norm = DoraWeightNorm.ComputeForEmbedding(Base.Weight, a, b, options.Scaling);
+            // PEFT: y = s⊙result + s⊙scaling·Aᵀ[ids]·Bᵀ, i.e. the composition with the running result as the base term
+            y = LoraOps.DoraCompose(y, null, null, down, b, Magnitudes.Get<DoraMagnitudeVector>(name).Weight, norm, options.Scaling);
         }
         return y.Reshape(result.ShapeArray());
     }
@@ -166,9 +195,19 @@ public sealed class LoraEmbedding : Module, ILoraLayer
         var names = _book.ToMerge(adapterNames);
         if (names.Count == 0) return;
         var table = Base.Weight.To(DType.F32).Clone().Detach();
+        var t = table.AsSpan();
+        int v = NumEmbeddings, d = EmbeddingDim;
         foreach (var name in names)
         {
-            TensorPrimitives.Add(table.AsSpan(), GetDeltaWeight(name).AsSpan(), table.AsSpan());
+            TensorPrimitives.Add(t, GetDeltaWeight(name).AsSpan(), t);
+            if (_book[name].UseDora)
+            {
+                // E' = (E + ΔE) ⊙ f with f = m / ‖E + ΔE‖_column as a row vector; the norms are kept for unmerge
+                var norms = DoraWeightNorm.ColumnNorms(t, v, d);
+                var factor = ColumnFactor(Magnitudes.Get<DoraMagnitudeVector>(name).Weight.AsSpan(), norms, invert: false);
+                for (int i = 0; i < v; i++) TensorPrimitives.Multiply(t.Slice(i * d, d), factor, t.Slice(i * d, d));
+                _doraMergeNorms[name] = norms;
+            }
             _book.Merged.Add(name);
         }
         WeightStorage.Write(Base.Weight, table);
@@ -180,10 +219,30 @@ public sealed class LoraEmbedding : Module, ILoraLayer
         var merged = _book.Merged;
         if (merged.Count == 0) return;
         var table = Base.Weight.To(DType.F32).Clone().Detach();
-        for (int i = merged.Count - 1; i >= 0; i--)
-            TensorPrimitives.Subtract(table.AsSpan(), GetDeltaWeight(merged[i]).AsSpan(), table.AsSpan());
+        var t = table.AsSpan();
+        int v = NumEmbeddings, d = EmbeddingDim;
+        for (int m = merged.Count - 1; m >= 0; m--)
+        {
+            var name = merged[m];
+            if (_book[name].UseDora)
+            {
+                // E = E' / f − ΔE with the norms cached at merge time
+                var factor = ColumnFactor(Magnitudes.Get<DoraMagnitudeVector>(name).Weight.AsSpan(), _doraMergeNorms[name], invert: true);
+                for (int i = 0; i < v; i++) TensorPrimitives.Multiply(t.Slice(i * d, d), factor, t.Slice(i * d, d));
+                _doraMergeNorms.Remove(name);
+            }
+            TensorPrimitives.Subtract(t, GetDeltaWeight(name).AsSpan(), t);
+        }
         merged.Clear();
         WeightStorage.Write(Base.Weight, table);
+    }
+
+    // magnitude: (D), norms: (D) → (D): m / n, or n / m
+    private static float[] ColumnFactor(ReadOnlySpan<float> magnitude, double[] norms, bool invert)
+    {
+        var factor = new float[norms.Length];
+        for (int j = 0; j < factor.Length; j++) factor[j] = (float)(invert ? norms[j] / magnitude[j] : magnitude[j] / norms[j]);
+        return factor;
     }
 
     private static int[] NarrowIds(Tensor input)
@@ -204,6 +263,7 @@ public sealed class LoraEmbedding : Module, ILoraLayer
             bool trainable = _book.Active.Contains(name);
             LoraA.Get(name).RequiresGrad = trainable;
             LoraB.Get(name).RequiresGrad = trainable;
+            if (_book[name].UseDora) Magnitudes.Get<DoraMagnitudeVector>(name).Weight.RequiresGrad = trainable;
         }
     }
 }

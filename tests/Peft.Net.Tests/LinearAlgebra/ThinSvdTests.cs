@@ -79,3 +79,24 @@ public class ThinSvdTests
         Assert.Contains("[2, 3]", error.Message);
     }
 }
+
+public class JacobiRotationTests
+{
+    public static TheoryData<int> Lengths() => [.. Peft.Net.Core.Tests.Testing.TensorAssert.SimdLengths];
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void SimdMatchesTheReference(int length)
+    {
+        var random = new TensorRandom((ulong)length + 1);
+        var a = Enumerable.Range(0, length).Select(_ => random.NextGaussian()).ToArray();
+        var b = Enumerable.Range(0, length).Select(_ => random.NextGaussian()).ToArray();
+        double c = Math.Cos(0.7), s = Math.Sin(0.7);
+        var (a1, b1) = ((double[])a.Clone(), (double[])b.Clone());
+        var (a2, b2) = ((double[])a.Clone(), (double[])b.Clone());
+        JacobiRotation.Apply(a1, b1, c, s);
+        JacobiRotation.ApplyReference(a2, b2, c, s);
+        Assert.Equal(a2, a1);   // the same two products and one add per element: bitwise equal
+        Assert.Equal(b2, b1);
+    }
+}

@@ -123,6 +123,49 @@ public class LoraGoldenTests
         TensorAssert.CloseToScale(f.Data("weight"), embedding.Weight.ToArray(), 1e-6, "unmerged");
     }
 
+    [Fact]
+    public void DoraEmbeddingForwardGradientsAndMerge()
+    {
+        var f = Fixture.Load("lora", "dora_embedding");
+        var weight = f.Tensor("weight");
+        var embedding = new Embedding(weight.Dim(0), weight.Dim(1));
+        weight.AsSpan().CopyTo(embedding.Weight.AsSpan());
+        var layer = new LoraEmbedding(embedding);
+        layer.AddAdapter("default", new LoraAdapterOptions(Rank: f.Meta.GetProperty("rank").GetInt32(),
+            Alpha: (float)f.Meta.GetProperty("alpha").GetDouble(), UseDora: true), new TensorRandom(2));
+        Assert.Contains("lora_magnitude_vector.default.weight", layer.NamedParameters().Select(p => p.Name));
+        // with A = 0 the initial magnitude is the column norm of E
+        var e = weight.ToArray();
+        int v = weight.Dim(0), d = weight.Dim(1);
+        var m0 = layer.GetMagnitude("default")!.ToArray();
+        for (int j = 0; j < d; j++)
+            Assert.Equal(Math.Sqrt(Enumerable.Range(0, v).Sum(i => (double)e[i * d + j] * e[i * d + j])), m0[j], 5);
+
+        var a = layer.GetLoraA("default");
+        var b = layer.GetLoraB("default");
+        f.Tensor("lora_embedding_A").AsSpan().CopyTo(a.AsSpan());
+        f.Tensor("lora_embedding_B").AsSpan().CopyTo(b.AsSpan());
+        using (Tensor.NoGrad())
+            TensorAssert.CloseToScale(f.Data("magnitude_init"), DoraWeightNorm.ComputeForEmbedding(embedding.Weight, a, b, layer.GetScaling("default")).ToArray(), Tolerance, "m0");
+        var magnitude = layer.GetMagnitude("default")!;
+        f.Tensor("magnitude").AsSpan().CopyTo(magnitude.AsSpan());
+
+        var idsTensor = f.Tensor("ids");
+        var ids = idsTensor.ToArray().Select(x => (int)x).ToArray();
+        var y = layer.Forward(ids, idsTensor.ShapeArray());
+        TensorAssert.CloseToScale(f.Data("y"), y.ToArray(), Tolerance, "y");
+        y.Backward(f.Tensor("g"));
+        TensorAssert.CloseToScale(f.Data("dlora_embedding_A"), a.Grad!.ToArray(), Tolerance, "dA");
+        TensorAssert.CloseToScale(f.Data("dlora_embedding_B"), b.Grad!.ToArray(), Tolerance, "dB");
+        TensorAssert.CloseToScale(f.Data("dmagnitude"), magnitude.Grad!.ToArray(), Tolerance, "dm");
+
+        layer.Merge();
+        TensorAssert.CloseToScale(f.Data("merged_weight"), embedding.Weight.ToArray(), Tolerance, "merged");
+        TensorAssert.CloseToScale(f.Data("y"), layer.Forward(ids, idsTensor.ShapeArray()).ToArray(), Tolerance, "merged forward");
+        layer.Unmerge();
+        TensorAssert.CloseToScale(f.Data("weight"), embedding.Weight.ToArray(), 1e-6, "unmerged");
+    }
+
     [Theory]
     [InlineData("pissa")]
     [InlineData("pissa_wide")]

@@ -124,4 +124,17 @@ public class LoraOpsGradientTests
         int[] ids = [3, 0, 10, 3, 7, 7];
         GradCheck.Assert(_ => layer.Forward(ids, 2, 3), [layer.GetLoraA("default"), layer.GetLoraB("default")]);
     }
+
+    [Fact]
+    public void DoraEmbeddingLayerMagnitude()
+    {
+        var random = new TensorRandom(19);
+        var layer = new LoraEmbedding(new Peft.Net.Core.Nn.Embedding(11, 4, random));
+        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 2, Alpha: 3, UseDora: true), random);
+        Tensor.Normal([2, 11], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraA("default").AsSpan());
+        var magnitude = layer.GetMagnitude("default")!;
+        Tensor.Uniform([4], 0.5f, 2f, random).AsSpan().CopyTo(magnitude.AsSpan());
+        int[] ids = [3, 0, 10, 3, 7, 7];
+        GradCheck.Assert(_ => layer.Forward(ids, 2, 3), [magnitude]);
+    }
 }
