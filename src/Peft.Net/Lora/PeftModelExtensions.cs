@@ -108,9 +108,9 @@ public static partial class PeftModelExtensions
         var toSave = FindModulesToSave(model, config.ModulesToSave ?? []);
         var (targets, resolved) = LoraTargets.Resolve(model, config);
         var wrappers = toSave.Select(m => m.Module as ModulesToSaveWrapper ?? WrapForSaving(model, m.Path, m.Module)).ToList();
-        if ((config.UseDora || init == LoraInit.PiSSA) && targets.FirstOrDefault(t => t.Module is Embedding or LoraEmbedding) is { Module: not null } embedding)
+        if (init == LoraInit.PiSSA && targets.FirstOrDefault(t => t.Module is Embedding or LoraEmbedding) is { Module: not null } embedding)
             throw new NotSupportedException(
-                $"{(config.UseDora ? "DoRA" : "PiSSA")} on embeddings is not supported by Peft.Net; '{embedding.Path}' is an embedding. Exclude it from target_modules.");
+                $"PiSSA initialisation applies to linear layers only (as in PEFT); '{embedding.Path}' is an embedding. Exclude it from target_modules.");
         var random = new TensorRandom(seed);
         foreach (var (path, module) in targets)
         {

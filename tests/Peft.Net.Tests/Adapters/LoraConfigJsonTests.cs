@@ -39,7 +39,7 @@ public class LoraConfigJsonTests
         var dora = LoraConfig.Load(AdapterTestData.FixturePath("dora", AdapterFiles.ConfigFile));
         Assert.True(dora.UseDora);
         Assert.True(dora.UseRsLora);
-        Assert.Equal(@".*\.(q_proj|k_proj|o_proj|up_proj)", dora.TargetModulesRegex);
+        Assert.Equal(@".*\.(q_proj|k_proj|o_proj|up_proj|embed_tokens)", dora.TargetModulesRegex);
         Assert.Equal(6 / 2f, dora.ScalingFor(4, 6));
     }
 

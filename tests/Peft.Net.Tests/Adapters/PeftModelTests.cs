@@ -107,7 +107,7 @@ public class PeftModelTests
     public void MergeAndUnloadGivesPlainLayersWithTheAdaptersOutput(bool dora)
     {
         var model = new TinyCausalLm();
-        if (dora) model.ApplyDora(rank: 4, alpha: 8, targetModules: ["q_proj", "o_proj", "down_proj"]);
+        if (dora) model.ApplyDora(rank: 4, alpha: 8, targetModules: ["q_proj", "o_proj", "down_proj", "embed_tokens"]);
         else model.ApplyLora(rank: 4, alpha: 8, targetModules: ["q_proj", "o_proj", "down_proj", "embed_tokens"]);
         AdapterTestData.Randomize(model, "default", 3);
         model.Eval();
@@ -125,10 +125,10 @@ public class PeftModelTests
     }
 
     [Fact]
-    public void DoraOnAnEmbeddingIsRefusedBeforeAnythingChanges()
+    public void PissaOnAnEmbeddingIsRefusedBeforeAnythingChanges()
     {
         var model = new TinyCausalLm();
-        var e = Assert.Throws<NotSupportedException>(() => model.ApplyDora(targetModules: ["q_proj", "embed_tokens"]));
+        var e = Assert.Throws<NotSupportedException>(() => model.ApplyLora(targetModules: ["q_proj", "embed_tokens"], init: LoraInit.PiSSA));
         Assert.Contains("'model.embed_tokens'", e.Message);
         Assert.Empty(PeftModelExtensions.LoraLayers(model));
     }
