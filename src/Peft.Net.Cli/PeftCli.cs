@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Peft.Net.Cli.Commands;
 
 namespace Peft.Net.Cli;
 
@@ -8,6 +9,7 @@ internal static class PeftCli
     public static async Task<int> RunAsync(string[] args)
     {
         var root = new RootCommand("peft: parameter-efficient fine-tuning tools for .NET (Peft.Net).");
+        root.Subcommands.Add(BenchCommand.Create());
         return await root.Parse(args).InvokeAsync();
     }
 }

@@ -1,0 +1,79 @@
+namespace Peft.Net.Core.Kernels;
+
+/// <summary>
+/// Copies blocks of A and B into the panel layouts the micro-kernels stream through: A as panels of MR rows laid
+/// out (KC, MR), B as panels of NR columns laid out (KC, NR). Panels past the matrix edge are zero-padded, so the
+/// micro-kernel always runs full tiles. B given as <see cref="IPackableWeight"/> is decoded panel by panel here:
+/// no float copy larger than one panel ever exists.
+/// </summary>
+internal static unsafe class GemmPacking
+{
+    // A block rows [i0, i0 + mc) × k range [p0, p0 + kc) → dst: ceil(mc / mr) panels of (kc, mr)
+    /// <summary>Packs the (mc × kc) block of op(A) at (i0, p0) into MR-row panels.</summary>
+    public static void PackA(in GemmProblem problem, int i0, int mc, int p0, int kc, int mr, float* dst)
+    {
+        for (int i = 0; i < mc; i += mr, dst += kc * mr)
+        {
+            int rows = Math.Min(mr, mc - i);
+            if (problem.TransA) // A: (K, M): the panel's k-th row is contiguous in A
+                PackColumns(problem.A + (nint)p0 * problem.M + i0 + i, problem.M, rows, kc, mr, dst);
+            else // A: (M, K): panel rows are rows of A
+                PackRows(problem.A + (nint)(i0 + i) * problem.K + p0, problem.K, rows, kc, mr, dst);
+        }
+    }
+
+    // B block k range [p0, p0 + kc) × columns [j0, j0 + nc) → dst: ceil(nc / nr) panels of (kc, nr)
+    /// <summary>Packs the (kc × nc) block of op(B) at (p0, j0) into NR-column panels.</summary>
+    public static void PackB(in GemmProblem problem, int j0, int nc, int p0, int kc, int nr, float* dst, GemmWorkspace workspace)
+    {
+        for (int j = 0; j < nc; j += nr, dst += kc * nr)
+        {
+            int cols = Math.Min(nr, nc - j);
+            var weight = problem.Weight;
+            if (weight is null)
+            {
+                if (problem.TransB) // B: (N, K): panel columns are rows of B
+                    PackRows(problem.B + (nint)(j0 + j) * problem.K + p0, problem.K, cols, kc, nr, dst);
+                else // B: (K, N)
+                    PackColumns(problem.B + (nint)p0 * problem.N + j0 + j, problem.N, cols, kc, nr, dst);
+            }
+            else if (problem.TransB) // W: (N, K): decode W[j0+j .. +cols, p0 .. +kc], then transpose into the panel
+            {
+                float* scratch = workspace.Scratch(nr * kc);
+                weight.DecodeTile(j0 + j, cols, p0, kc, new Span<float>(scratch, cols * kc), kc);
+                PackRows(scratch, kc, cols, kc, nr, dst);
+            }
+            else // W: (K, N): decode W[p0 .. +kc, j0+j .. +cols] straight into the panel
+            {
+                weight.DecodeTile(p0, kc, j0 + j, cols, new Span<float>(dst, kc * nr), nr);
+                if (cols < nr)
+                    for (int p = 0; p < kc; p++) new Span<float>(dst + p * nr + cols, nr - cols).Clear();
+            }
+        }
+    }
+
+    // src: (count, ≥ kc) with row stride ld → dst: (kc, width), dst[p, r] = src[r, p], zero for count ≤ r < width
+    /// <summary>Transposes <paramref name="count"/> rows of length kc into a (kc, width) panel.</summary>
+    public static void PackRows(float* src, nint ld, int count, int kc, int width, float* dst)
+    {
+        for (int r = 0; r < count; r++)
+        {
+            float* s = src + r * ld;
+            float* d = dst + r;
+            for (int p = 0; p < kc; p++) d[p * width] = s[p];
+        }
+        for (int r = count; r < width; r++)
+            for (int p = 0; p < kc; p++) dst[p * width + r] = 0;
+    }
+
+    // src: (kc, ≥ count) with row stride ld → dst: (kc, width), dst[p, c] = src[p, c], zero for count ≤ c < width
+    /// <summary>Copies kc rows of <paramref name="count"/> values into a (kc, width) panel.</summary>
+    public static void PackColumns(float* src, nint ld, int count, int kc, int width, float* dst)
+    {
+        for (int p = 0; p < kc; p++)
+        {
+            new ReadOnlySpan<float>(src + p * ld, count).CopyTo(new Span<float>(dst + p * width, count));
+            if (count < width) new Span<float>(dst + p * width + count, width - count).Clear();
+        }
+    }
+}

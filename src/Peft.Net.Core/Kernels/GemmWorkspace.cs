@@ -1,0 +1,44 @@
+namespace Peft.Net.Core.Kernels;
+
+/// <summary>
+/// Per-thread packing buffers of the GEMM: pinned, 64-byte aligned, grown on demand and then reused, so a GEMM in
+/// steady state allocates nothing.
+/// </summary>
+internal sealed unsafe class GemmWorkspace
+{
+    [ThreadStatic] private static GemmWorkspace? t_current;
+
+    private Buffer _packedA, _packedB, _scratch, _tile;
+
+    /// <summary>The calling thread's workspace.</summary>
+    public static GemmWorkspace Current => t_current ??= new GemmWorkspace();
+
+    /// <summary>Packed A block: (MC / MR) panels of (KC, MR).</summary>
+    public float* PackedA(int floats) => _packedA.Get(floats);
+
+    /// <summary>Packed B block: (NC / NR) panels of (KC, NR).</summary>
+    public float* PackedB(int floats) => _packedB.Get(floats);
+
+    /// <summary>Decode target for weight tiles that must be transposed while packed: (NR, KC).</summary>
+    public float* Scratch(int floats) => _scratch.Get(floats);
+
+    /// <summary>One C tile (MR, NR) for edge tiles.</summary>
+    public float* Tile(int floats) => _tile.Get(floats);
+
+    private struct Buffer
+    {
+        private float[]? _array;
+        private float* _aligned;
+
+        public float* Get(int floats)
+        {
+            if (_array is null || _array.Length < floats + 16)
+            {
+                _array = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
+                fixed (float* p = _array) // pinned array: the address never changes
+                    _aligned = (float*)(((nuint)p + 63) & ~(nuint)63);
+            }
+            return _aligned;
+        }
+    }
+}
