@@ -110,24 +110,27 @@ internal static unsafe class Gemm
 
         long macs = (long)m * n * k;
         int items = macs < ParallelThreshold ? 1 : (int)Math.Clamp(macs / MinMacsPerThread, 1, Math.Max(1, threads));
-        var (mr, nr) = TileOf(path);
+        bool dot = UsesDotKernel(problem, path);
+        var (tileM, tileN) = dot ? (GemmDotKernel.Rows, GemmDotDriver<Vector512Ops, Vector512<float>>.NB) : TileOf(path);
         // Each thread packs the whole of the operand it does not split: split the dimension whose other operand
-        // is cheaper to pack redundantly (a weight costs a decode, so prefer splitting N then).
-        long costSplitN = (long)m, costSplitM = (long)n * (problem.Weight is null ? 1 : 4);
-        bool splitN = costSplitN <= costSplitM ? n > nr : m <= mr;
-        int tiles = splitN ? (n + nr - 1) / nr : (m + mr - 1) / mr;
+        // is cheaper to pack redundantly (a weight costs a decode, so prefer splitting N then). The dot kernel
+        // packs only B, so it splits M unless C has only a few rows.
+        long costSplitN = dot ? (m <= 4 ? 0 : long.MaxValue) : m, costSplitM = (long)n * (problem.Weight is null ? 1 : 4);
+        bool splitN = costSplitN <= costSplitM ? n > tileN : m <= tileM;
+        int tiles = splitN ? (n + tileN - 1) / tileN : (m + tileM - 1) / tileM;
         items = Math.Min(items, tiles);
         if (items <= 1)
         {
-            RunRectangle(problem, path, 0, m, 0, n);
+            RunRectangle(problem, path, dot, 0, m, 0, n);
             return;
         }
         var work = t_work ??= new GemmParallelWork();
         work.Problem = problem;
         work.Path = path;
+        work.Dot = dot;
         work.SplitN = splitN;
         work.Tiles = tiles;
-        work.TileSize = splitN ? nr : mr;
+        work.TileSize = splitN ? tileN : tileM;
         work.Items = items;
         try
         {
@@ -139,6 +142,14 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// Thin products run on the dot-product kernel: A not transposed and either at most 16 columns of C
+    /// (LoRA down-projections) or at most 4 rows with B stored (N, K) (matrix-vector products).
+    /// </summary>
+    private static bool UsesDotKernel(in GemmProblem problem, GemmKernelPath path) =>
+        path is GemmKernelPath.Vector512 or GemmKernelPath.Vector256 && !problem.TransA
+        && (problem.N <= 16 || (problem.M <= 4 && problem.TransB));
+
     private static (int MR, int NR) TileOf(GemmKernelPath path) => path switch
     {
         GemmKernelPath.Vector512 => (GemmMicroKernel512.MR, GemmMicroKernel512.NR),
@@ -148,8 +159,14 @@ internal static unsafe class Gemm
     };
 
     // C rows [m0, m1) × columns [n0, n1)
-    private static void RunRectangle(in GemmProblem problem, GemmKernelPath path, int m0, int m1, int n0, int n1)
+    private static void RunRectangle(in GemmProblem problem, GemmKernelPath path, bool dot, int m0, int m1, int n0, int n1)
     {
+        if (dot)
+        {
+            if (path == GemmKernelPath.Vector512) GemmDotDriver<Vector512Ops, Vector512<float>>.Run(problem, m0, m1, n0, n1);
+            else GemmDotDriver<Vector256Ops, Vector256<float>>.Run(problem, m0, m1, n0, n1);
+            return;
+        }
         switch (path)
         {
             case GemmKernelPath.Vector512: GemmDriver<GemmMicroKernel512>.Run(problem, m0, m1, n0, n1); break;
@@ -164,15 +181,15 @@ internal static unsafe class Gemm
     {
         public GemmProblem Problem;
         public GemmKernelPath Path;
-        public bool SplitN;
+        public bool Dot, SplitN;
         public int Tiles, TileSize, Items;
 
         public void Execute(int index)
         {
             int first = (int)((long)Tiles * index / Items) * TileSize;
             int last = (int)((long)Tiles * (index + 1) / Items) * TileSize;
-            if (SplitN) RunRectangle(Problem, Path, 0, Problem.M, first, Math.Min(last, Problem.N));
-            else RunRectangle(Problem, Path, first, Math.Min(last, Problem.M), 0, Problem.N);
+            if (SplitN) RunRectangle(Problem, Path, Dot, 0, Problem.M, first, Math.Min(last, Problem.N));
+            else RunRectangle(Problem, Path, Dot, first, Math.Min(last, Problem.M), 0, Problem.N);
         }
     }
 }
