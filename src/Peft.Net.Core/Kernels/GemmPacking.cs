@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace Peft.Net.Core.Kernels;
 
 /// <summary>
@@ -53,17 +57,51 @@ internal static unsafe class GemmPacking
     }
 
     // src: (count, ≥ kc) with row stride ld → dst: (kc, width), dst[p, r] = src[r, p], zero for count ≤ r < width
-    /// <summary>Transposes <paramref name="count"/> rows of length kc into a (kc, width) panel.</summary>
+    /// <summary>Transposes <paramref name="count"/> rows of length kc into a (kc, width) panel, 4×4 blocks at a time.</summary>
     public static void PackRows(float* src, nint ld, int count, int kc, int width, float* dst)
     {
-        for (int r = 0; r < count; r++)
+        int r = 0;
+        if (Sse.IsSupported)
+            for (; r <= count - 4; r += 4)
+            {
+                float* s0 = src + r * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
+                int p = 0;
+                for (; p <= kc - 4; p += 4)
+                {
+                    var (c0, c1, c2, c3) = Transpose4x4(Sse.LoadVector128(s0 + p), Sse.LoadVector128(s1 + p),
+                        Sse.LoadVector128(s2 + p), Sse.LoadVector128(s3 + p));
+                    float* d = dst + p * width + r;
+                    Sse.Store(d, c0);
+                    Sse.Store(d + width, c1);
+                    Sse.Store(d + 2 * width, c2);
+                    Sse.Store(d + 3 * width, c3);
+                }
+                for (; p < kc; p++)
+                {
+                    float* d = dst + p * width + r;
+                    d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
+                }
+            }
+        for (; r < count; r++)
         {
             float* s = src + r * ld;
             float* d = dst + r;
             for (int p = 0; p < kc; p++) d[p * width] = s[p];
         }
-        for (int r = count; r < width; r++)
-            for (int p = 0; p < kc; p++) dst[p * width + r] = 0;
+        if (count < width)
+            for (int p = 0; p < kc; p++) new Span<float>(dst + p * width + count, width - count).Clear();
+    }
+
+    // rows r0..r3 of a 4×4 block → its columns c0..c3
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector128<float>, Vector128<float>, Vector128<float>, Vector128<float>) Transpose4x4(
+        Vector128<float> r0, Vector128<float> r1, Vector128<float> r2, Vector128<float> r3)
+    {
+        var t0 = Sse.UnpackLow(r0, r1);  // r0[0] r1[0] r0[1] r1[1]
+        var t1 = Sse.UnpackLow(r2, r3);  // r2[0] r3[0] r2[1] r3[1]
+        var t2 = Sse.UnpackHigh(r0, r1); // r0[2] r1[2] r0[3] r1[3]
+        var t3 = Sse.UnpackHigh(r2, r3); // r2[2] r3[2] r2[3] r3[3]
+        return (Sse.MoveLowToHigh(t0, t1), Sse.MoveHighToLow(t1, t0), Sse.MoveLowToHigh(t2, t3), Sse.MoveHighToLow(t3, t2));
     }
 
     // src: (kc, ≥ count) with row stride ld → dst: (kc, width), dst[p, c] = src[p, c], zero for count ≤ c < width
@@ -72,8 +110,12 @@ internal static unsafe class GemmPacking
     {
         for (int p = 0; p < kc; p++)
         {
-            new ReadOnlySpan<float>(src + p * ld, count).CopyTo(new Span<float>(dst + p * width, count));
-            if (count < width) new Span<float>(dst + p * width + count, width - count).Clear();
+            float* s = src + p * ld, d = dst + p * width;
+            int c = 0;
+            for (; c <= count - 8; c += 8) Vector256.Store(Vector256.Load(s + c), d + c);
+            for (; c <= count - 4; c += 4) Vector128.Store(Vector128.Load(s + c), d + c);
+            for (; c < count; c++) d[c] = s[c];
+            for (; c < width; c++) d[c] = 0;
         }
     }
 }
