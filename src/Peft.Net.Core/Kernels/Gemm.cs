@@ -119,12 +119,13 @@ internal static unsafe class Gemm
         bool splitN = costSplitN <= costSplitM ? n > tileN : m <= tileM;
         int tiles = splitN ? (n + tileN - 1) / tileN : (m + tileM - 1) / tileM;
         items = Math.Min(items, tiles);
-        if (items <= 1)
+        var work = t_work ??= new GemmParallelWork();
+        if (items <= 1 || work.InUse) // small, or started from inside a parallel GEMM on this thread
         {
             RunRectangle(problem, path, dot, 0, m, 0, n);
             return;
         }
-        var work = t_work ??= new GemmParallelWork();
+        work.InUse = true;
         work.Problem = problem;
         work.Path = path;
         work.Dot = dot;
@@ -139,6 +140,7 @@ internal static unsafe class Gemm
         finally
         {
             work.Problem = default; // drop the weight reference and the pointers
+            work.InUse = false;
         }
     }
 
@@ -181,7 +183,7 @@ internal static unsafe class Gemm
     {
         public GemmProblem Problem;
         public GemmKernelPath Path;
-        public bool Dot, SplitN;
+        public bool Dot, SplitN, InUse;
         public int Tiles, TileSize, Items;
 
         public void Execute(int index)

@@ -19,11 +19,23 @@ internal static unsafe class GemmDotDriver<TOps, TVector>
     /// <summary>Computes the rectangle [m0, m1) × [n0, n1) of C.</summary>
     public static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1)
     {
+        var workspace = GemmWorkspace.Acquire();
+        try
+        {
+            Run(problem, m0, m1, n0, n1, workspace);
+        }
+        finally
+        {
+            GemmWorkspace.Release();
+        }
+    }
+
+    private static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace)
+    {
         int k = problem.K;
         nint lda = k, ldc = problem.N;
         bool inPlace = problem.Weight is null && problem.TransB; // B: (N, K) already holds Bᵀ's rows
         int kbMax = inPlace ? k : Math.Min(KB, k);
-        var workspace = GemmWorkspace.Current;
         float* packed = inPlace ? null : workspace.PackedB(NB * kbMax);
         for (int j0 = n0; j0 < n1; j0 += NB)
         {

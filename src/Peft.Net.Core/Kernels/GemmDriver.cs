@@ -16,8 +16,8 @@ namespace Peft.Net.Core.Kernels;
 /// </summary>
 internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMicroKernel
 {
-    /// <summary>Depth of one packed block: a B micro-panel (KC × NR) fills about two thirds of L1.</summary>
-    public const int KC = 256;
+    /// <summary>Depth of one packed block: a B micro-panel (KC × NR) about fills L1; longer blocks mean fewer passes over C.</summary>
+    public const int KC = 384;
 
     /// <summary>Rows of one packed A block (a multiple of MR); KC × MC floats stay in L2.</summary>
     public static int MC => TKernel.MR * Math.Max(1, 192 / TKernel.MR);
@@ -29,10 +29,22 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// <summary>Computes the rectangle [m0, m1) × [n0, n1) of C.</summary>
     public static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1)
     {
+        var workspace = GemmWorkspace.Acquire();
+        try
+        {
+            Run(problem, m0, m1, n0, n1, workspace);
+        }
+        finally
+        {
+            GemmWorkspace.Release();
+        }
+    }
+
+    private static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace)
+    {
         int mr = TKernel.MR, nr = TKernel.NR;
         int mcMax = MC, ncMax = NC;
         int kcMax = Math.Min(KC, problem.K);
-        var workspace = GemmWorkspace.Current;
         float* packedA = workspace.PackedA(kcMax * mcMax);
         float* packedB = workspace.PackedB(kcMax * ncMax);
         float* tile = workspace.Tile(mr * nr);

@@ -2,16 +2,26 @@ namespace Peft.Net.Core.Kernels;
 
 /// <summary>
 /// Per-thread packing buffers of the GEMM: pinned, 64-byte aligned, grown on demand and then reused, so a GEMM in
-/// steady state allocates nothing.
+/// steady state allocates nothing. A thread holds a small stack of them, so a GEMM started from inside another
+/// one on the same thread (say, by a weight's <see cref="IPackableWeight.DecodeTile"/>) gets buffers of its own.
 /// </summary>
 internal sealed unsafe class GemmWorkspace
 {
-    [ThreadStatic] private static GemmWorkspace? t_current;
+    [ThreadStatic] private static List<GemmWorkspace>? t_stack;
+    [ThreadStatic] private static int t_depth;
 
     private Buffer _packedA, _packedB, _scratch, _tile;
 
-    /// <summary>The calling thread's workspace.</summary>
-    public static GemmWorkspace Current => t_current ??= new GemmWorkspace();
+    /// <summary>Takes the calling thread's next free workspace; give it back with <see cref="Release"/>.</summary>
+    public static GemmWorkspace Acquire()
+    {
+        var stack = t_stack ??= [];
+        if (t_depth == stack.Count) stack.Add(new GemmWorkspace());
+        return stack[t_depth++];
+    }
+
+    /// <summary>Returns the workspace most recently taken by <see cref="Acquire"/> on this thread.</summary>
+    public static void Release() => t_depth--;
 
     /// <summary>Packed A block: (MC / MR) panels of (KC, MR).</summary>
     public float* PackedA(int floats) => _packedA.Get(floats);

@@ -75,7 +75,7 @@ public class GemmTests
     public void Results_do_not_depend_on_the_thread_count_or_the_run()
     {
         var random = new TensorRandom(14);
-        foreach (var (m, n, k) in new[] { (300, 500, 400), (1000, 24, 300), (24, 1000, 300) })
+        foreach (var (m, n, k) in new[] { (300, 500, 400), (1000, 24, 300), (24, 1000, 300), (2001, 8, 300), (3, 3000, 700) })
         {
             float[] a = Uniform(m * k, random), b = Uniform(k * n, random);
             float[] one = new float[m * n], twice1 = new float[m * n], twice2 = new float[m * n], many = new float[m * n];

@@ -62,6 +62,23 @@ public class GemmWeightTests
         Assert.All(covered, count => Assert.Equal(1, count));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_weight_that_runs_a_gemm_inside_DecodeTile_gets_its_own_buffers(bool transB)
+    {
+        // W = U·V decoded tile by tile with a nested GEMM, as a merged low-rank weight might do.
+        int m = 300, n = 200, k = 420, rank = 256; // each tile's GEMM is big enough to go parallel itself
+        var random = new TensorRandom(23);
+        int rows = transB ? n : k, columns = transB ? k : n;
+        var w = new LowRankWeight(Uniform(rows * rank, random), Uniform(rank * columns, random), rows, columns, rank);
+        var dense = new float[rows * columns];
+        GemmReference.Multiply(w.U, false, w.V, false, dense, rows, columns, rank, false);
+        float[] x = Uniform(m * k, random), y = new float[m * n];
+        Gemm.Multiply(x, false, w, transB, y, m, n, k, accumulate: false, GemmKernelPath.Auto, threads: 2);
+        AssertClose(Reference(x, false, dense, transB, new float[m * n], m, n, k, false), y, k, "nested", maxB: rank);
+    }
+
     [Fact]
     public void A_weight_of_the_wrong_shape_is_rejected()
     {
@@ -88,6 +105,29 @@ public class GemmWeightTests
             Tiles.Add(new Tile(row0, rowCount, col0, colCount));
             for (int r = 0; r < rowCount; r++)
                 Values.AsSpan((row0 + r) * columns + col0, colCount).CopyTo(destination.Slice(r * destinationStride, colCount));
+        }
+    }
+
+    /// <summary>W = U·V (U [rows, rank], V [rank, columns]); each tile is computed by a GEMM of its own.</summary>
+    private sealed class LowRankWeight(float[] u, float[] v, int rows, int columns, int rank) : IPackableWeight
+    {
+        public float[] U { get; } = u;
+
+        public float[] V { get; } = v;
+
+        public int Rows => rows;
+
+        public int Columns => columns;
+
+        public void DecodeTile(int row0, int rowCount, int col0, int colCount, Span<float> destination, int destinationStride)
+        {
+            // U rows [row0, +rowCount) · V columns [col0, +colCount): V's column slice is copied to a small matrix first.
+            var vSlice = new float[rank * colCount];
+            for (int p = 0; p < rank; p++) V.AsSpan(p * columns + col0, colCount).CopyTo(vSlice.AsSpan(p * colCount));
+            var tile = new float[rowCount * colCount];
+            Gemm.Multiply(U.AsSpan(row0 * rank, rowCount * rank), false, vSlice, false, tile, rowCount, colCount, rank, false);
+            for (int r = 0; r < rowCount; r++)
+                tile.AsSpan(r * colCount, colCount).CopyTo(destination.Slice(r * destinationStride, colCount));
         }
     }
 }
