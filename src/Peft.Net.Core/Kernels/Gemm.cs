@@ -107,6 +107,11 @@ internal static unsafe class Gemm
         if (path == GemmKernelPath.Auto) path = BestPath;
         else if (!IsSupported(path))
             throw new PlatformNotSupportedException($"The {path} GEMM micro-kernel does not run on this CPU.");
+        if (ComputesTransposed(problem, path))
+        {
+            RunTransposed(problem, path, threads);
+            return;
+        }
 
         long macs = (long)m * n * k;
         int items = macs < ParallelThreshold ? 1 : (int)Math.Clamp(macs / MinMacsPerThread, 1, Math.Max(1, threads));
@@ -141,6 +146,40 @@ internal static unsafe class Gemm
         {
             work.Problem = default; // drop the weight reference and the pointers
             work.InUse = false;
+        }
+    }
+
+    /// <summary>
+    /// A thin product with A transposed (a weight gradient such as dB[N, R] = dYᵀ·H with R ≤ 16) would fill only
+    /// R of the micro-kernel's NR columns; its transpose Cᵀ = op(B)ᵀ·op(A)ᵀ puts R on the MR side instead.
+    /// </summary>
+    private static bool ComputesTransposed(in GemmProblem problem, GemmKernelPath path) =>
+        path is not GemmKernelPath.Scalar && problem.TransA && problem.Weight is null
+        && problem.N <= 16 && problem.M >= 4 * problem.N;
+
+    // C: (M, N) (+)= (Cᵀ: (N, M) computed as op(B)ᵀ·op(A)ᵀ into a workspace buffer)ᵀ
+    private static void RunTransposed(in GemmProblem problem, GemmKernelPath path, int threads)
+    {
+        int m = problem.M, n = problem.N;
+        var workspace = GemmWorkspace.Acquire();
+        try
+        {
+            float* transposed = workspace.Result(n * m);
+            var swapped = new GemmProblem
+            {
+                A = problem.B, TransA = !problem.TransB, // op(A') = op(B)ᵀ: (N, K)
+                B = problem.A, TransB = !problem.TransA, // op(B') = op(A)ᵀ: (K, M)
+                C = transposed, M = n, N = m, K = problem.K, Accumulate = false,
+            };
+            Run(swapped, path, threads);
+            var source = new ReadOnlySpan<float>(transposed, n * m);
+            var destination = new Span<float>(problem.C, m * n);
+            if (problem.Accumulate) TransposeKernels.TransposeAccumulate(source, destination, 1, n, m);
+            else TransposeKernels.Transpose(source, destination, 1, n, m);
+        }
+        finally
+        {
+            GemmWorkspace.Release();
         }
     }
 

@@ -10,7 +10,7 @@ internal sealed unsafe class GemmWorkspace
     [ThreadStatic] private static List<GemmWorkspace>? t_stack;
     [ThreadStatic] private static int t_depth;
 
-    private Buffer _packedA, _packedB, _scratch, _tile;
+    private Buffer _packedA, _packedB, _scratch, _tile, _result;
 
     /// <summary>Takes the calling thread's next free workspace; give it back with <see cref="Release"/>.</summary>
     public static GemmWorkspace Acquire()
@@ -34,6 +34,9 @@ internal sealed unsafe class GemmWorkspace
 
     /// <summary>One C tile (MR, NR) for edge tiles.</summary>
     public float* Tile(int floats) => _tile.Get(floats);
+
+    /// <summary>A whole result computed transposed (N, M), for thin products with A transposed.</summary>
+    public float* Result(int floats) => _result.Get(floats);
 
     private struct Buffer
     {
