@@ -199,21 +199,28 @@ internal static unsafe class Gemm
         _ => (GemmMicroKernelScalar.MR, GemmMicroKernelScalar.NR),
     };
 
-    // C rows [m0, m1) × columns [n0, n1)
+    // C rows [m0, m1) × columns [n0, n1), on the calling thread with its own packing buffers
     private static void RunRectangle(in GemmProblem problem, GemmKernelPath path, bool dot, int m0, int m1, int n0, int n1)
     {
-        if (dot)
+        var workspace = GemmWorkspace.Acquire();
+        try
         {
-            if (path == GemmKernelPath.Vector512) GemmDotDriver<Vector512Ops, Vector512<float>>.Run(problem, m0, m1, n0, n1);
-            else GemmDotDriver<Vector256Ops, Vector256<float>>.Run(problem, m0, m1, n0, n1);
-            return;
+            if (dot && path == GemmKernelPath.Vector512)
+                GemmDotDriver<Vector512Ops, Vector512<float>>.Run(problem, m0, m1, n0, n1, workspace);
+            else if (dot)
+                GemmDotDriver<Vector256Ops, Vector256<float>>.Run(problem, m0, m1, n0, n1, workspace);
+            else if (path == GemmKernelPath.Vector512)
+                GemmDriver<GemmMicroKernel512>.Run(problem, m0, m1, n0, n1, workspace);
+            else if (path == GemmKernelPath.Vector256)
+                GemmDriver<GemmMicroKernel256>.Run(problem, m0, m1, n0, n1, workspace);
+            else if (path == GemmKernelPath.Vector128)
+                GemmDriver<GemmMicroKernel128>.Run(problem, m0, m1, n0, n1, workspace);
+            else
+                GemmDriver<GemmMicroKernelScalar>.Run(problem, m0, m1, n0, n1, workspace);
         }
-        switch (path)
+        finally
         {
-            case GemmKernelPath.Vector512: GemmDriver<GemmMicroKernel512>.Run(problem, m0, m1, n0, n1); break;
-            case GemmKernelPath.Vector256: GemmDriver<GemmMicroKernel256>.Run(problem, m0, m1, n0, n1); break;
-            case GemmKernelPath.Vector128: GemmDriver<GemmMicroKernel128>.Run(problem, m0, m1, n0, n1); break;
-            default: GemmDriver<GemmMicroKernelScalar>.Run(problem, m0, m1, n0, n1); break;
+            GemmWorkspace.Release();
         }
     }
 
