@@ -3,7 +3,7 @@ namespace Peft.Net.Core.Kernels;
 /// <summary>
 /// The cache-blocked loops of the packed GEMM (BLIS order) around one micro-kernel, over a rectangle of C:
 /// <code>
-/// for j0 in columns step NC:              B block (KC × NC) packed once, stays in L2/L3
+/// for j0 in columns step NC:              B block (KC × NC) packed once, stays in L3
 ///   for p0 in 0..K step KC:
 ///     pack B[p0.., j0..]
 ///     for i0 in rows step MC:             A block (MC × KC) packed, stays in L2
@@ -22,7 +22,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// <summary>Rows of one packed A block (a multiple of MR); KC × MC floats stay in L2.</summary>
     public static int MC => TKernel.MR * Math.Max(1, 192 / TKernel.MR);
 
-    /// <summary>Columns of one packed B block (a multiple of NR); KC × NC floats stay in L2/L3.</summary>
+    /// <summary>Columns of one packed B block (a multiple of NR); KC × NC floats stay in L3.</summary>
     public static int NC => TKernel.NR * Math.Max(1, 1024 / TKernel.NR);
 
     // C rows [m0, m1) × columns [n0, n1) of problem.C: (M, N)
