@@ -200,7 +200,7 @@ internal static unsafe class Gemm
     };
 
     // C rows [m0, m1) × columns [n0, n1), on the calling thread with its own packing buffers
-    private static void RunRectangle(in GemmProblem problem, GemmKernelPath path, bool dot, int m0, int m1, int n0, int n1)
+    internal static void RunRectangle(in GemmProblem problem, GemmKernelPath path, bool dot, int m0, int m1, int n0, int n1)
     {
         var workspace = GemmWorkspace.Acquire();
         try
@@ -221,23 +221,6 @@ internal static unsafe class Gemm
         finally
         {
             GemmWorkspace.Release();
-        }
-    }
-
-    /// <summary>One parallel GEMM: item i computes the i-th of <see cref="Items"/> equal slabs of C's rows or columns.</summary>
-    private sealed class GemmParallelWork : IParallelWork
-    {
-        public GemmProblem Problem;
-        public GemmKernelPath Path;
-        public bool Dot, SplitN, InUse;
-        public int Tiles, TileSize, Items;
-
-        public void Execute(int index)
-        {
-            int first = (int)((long)Tiles * index / Items) * TileSize;
-            int last = (int)((long)Tiles * (index + 1) / Items) * TileSize;
-            if (SplitN) RunRectangle(Problem, Path, Dot, 0, Problem.M, first, Math.Min(last, Problem.N));
-            else RunRectangle(Problem, Path, Dot, first, Math.Min(last, Problem.M), 0, Problem.N);
         }
     }
 }
