@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Peft.Net.Core.Kernels;
 
 /// <summary>
@@ -27,6 +29,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
 
     // C rows [m0, m1) × columns [n0, n1) of problem.C: (M, N)
     /// <summary>Computes the rectangle [m0, m1) × [n0, n1) of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace)
     {
         int mr = TKernel.MR, nr = TKernel.NR;

@@ -14,6 +14,7 @@ internal static unsafe class GemmPacking
 {
     // A block rows [i0, i0 + mc) × k range [p0, p0 + kc) → dst: ceil(mc / mr) panels of (kc, mr)
     /// <summary>Packs the (mc × kc) block of op(A) at (i0, p0) into MR-row panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(in GemmProblem problem, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
         for (int i = 0; i < mc; i += mr, dst += kc * mr)
@@ -28,6 +29,7 @@ internal static unsafe class GemmPacking
 
     // B block k range [p0, p0 + kc) × columns [j0, j0 + nc) → dst: ceil(nc / nr) panels of (kc, nr)
     /// <summary>Packs the (kc × nc) block of op(B) at (p0, j0) into NR-column panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(in GemmProblem problem, int j0, int nc, int p0, int kc, int nr, float* dst, GemmWorkspace workspace)
     {
         for (int j = 0; j < nc; j += nr, dst += kc * nr)
@@ -58,6 +60,7 @@ internal static unsafe class GemmPacking
 
     // src: (count, ≥ kc) with row stride ld → dst: (kc, width), dst[p, r] = src[r, p], zero for count ≤ r < width
     /// <summary>Transposes <paramref name="count"/> rows of length kc into a (kc, width) panel, 4×4 blocks at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackRows(float* src, nint ld, int count, int kc, int width, float* dst)
     {
         int r = 0;
@@ -106,6 +109,7 @@ internal static unsafe class GemmPacking
 
     // src: (kc, ≥ count) with row stride ld → dst: (kc, width), dst[p, c] = src[p, c], zero for count ≤ c < width
     /// <summary>Copies kc rows of <paramref name="count"/> values into a (kc, width) panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackColumns(float* src, nint ld, int count, int kc, int width, float* dst)
     {
         for (int p = 0; p < kc; p++)

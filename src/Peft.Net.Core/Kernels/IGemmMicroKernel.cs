@@ -3,7 +3,9 @@ namespace Peft.Net.Core.Kernels;
 /// <summary>
 /// A register-tiled GEMM micro-kernel: the innermost loop of <see cref="GemmDriver{TKernel}"/>. It multiplies one
 /// packed A micro-panel by one packed B micro-panel and writes a full <see cref="MR"/>×<see cref="NR"/> tile of C.
-/// Implementations are structs so the driver is specialised (and the kernel inlined) per kernel.
+/// Implementations are structs so the driver is specialised per kernel (direct calls, no dispatch). Kernels, packing
+/// and drivers are compiled with full optimisation from the first call
+/// (<c>MethodImplOptions.AggressiveOptimization</c>): no slow tier-0 loops in the first calls of a run.
 /// </summary>
 internal unsafe interface IGemmMicroKernel
 {
