@@ -13,6 +13,7 @@ internal static class PeftCli
         root.Options.Add(GlobalOptions.CreateVerbose());
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 
