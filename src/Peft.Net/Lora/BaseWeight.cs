@@ -1,6 +1,7 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Kernels;
 using Peft.Net.Core.Nn;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Peft.Net.Lora;
 
@@ -39,14 +40,14 @@ internal readonly struct BaseWeight
     // x: (M, K) → (M, N), no bias; recorded by autograd (gradient to x)
     public Tensor Apply(Tensor x) => _dense is not null ? Ops.Linear(x, _dense) : Ops.Linear(x, _packed!);
 
-    // rowSquares: (N) ← ‖W[o, :]‖² in double
+    // rowSquares: (N) ← ‖W[o, :]‖², summed in float32 SIMD lanes (PEFT takes this norm in float32 too)
     public void RowSquaredNorms(Span<double> rowSquares)
     {
         int n = Rows, k = Columns;
         if (_dense is not null)
         {
             var w = _dense.AsSpan();
-            for (int o = 0; o < n; o++) rowSquares[o] = SumOfSquaresKernel.SumOfSquares(w.Slice(o * k, k));
+            for (int o = 0; o < n; o++) rowSquares[o] = TensorPrimitives.SumOfSquares(w.Slice(o * k, k));
             return;
         }
         const int tileRows = 16;
@@ -55,7 +56,7 @@ internal readonly struct BaseWeight
         {
             int rows = Math.Min(tileRows, n - o0);
             _packed!.DecodeTile(o0, rows, 0, k, tile, k);
-            for (int i = 0; i < rows; i++) rowSquares[o0 + i] = SumOfSquaresKernel.SumOfSquares(tile.AsSpan(i * k, k));
+            for (int i = 0; i < rows; i++) rowSquares[o0 + i] = TensorPrimitives.SumOfSquares(tile.AsSpan(i * k, k));
         }
     }
 

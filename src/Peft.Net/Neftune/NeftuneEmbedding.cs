@@ -108,8 +108,19 @@ public sealed class NeftuneEmbedding : Module
         return input.DType switch
         {
             DType.I32 => Forward(input.AsSpan<int>(), input.ShapeArray()),
-            DType.I64 => Forward(input.AsSpan<long>().ToArray().Select(v => checked((int)v)).ToArray(), input.ShapeArray()),
+            DType.I64 => Forward(NarrowIds(input), input.ShapeArray()),
             _ => throw new ArgumentException($"NeftuneEmbedding: ids must be an I32 or I64 tensor; {input.Describe()} is {input.DType}.", nameof(input)),
         };
+    }
+
+    private static int[] NarrowIds(Tensor input)
+    {
+        var wide = input.AsSpan<long>();
+        var ids = new int[wide.Length];
+        for (int i = 0; i < ids.Length; i++)
+            ids[i] = wide[i] is >= int.MinValue and <= int.MaxValue
+                ? (int)wide[i]
+                : throw new ArgumentOutOfRangeException(nameof(input), $"NeftuneEmbedding: id {wide[i]} at position {i} of {input.Describe()} does not fit an int.");
+        return ids;
     }
 }
