@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Peft.Net.Lora;
 
 namespace Peft.Net.Cli.Tests;
 
@@ -126,5 +127,45 @@ public sealed class GenerateCommandPromptTests
         Assert.Equal(1, result.ExitCode);
         Assert.Single(result.ErrorLines);
         Assert.Contains("tokenizer.json", result.Error);
+    }
+}
+
+public sealed class GenerateCommandAdapterTests
+{
+    [Fact]
+    public void AnAdapterChangesTheContinuationExactlyAsInTheLibrary()
+    {
+        using var folder = new TempFolder();
+        string modelDir = Path.Combine(AppContext.BaseDirectory, "fixtures", "llama", "qwen2");
+        int[] prompt = [1, 17, 42, 99, 3];
+        var options = new Models.GenerationOptions { MaxNewTokens = 16 };
+        var plain = Models.LlamaForCausalLM.FromPretrained(modelDir).Generate(prompt, options);
+
+        // A LoRA adapter on q_proj and v_proj with non-zero B, so that it changes the output.
+        var trained = Models.LlamaForCausalLM.FromPretrained(modelDir);
+        trained.ApplyLora(rank: 4, alpha: 8, targetModules: ["q_proj", "v_proj"], seed: 1);
+        var random = new Core.TensorRandom(2);
+        foreach (var (name, parameter) in trained.NamedParameters().Where(p => p.Name.Contains("lora_B")))
+        {
+            var values = parameter.AsSpan();
+            for (int i = 0; i < values.Length; i++) values[i] = (float)random.NextGaussian() * 0.5f;
+        }
+        var adapted = trained.Generate(prompt, options);
+        Assert.NotEqual(plain, adapted);
+        trained.SaveAdapter(folder.Path);
+
+        var result = CliRunner.Run("generate", "--model", modelDir, "--adapter", folder.Path, "--ids", "1,17,42,99,3", "--max-new-tokens", "16", "--print-ids");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal(string.Join(",", adapted) + Environment.NewLine, result.Out);
+    }
+
+    [Fact]
+    public void AMissingAdapterIsAOneLineError()
+    {
+        var result = CliRunner.Run("generate", "--model", Path.Combine(AppContext.BaseDirectory, "fixtures", "llama", "qwen2"),
+            "--adapter", Path.Combine(Path.GetTempPath(), "no-adapter-" + Guid.NewGuid().ToString("N")), "--ids", "1");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Single(result.ErrorLines);
+        Assert.Contains("adapter folder does not exist", result.Error);
     }
 }

@@ -2,15 +2,16 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Peft.Net.Cli.Infrastructure;
+using Peft.Net.Lora;
 using Peft.Net.Models;
 using Peft.Net.Models.Tokenization;
 
 namespace Peft.Net.Cli.Commands;
 
 /// <summary>
-/// <c>peft generate --model &lt;dir&gt; (--prompt TEXT | --ids 1,2,3) [--max-new-tokens 32] [--greedy | --temperature T
+/// <c>peft generate --model &lt;dir&gt; [--adapter &lt;dir&gt;] (--prompt TEXT | --ids 1,2,3) [--max-new-tokens 32] [--greedy | --temperature T
 /// --top-k K --top-p P] [--repetition-penalty R] [--seed 0] [--print-ids]</c>: continues a prompt with a KV cache.
-/// <c>--prompt</c> is encoded with the folder's tokenizer.json (with the model's special tokens, e.g. BOS). Decoding is
+/// <c>--adapter</c> applies a LoRA/DoRA adapter in Hugging Face PEFT layout. <c>--prompt</c> is encoded with the folder's tokenizer.json (with the model's special tokens, e.g. BOS). Decoding is
 /// greedy unless a sampling option is given. The new ids (<c>--print-ids</c>, or when the folder has no tokenizer)
 /// or their text (special tokens left out) go to stdout; a timing line goes to stderr.
 /// </summary>
@@ -19,6 +20,7 @@ internal static class GenerateCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "The model folder (config.json + model.safetensors).", Required = true };
+        var adapter = new Option<string?>("--adapter") { Description = "A LoRA/DoRA adapter folder in Hugging Face PEFT layout to apply to the model." };
         var prompt = new Option<string?>("--prompt") { Description = "The prompt text (needs tokenizer.json in the model folder)." };
         var ids = new Option<string?>("--ids") { Description = "The prompt as comma-separated token ids, e.g. 1,2,3." };
         var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "The most tokens to generate.", DefaultValueFactory = _ => 32 };
@@ -31,7 +33,7 @@ internal static class GenerateCommand
         var printIds = new Option<bool>("--print-ids") { Description = "Print the generated ids as one comma-separated line." };
         var command = new Command("generate", "Continue a prompt with a Llama-family model (KV cache; greedy or sampled).")
         {
-            model, prompt, ids, maxNewTokens, greedy, temperature, topK, topP, repetitionPenalty, seed, printIds,
+            model, adapter, prompt, ids, maxNewTokens, greedy, temperature, topK, topP, repetitionPenalty, seed, printIds,
         };
         command.SetCliAction((result, console) =>
         {
@@ -48,12 +50,12 @@ internal static class GenerateCommand
                 RepetitionPenalty = result.GetValue(repetitionPenalty),
                 Seed = result.GetValue(seed),
             };
-            return Run(console, result.GetValue(model)!, result.GetValue(prompt), result.GetValue(ids), options, result.GetValue(printIds));
+            return Run(console, result.GetValue(model)!, result.GetValue(adapter), result.GetValue(prompt), result.GetValue(ids), options, result.GetValue(printIds));
         });
         return command;
     }
 
-    private static int Run(CliConsole console, string modelDir, string? prompt, string? ids, GenerationOptions options, bool printIds)
+    private static int Run(CliConsole console, string modelDir, string? adapterDir, string? prompt, string? ids, GenerationOptions options, bool printIds)
     {
         if ((prompt is null) == (ids is null))
             throw new CliUserException("give the prompt either as --prompt TEXT or as --ids 1,2,3");
@@ -66,6 +68,7 @@ internal static class GenerateCommand
             throw new CliUserException(e.Message, e);
         }
         var model = Load(modelDir);
+        if (adapterDir is not null) LoadAdapter(model, adapterDir);
         var tokenizer = LoadTokenizer(modelDir, required: prompt is not null);
         var clock = Stopwatch.StartNew();
         int[] promptIds, generated;
@@ -101,6 +104,20 @@ internal static class GenerateCommand
         catch (Exception e) when (e is InvalidDataException or ArgumentException)
         {
             throw new CliUserException(e.Message, e);
+        }
+    }
+
+    private static void LoadAdapter(LlamaForCausalLM model, string adapterDir)
+    {
+        if (!Directory.Exists(adapterDir))
+            throw new CliUserException($"{adapterDir}: the adapter folder does not exist");
+        try
+        {
+            model.LoadAdapter(adapterDir);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliUserException($"{adapterDir}: {e.Message}", e);
         }
     }
 

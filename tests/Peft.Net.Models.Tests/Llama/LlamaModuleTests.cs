@@ -2,6 +2,7 @@ using Peft.Net.Core;
 using Peft.Net.Core.Nn;
 using Peft.Net.Core.Optim;
 using Peft.Net.Core.Tests.Testing;
+using Peft.Net.Lora;
 
 namespace Peft.Net.Models.Tests.Llama;
 
@@ -74,6 +75,33 @@ public class LlamaModuleTests
                 foreach (var (name, p) in model.NamedParameters())
                     Assert.True(p.Grad is not null && p.Grad.ToArray().Any(g => g != 0), $"{name} got no gradient");
             }
+            last = loss.Item();
+            optimizer.Step();
+        }
+        Assert.True(last < 0.5f * first, $"loss went from {first} to {last}");
+    }
+
+    [Fact]
+    public void LoraOnAllLinearLayersTrainsOnlyTheAdapterAndLowersTheLoss()
+    {
+        var model = LlamaForCausalLM.FromPretrained(LlamaFixtures.Folder("llama-bf16"));
+        model.ApplyLora(rank: 4, alpha: 8, targetRegex: "all-linear");
+        var modules = model.NamedModules().ToDictionary(m => m.Name, m => m.Module);
+        Assert.IsType<LoraLinear>(modules["model.layers.0.self_attn.q_proj"]);
+        Assert.IsType<LoraLinear>(modules["model.layers.1.mlp.down_proj"]);
+        Assert.IsNotType<LoraLinear>(modules["lm_head"]);
+        Assert.All(model.NamedParameters().Where(p => p.Parameter.RequiresGrad), p => Assert.Contains("lora_", p.Name));
+
+        model.Train();
+        int[] ids = [1, 17, 42, 99, 3, 17, 42, 99, 3, 17, 42, 99];
+        var optimizer = new AdamW(model.TrainableParameters(), learningRate: 1e-2, weightDecay: 0);
+        float first = 0, last = 0;
+        for (int step = 0; step < 12; step++)
+        {
+            optimizer.ZeroGrad();
+            var loss = model.Loss(ids, ids, 1, ids.Length);
+            loss.Backward();
+            if (step == 0) first = loss.Item();
             last = loss.Item();
             optimizer.Step();
         }
