@@ -9,6 +9,14 @@ namespace Peft.Net.Quantization;
 /// packing (<see cref="Core.Kernels.IPackableWeight"/>), so no float32 copy of the whole weight is ever made.
 /// Gradients flow to the input and, when it requires one, to the bias; never to the 4-bit weight.
 /// </summary>
+/// <remarks>
+/// In <see cref="Module.StateDict"/> the weight appears in bitsandbytes' key layout — <c>weight</c> (packed U8
+/// [ceil(n/2), 1]), <c>weight.absmax</c>, <c>weight.quant_map</c>, <c>weight.nested_absmax</c>,
+/// <c>weight.nested_quant_map</c>, <c>weight.quant_state.bitsandbytes__nf4</c> (see <see cref="Bnb4BitSerializer"/>) —
+/// so <c>Safetensors.Save(path, model.StateDict())</c> writes a file bitsandbytes loads, and
+/// <see cref="Module.LoadStateDict"/> rebuilds the weight from such parts (any quant type, blocksize or double
+/// quantization; the shape must be [out, in]).
+/// </remarks>
 public sealed class Nf4Linear : Module
 {
     /// <summary>Wraps an already quantized weight [out, in] and an optional bias [out].</summary>
@@ -48,8 +56,8 @@ public sealed class Nf4Linear : Module
     /// <summary>N: output features.</summary>
     public int OutFeatures { get; }
 
-    /// <summary>The 4-bit weight [out, in].</summary>
-    public QuantizedTensor Weight { get; }
+    /// <summary>The 4-bit weight [out, in]; replaced when a state dict is loaded.</summary>
+    public QuantizedTensor Weight { get; private set; }
 
     /// <summary>The bias [out], or null.</summary>
     public Tensor? Bias => Parameter("bias");
@@ -60,4 +68,23 @@ public sealed class Nf4Linear : Module
 
     /// <summary>The weight decoded to a dense tensor [out, in] (F32 by default), e.g. to merge an adapter into it.</summary>
     public Tensor DequantizeWeight(DType dtype = DType.F32) => Weight.Dequantize(dtype);
+
+    /// <inheritdoc/>
+    protected override IEnumerable<KeyValuePair<string, Tensor>> ExtraStateTensors() => Bnb4BitSerializer.ToTensors(WeightKey, Weight);
+
+    /// <inheritdoc/>
+    protected override bool IsExtraStateKey(string key) =>
+        key == WeightKey || key.StartsWith(WeightKey + ".", StringComparison.Ordinal);
+
+    /// <inheritdoc/>
+    protected override Action PrepareExtraState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        var weight = Bnb4BitSerializer.FromTensors(WeightKey, state);
+        int[] shape = weight.Shape;
+        if (shape.Length != 2 || shape[0] != OutFeatures || shape[1] != InFeatures)
+            throw new ArgumentException($"State tensor '{WeightKey}': {weight.Describe()} does not match the layer's [{OutFeatures}, {InFeatures}].");
+        return () => Weight = weight;
+    }
+
+    private const string WeightKey = "weight";
 }
