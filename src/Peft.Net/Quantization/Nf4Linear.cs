@@ -1,4 +1,5 @@
 using Peft.Net.Core;
+using Peft.Net.Core.Kernels;
 using Peft.Net.Core.Nn;
 
 namespace Peft.Net.Quantization;
@@ -68,6 +69,30 @@ public sealed class Nf4Linear : Module
 
     /// <summary>The weight decoded to a dense tensor [out, in] (F32 by default), e.g. to merge an adapter into it.</summary>
     public Tensor DequantizeWeight(DType dtype = DType.F32) => Weight.Dequantize(dtype);
+
+    /// <summary>A new float32 copy of the weight [out, in], dequantized (not recorded by autograd).</summary>
+    public Tensor GetDenseWeight() => Weight.Dequantize(DType.F32);
+
+    /// <summary>
+    /// Replaces the weight by <paramref name="weight"/> (F32 [out, in]) quantized again with the same quant type,
+    /// blocksize and double quantization. As PEFT's merge into a bitsandbytes 4-bit layer does, the values are first
+    /// rounded to the weight's original dtype (BF16/F16), which the quant_state keeps recording.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="weight"/> is not F32 [out, in].</exception>
+    public void SetDenseWeight(Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.DType != DType.F32 || weight.Rank != 2 || weight.Dim(0) != OutFeatures || weight.Dim(1) != InFeatures)
+            throw new ArgumentException($"The new weight of an Nf4Linear [{OutFeatures}, {InFeatures}] must be F32 [{OutFeatures}, {InFeatures}]; got {weight.Describe()}.", nameof(weight));
+        using (Tensor.NoGrad())
+        {
+            var source = Weight.OriginalDType == DType.F32 ? weight.Detach() : weight.To(Weight.OriginalDType);
+            Weight = Nf4Quantizer.Quantize(source, Weight.QuantType, Weight.BlockSize, Weight.IsDoubleQuantized);
+        }
+    }
+
+    /// <summary>The 4-bit weight as a GEMM operand that is decoded while packing.</summary>
+    public IPackableWeight? PackableWeight => Weight;
 
     /// <inheritdoc/>
     protected override IEnumerable<KeyValuePair<string, Tensor>> ExtraStateTensors() => Bnb4BitSerializer.ToTensors(WeightKey, Weight);
