@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Peft.Net.Core;
 using Peft.Net.Core.IO;
 
@@ -157,7 +158,7 @@ public static class Bnb4BitSerializer
         {
             if (!state.IsNested)
                 return QuantizedTensor.FromParts(state.QuantType, state.BlockSize, state.Shape, state.DType, packed,
-                    System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(absmaxBytes).ToArray(), quantMap: quantMap);
+                    MemoryMarshal.Cast<byte, float>(absmaxBytes).ToArray(), quantMap: quantMap);
             return QuantizedTensor.FromParts(state.QuantType, state.BlockSize, state.Shape, state.DType, packed, null,
                 absmaxBytes, source.ReadFloats(name + NestedAbsmaxSuffix), source.ReadFloats(name + NestedQuantMapSuffix),
                 state.NestedOffset, state.NestedBlockSize, quantMap);
@@ -232,7 +233,7 @@ public static class Bnb4BitSerializer
 
         public abstract byte[] ReadBytes(string key);
 
-        public float[] ReadFloats(string key) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(ReadBytes(key)).ToArray();
+        public float[] ReadFloats(string key) => MemoryMarshal.Cast<byte, float>(ReadBytes(key)).ToArray();
 
         public abstract Exception Error(string key, string problem);
     }
@@ -266,7 +267,7 @@ public static class Bnb4BitSerializer
         private static ReadOnlySpan<byte> AsByteSpan(Tensor t) => t.DType switch
         {
             DType.U8 => t.AsSpan<byte>(),
-            DType.F32 => System.Runtime.InteropServices.MemoryMarshal.AsBytes<float>(t.AsSpan()),
+            DType.F32 => MemoryMarshal.AsBytes<float>(t.AsSpan()),
             _ => throw new ArgumentException($"State tensor '{t.Name}' is {t.DType}; 4-bit parts are U8 or F32."),
         };
 

@@ -19,9 +19,23 @@ public sealed partial class Nf4Linear
     protected override bool IsExtraStateKey(string key) =>
         key == WeightKey || key.StartsWith(WeightKey + ".", StringComparison.Ordinal);
 
-    /// <summary>Rebuilds the 4-bit weight from its parts; the shape must be [out, in].</summary>
+    /// <summary>
+    /// Rebuilds the 4-bit weight from its parts (the shape must be [out, in]), or quantizes a dense F32/F16/BF16
+    /// <c>weight</c> [out, in] given alone with this layer's current quant type, blocksize and double quantization
+    /// (loading a full-precision checkpoint into a model already converted by <c>QuantizeNf4</c>).
+    /// </summary>
     protected override Action PrepareExtraState(IReadOnlyDictionary<string, Tensor> state)
     {
+        if (state.Count == 1 && state.TryGetValue(WeightKey, out var dense) && dense.DType.IsFloatingPoint())
+        {
+            if (dense.Rank != 2 || dense.Dim(0) != OutFeatures || dense.Dim(1) != InFeatures)
+                throw new ArgumentException($"State tensor '{WeightKey}': {dense.Describe()} does not match the layer's [{OutFeatures}, {InFeatures}].");
+            var current = Weight;
+            QuantizedTensor quantized;
+            using (Tensor.NoGrad())
+                quantized = Nf4Quantizer.Quantize(dense.Detach(), current.QuantType, current.BlockSize, current.IsDoubleQuantized);
+            return () => Weight = quantized;
+        }
         var weight = Bnb4BitSerializer.FromTensors(WeightKey, state);
         int[] shape = weight.Shape;
         if (shape.Length != 2 || shape[0] != OutFeatures || shape[1] != InFeatures)

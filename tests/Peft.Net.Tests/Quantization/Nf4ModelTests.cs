@@ -81,6 +81,27 @@ public sealed class Nf4ModelTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_dense_checkpoint_loads_into_a_quantized_model_by_quantizing_it()
+    {
+        var dense = new TinyQuantModel(1);
+        var state = dense.StateDict().ToDictionary(p => p.Key, p => p.Key == "block.down.weight" ? p.Value.To(DType.BF16) : p.Value);
+        var model = new TinyQuantModel(2);
+        model.QuantizeNf4(QuantType.Fp4, 128, doubleQuant: false);
+        var result = model.LoadStateDict(state);
+        Assert.Empty(result.MissingKeys);
+        Assert.Empty(result.UnexpectedKeys);
+        var reference = new TinyQuantModel(1);
+        reference.LoadStateDict(state);
+        reference.QuantizeNf4(QuantType.Fp4, 128, doubleQuant: false);
+        using (Tensor.NoGrad())
+            TensorAssert.BitEqual(reference.Forward(Input()).AsSpan(), model.Forward(Input()).AsSpan(), "dense checkpoint quantized on load");
+        var down = (Nf4Linear)model.GetSubmodule("block.down");
+        Assert.Equal((QuantType.Fp4, 128, DType.BF16), (down.Weight.QuantType, down.Weight.BlockSize, down.Weight.OriginalDType));
+        state["block.up.weight"] = Tensor.Zeros(3, 3);
+        Assert.Contains("does not match the layer's [96, 64]", Assert.Throws<ArgumentException>(() => model.LoadStateDict(state)).Message);
+    }
+
+    [Fact]
     public void Missing_unexpected_and_invalid_4bit_state_is_reported_and_leaves_the_model_unchanged()
     {
         var source = new TinyQuantModel(1);
