@@ -7,6 +7,7 @@ internal static class BenchCommand
 {
     public static Command Create() => new("bench", "Measure the speed of Peft.Net's kernels.")
     {
+        BenchGemmCommand.Create(),
         BenchDequantCommand.Create(),
     };
 }
