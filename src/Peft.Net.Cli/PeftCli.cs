@@ -14,6 +14,7 @@ internal static class PeftCli
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(QuantizeCommand.Create());
         root.Subcommands.Add(DequantizeCommand.Create());
+        root.Subcommands.Add(MergeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
