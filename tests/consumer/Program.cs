@@ -54,7 +54,10 @@ static int[] LargestQuarter(ReadOnlySpan<float> x, int rows, int features, int c
     return targets;
 }
 
-/// <summary>Linear → ReLU → Linear, registered the way library modules are.</summary>
+/// <summary>
+/// Linear → ReLU → Linear, registered the way library modules are. Children are read back as Module, not Linear,
+/// so model surgery (LoRA wrappers, 4-bit layers) can replace them.
+/// </summary>
 sealed class TinyMlp : Module
 {
     public TinyMlp(int inFeatures, int hidden, int outFeatures, TensorRandom random)
@@ -65,5 +68,5 @@ sealed class TinyMlp : Module
 
     // x: (N, in) → logits (N, out)
     public override Tensor Forward(Tensor input) =>
-        Child<Linear>("fc2").Forward(Ops.Relu(Child<Linear>("fc1").Forward(input)));
+        Child<Module>("fc2").Forward(Ops.Relu(Child<Module>("fc1").Forward(input)));
 }
