@@ -94,11 +94,8 @@ peft=$tools/peft
 "$peft" inspect "$work/tiny-mlp.safetensors"
 "$peft" inspect "$work/tiny-mlp.safetensors" --json | grep -q '"fc1.weight"' \
   || { echo "consumer: FAIL: peft inspect --json does not list fc1.weight" >&2; exit 1; }
-# `peft bench gemm` comes with the fast GEMM; until that is merged, --help has no bench command.
-if "$peft" --help | grep -Eq '^ +bench'; then
-  "$peft" bench gemm --m 64 --n 64 --k 64
-else
-  step "note: this version of the tool has no 'bench' command; ran 'peft inspect' instead"
-fi
+"$peft" bench gemm --m 64 --n 64 --k 64 --repeats 5
+"$peft" bench gemm --m 64 --n 64 --k 64 --repeats 5 --json | grep -q '"gflops"' \
+  || { echo "consumer: FAIL: peft bench gemm --json has no gflops" >&2; exit 1; }
 
 step "passed (Peft.Net $version)"
