@@ -2,7 +2,8 @@
 # The consumer experience, end to end, as a new user meets it:
 #   1. pack every package of the solution into a fresh local feed (a temp folder);
 #   2. create a console app outside the solution, `dotnet add package Peft.Net --version <ver>` from that feed,
-#      build and run Program.cs (trains a small model; exit code 0 only when the loss goes down);
+#      build and run Program.cs (trains a small model, then LoRA adapters on it with model.ApplyLora(rank: 8);
+#      exit code 0 only when both losses go down and the base stays frozen);
 #   3. `dotnet tool install` the `peft` tool from the same feed into a tool path and run it.
 # Restores go to an empty NUGET_PACKAGES folder, and Peft.Net* may only come from the temp feed (package source
 # mapping), so neither a stale cache nor a package of the same name on another source can leak in. Third-party
@@ -78,7 +79,7 @@ step "build and run the app"
 dotnet build -c Release -nologo -v:q
 resolved=$(find "$NUGET_PACKAGES" -maxdepth 2 -path '*/peft.net*/*' -type d | sed "s|$NUGET_PACKAGES/||" | sort | tr '\n' ' ')
 step "restored from the feed: $resolved"
-dotnet run -c Release --no-build -- "$work/tiny-mlp.safetensors"
+dotnet run -c Release --no-build -- "$work"
 
 # The tool is installed as the docs say, with --add-source (which NuGet refuses next to source mapping, so this
 # runs outside the app folder); the installed peft.dll is then compared with the one in the feed's package.
@@ -94,6 +95,10 @@ peft=$tools/peft
 "$peft" inspect "$work/tiny-mlp.safetensors"
 "$peft" inspect "$work/tiny-mlp.safetensors" --json | grep -q '"fc1.weight"' \
   || { echo "consumer: FAIL: peft inspect --json does not list fc1.weight" >&2; exit 1; }
+"$peft" inspect "$work/mlp-adapter"
+"$peft" merge --base "$work/tiny-mlp.safetensors" --adapter "$work/mlp-adapter" -o "$work/tiny-mlp-merged.safetensors"
+"$peft" inspect "$work/tiny-mlp-merged.safetensors" --json | grep -q '"fc2.weight"' \
+  || { echo "consumer: FAIL: the merged file has no fc2.weight" >&2; exit 1; }
 "$peft" bench gemm --m 64 --n 64 --k 64 --repeats 5
 "$peft" bench gemm --m 64 --n 64 --k 64 --repeats 5 --json | grep -q '"gflops"' \
   || { echo "consumer: FAIL: peft bench gemm --json has no gflops" >&2; exit 1; }
