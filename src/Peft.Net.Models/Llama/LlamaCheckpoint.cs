@@ -194,7 +194,7 @@ internal static class LlamaCheckpoint
         var extra = state.Keys.Where(k => !expected.ContainsKey(k) && k != "lm_head.weight").ToList();
         if (extra.Count > 0)
             throw new InvalidOperationException(
-                $"SavePretrained writes the plain Llama architecture, but the model also holds [{string.Join(", ", extra.Take(ListedProblems))}]: merge or remove adapters first.");
+                $"SavePretrained writes the plain Llama architecture, but the model also holds [{string.Join(", ", extra.Take(ListedProblems))}]: merge or remove adapters and dequantize 4-bit layers first.");
         var missing = expected.Keys.Where(k => !state.ContainsKey(k)).ToList();
         if (missing.Count > 0)
             throw new InvalidOperationException($"SavePretrained: the model lacks [{string.Join(", ", missing.Take(ListedProblems))}] (quantized or replaced layers): merge adapters and dequantize first.");
