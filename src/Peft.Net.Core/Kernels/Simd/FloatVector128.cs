@@ -15,6 +15,8 @@ internal readonly struct FloatVector128 : IFloatVector<FloatVector128>
 
     public static bool IsHardwareAccelerated => Vector128.IsHardwareAccelerated;
 
+    public static FloatVector128 Zero => new(Vector128<float>.Zero);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector128 Create(float value) => new(Vector128.Create(value));
 
@@ -27,6 +29,12 @@ internal readonly struct FloatVector128 : IFloatVector<FloatVector128>
         value._value.StoreUnsafe(ref MemoryMarshal.GetReference(destination), (nuint)index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 Load(ref float source) => new(Vector128.LoadUnsafe(ref source));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(FloatVector128 value, ref float destination) => value._value.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector128 operator +(FloatVector128 left, FloatVector128 right) => new(left._value + right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -34,6 +42,10 @@ internal readonly struct FloatVector128 : IFloatVector<FloatVector128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector128 operator *(FloatVector128 left, FloatVector128 right) => new(left._value * right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 MultiplyAdd(FloatVector128 a, FloatVector128 b, FloatVector128 addend) =>
+        new(Vector128.MultiplyAddEstimate(a._value, b._value, addend._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector128 Max(FloatVector128 left, FloatVector128 right) => new(Vector128.Max(left._value, right._value));

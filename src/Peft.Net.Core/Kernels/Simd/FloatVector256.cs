@@ -15,6 +15,8 @@ internal readonly struct FloatVector256 : IFloatVector<FloatVector256>
 
     public static bool IsHardwareAccelerated => Vector256.IsHardwareAccelerated;
 
+    public static FloatVector256 Zero => new(Vector256<float>.Zero);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector256 Create(float value) => new(Vector256.Create(value));
 
@@ -27,6 +29,12 @@ internal readonly struct FloatVector256 : IFloatVector<FloatVector256>
         value._value.StoreUnsafe(ref MemoryMarshal.GetReference(destination), (nuint)index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector256 Load(ref float source) => new(Vector256.LoadUnsafe(ref source));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(FloatVector256 value, ref float destination) => value._value.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector256 operator +(FloatVector256 left, FloatVector256 right) => new(left._value + right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -34,6 +42,10 @@ internal readonly struct FloatVector256 : IFloatVector<FloatVector256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector256 operator *(FloatVector256 left, FloatVector256 right) => new(left._value * right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector256 MultiplyAdd(FloatVector256 a, FloatVector256 b, FloatVector256 addend) =>
+        new(Vector256.MultiplyAddEstimate(a._value, b._value, addend._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector256 Max(FloatVector256 left, FloatVector256 right) => new(Vector256.Max(left._value, right._value));

@@ -15,6 +15,8 @@ internal readonly struct FloatVector512 : IFloatVector<FloatVector512>
 
     public static bool IsHardwareAccelerated => Vector512.IsHardwareAccelerated;
 
+    public static FloatVector512 Zero => new(Vector512<float>.Zero);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector512 Create(float value) => new(Vector512.Create(value));
 
@@ -27,6 +29,12 @@ internal readonly struct FloatVector512 : IFloatVector<FloatVector512>
         value._value.StoreUnsafe(ref MemoryMarshal.GetReference(destination), (nuint)index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 Load(ref float source) => new(Vector512.LoadUnsafe(ref source));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(FloatVector512 value, ref float destination) => value._value.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector512 operator +(FloatVector512 left, FloatVector512 right) => new(left._value + right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -34,6 +42,10 @@ internal readonly struct FloatVector512 : IFloatVector<FloatVector512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector512 operator *(FloatVector512 left, FloatVector512 right) => new(left._value * right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 MultiplyAdd(FloatVector512 a, FloatVector512 b, FloatVector512 addend) =>
+        new(Vector512.MultiplyAddEstimate(a._value, b._value, addend._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector512 Max(FloatVector512 left, FloatVector512 right) => new(Vector512.Max(left._value, right._value));
