@@ -48,6 +48,16 @@ internal readonly struct FloatScalar : IFloatVector<FloatScalar>
         new(a._value * b._value + addend._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatScalar FusedMultiplyAdd(FloatScalar a, FloatScalar b, FloatScalar addend) =>
+        new(MathF.FusedMultiplyAdd(a._value, b._value, addend._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatScalar operator /(FloatScalar left, FloatScalar right) => new(left._value / right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatScalar Sqrt(FloatScalar value) => new(MathF.Sqrt(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatScalar Max(FloatScalar left, FloatScalar right) => new(MathF.Max(left._value, right._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -48,6 +48,16 @@ internal readonly struct FloatVector128 : IFloatVector<FloatVector128>
         new(Vector128.MultiplyAddEstimate(a._value, b._value, addend._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 FusedMultiplyAdd(FloatVector128 a, FloatVector128 b, FloatVector128 addend) =>
+        new(Vector128.FusedMultiplyAdd(a._value, b._value, addend._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 operator /(FloatVector128 left, FloatVector128 right) => new(left._value / right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 Sqrt(FloatVector128 value) => new(Vector128.Sqrt(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector128 Max(FloatVector128 left, FloatVector128 right) => new(Vector128.Max(left._value, right._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

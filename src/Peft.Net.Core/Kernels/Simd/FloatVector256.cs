@@ -48,6 +48,16 @@ internal readonly struct FloatVector256 : IFloatVector<FloatVector256>
         new(Vector256.MultiplyAddEstimate(a._value, b._value, addend._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector256 FusedMultiplyAdd(FloatVector256 a, FloatVector256 b, FloatVector256 addend) =>
+        new(Vector256.FusedMultiplyAdd(a._value, b._value, addend._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector256 operator /(FloatVector256 left, FloatVector256 right) => new(left._value / right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector256 Sqrt(FloatVector256 value) => new(Vector256.Sqrt(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector256 Max(FloatVector256 left, FloatVector256 right) => new(Vector256.Max(left._value, right._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -48,6 +48,16 @@ internal readonly struct FloatVector512 : IFloatVector<FloatVector512>
         new(Vector512.MultiplyAddEstimate(a._value, b._value, addend._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 FusedMultiplyAdd(FloatVector512 a, FloatVector512 b, FloatVector512 addend) =>
+        new(Vector512.FusedMultiplyAdd(a._value, b._value, addend._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 operator /(FloatVector512 left, FloatVector512 right) => new(left._value / right._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 Sqrt(FloatVector512 value) => new(Vector512.Sqrt(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector512 Max(FloatVector512 left, FloatVector512 right) => new(Vector512.Max(left._value, right._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -46,6 +46,15 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
     /// <summary><paramref name="a"/>·<paramref name="b"/> + <paramref name="addend"/>, fused where the CPU can.</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf addend);
 
+    /// <summary><paramref name="a"/>·<paramref name="b"/> + <paramref name="addend"/> with one rounding (bit-exact everywhere).</summary>
+    static abstract TSelf FusedMultiplyAdd(TSelf a, TSelf b, TSelf addend);
+
+    /// <summary>Lane-wise quotient.</summary>
+    static abstract TSelf operator /(TSelf left, TSelf right);
+
+    /// <summary>Lane-wise square root.</summary>
+    static abstract TSelf Sqrt(TSelf value);
+
     /// <summary>Lane-wise maximum.</summary>
     static abstract TSelf Max(TSelf left, TSelf right);
 
