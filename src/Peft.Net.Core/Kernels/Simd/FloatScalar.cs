@@ -41,6 +41,9 @@ internal readonly struct FloatScalar : IFloatVector<FloatScalar>
     public static FloatScalar operator -(FloatScalar left, FloatScalar right) => new(left._value - right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatScalar operator -(FloatScalar value) => new(-value._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatScalar operator *(FloatScalar left, FloatScalar right) => new(left._value * right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -56,6 +59,10 @@ internal readonly struct FloatScalar : IFloatVector<FloatScalar>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatScalar Sqrt(FloatScalar value) => new(MathF.Sqrt(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatScalar KeepBits(FloatScalar value, uint mask) =>
+        new(BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(value._value) & mask));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatScalar Max(FloatScalar left, FloatScalar right) => new(MathF.Max(left._value, right._value));

@@ -11,6 +11,12 @@ internal readonly struct FloatVector128 : IFloatVector<FloatVector128>
 
     private FloatVector128(Vector128<float> value) => _value = value;
 
+    /// <summary>Wraps a raw register.</summary>
+    public static implicit operator FloatVector128(Vector128<float> value) => new(value);
+
+    /// <summary>The raw register.</summary>
+    public static implicit operator Vector128<float>(FloatVector128 value) => value._value;
+
     public static int Count => Vector128<float>.Count;
 
     public static bool IsHardwareAccelerated => Vector128.IsHardwareAccelerated;
@@ -41,6 +47,9 @@ internal readonly struct FloatVector128 : IFloatVector<FloatVector128>
     public static FloatVector128 operator -(FloatVector128 left, FloatVector128 right) => new(left._value - right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 operator -(FloatVector128 value) => new(-value._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector128 operator *(FloatVector128 left, FloatVector128 right) => new(left._value * right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -56,6 +65,9 @@ internal readonly struct FloatVector128 : IFloatVector<FloatVector128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector128 Sqrt(FloatVector128 value) => new(Vector128.Sqrt(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 KeepBits(FloatVector128 value, uint mask) => new((value._value.AsUInt32() & Vector128.Create(mask)).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector128 Max(FloatVector128 left, FloatVector128 right) => new(Vector128.Max(left._value, right._value));

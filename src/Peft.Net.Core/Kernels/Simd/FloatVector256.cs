@@ -11,6 +11,12 @@ internal readonly struct FloatVector256 : IFloatVector<FloatVector256>
 
     private FloatVector256(Vector256<float> value) => _value = value;
 
+    /// <summary>Wraps a raw register.</summary>
+    public static implicit operator FloatVector256(Vector256<float> value) => new(value);
+
+    /// <summary>The raw register.</summary>
+    public static implicit operator Vector256<float>(FloatVector256 value) => value._value;
+
     public static int Count => Vector256<float>.Count;
 
     public static bool IsHardwareAccelerated => Vector256.IsHardwareAccelerated;
@@ -41,6 +47,9 @@ internal readonly struct FloatVector256 : IFloatVector<FloatVector256>
     public static FloatVector256 operator -(FloatVector256 left, FloatVector256 right) => new(left._value - right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector256 operator -(FloatVector256 value) => new(-value._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector256 operator *(FloatVector256 left, FloatVector256 right) => new(left._value * right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -56,6 +65,9 @@ internal readonly struct FloatVector256 : IFloatVector<FloatVector256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector256 Sqrt(FloatVector256 value) => new(Vector256.Sqrt(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector256 KeepBits(FloatVector256 value, uint mask) => new((value._value.AsUInt32() & Vector256.Create(mask)).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector256 Max(FloatVector256 left, FloatVector256 right) => new(Vector256.Max(left._value, right._value));

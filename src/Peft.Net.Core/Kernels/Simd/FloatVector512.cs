@@ -11,6 +11,12 @@ internal readonly struct FloatVector512 : IFloatVector<FloatVector512>
 
     private FloatVector512(Vector512<float> value) => _value = value;
 
+    /// <summary>Wraps a raw register.</summary>
+    public static implicit operator FloatVector512(Vector512<float> value) => new(value);
+
+    /// <summary>The raw register.</summary>
+    public static implicit operator Vector512<float>(FloatVector512 value) => value._value;
+
     public static int Count => Vector512<float>.Count;
 
     public static bool IsHardwareAccelerated => Vector512.IsHardwareAccelerated;
@@ -41,6 +47,9 @@ internal readonly struct FloatVector512 : IFloatVector<FloatVector512>
     public static FloatVector512 operator -(FloatVector512 left, FloatVector512 right) => new(left._value - right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 operator -(FloatVector512 value) => new(-value._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector512 operator *(FloatVector512 left, FloatVector512 right) => new(left._value * right._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -56,6 +65,9 @@ internal readonly struct FloatVector512 : IFloatVector<FloatVector512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector512 Sqrt(FloatVector512 value) => new(Vector512.Sqrt(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 KeepBits(FloatVector512 value, uint mask) => new((value._value.AsUInt32() & Vector512.Create(mask)).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector512 Max(FloatVector512 left, FloatVector512 right) => new(Vector512.Max(left._value, right._value));

@@ -40,6 +40,9 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
     /// <summary>Lane-wise difference.</summary>
     static abstract TSelf operator -(TSelf left, TSelf right);
 
+    /// <summary>Lane-wise negation.</summary>
+    static abstract TSelf operator -(TSelf value);
+
     /// <summary>Lane-wise product.</summary>
     static abstract TSelf operator *(TSelf left, TSelf right);
 
@@ -54,6 +57,9 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
 
     /// <summary>Lane-wise square root.</summary>
     static abstract TSelf Sqrt(TSelf value);
+
+    /// <summary>Each lane's bits ANDed with <paramref name="mask"/> (e.g. to round the mantissa toward zero).</summary>
+    static abstract TSelf KeepBits(TSelf value, uint mask);
 
     /// <summary>Lane-wise maximum.</summary>
     static abstract TSelf Max(TSelf left, TSelf right);
