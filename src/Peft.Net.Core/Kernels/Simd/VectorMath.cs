@@ -41,16 +41,20 @@ internal static class VectorMath
     public static float SigmoidSlope(float e) => 1f / (2f + e + 1f / e);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> SigmoidSlope(Vector128<float> e) =>
-        Vector128<float>.One / (Vector128.Create(2f) + e + Vector128<float>.One / e);
+    public static Vector128<float> SigmoidSlope(Vector128<float> e) => SigmoidSlope<FloatVector128>(e);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> SigmoidSlope(Vector256<float> e) =>
-        Vector256<float>.One / (Vector256.Create(2f) + e + Vector256<float>.One / e);
+    public static Vector256<float> SigmoidSlope(Vector256<float> e) => SigmoidSlope<FloatVector256>(e);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> SigmoidSlope(Vector512<float> e) =>
-        Vector512<float>.One / (Vector512.Create(2f) + e + Vector512<float>.One / e);
+    public static Vector512<float> SigmoidSlope(Vector512<float> e) => SigmoidSlope<FloatVector512>(e);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector SigmoidSlope<TVector>(TVector e) where TVector : struct, IFloatVector<TVector>
+    {
+        var one = TVector.Create(1f);
+        return one / (TVector.Create(2f) + e + one / e);
+    }
 
     // ---- standard normal Φ(x) and density φ(x) ----
 
