@@ -88,7 +88,8 @@ internal static class SoftmaxKernels
         float sum = 0;
         if (FloatVector512.IsHardwareAccelerated) sum += ExpShiftedSumVectors<FloatVector512>(ref xr, ref yr, n, ref i, shift);
         if (FloatVector256.IsHardwareAccelerated) sum += ExpShiftedSumVectors<FloatVector256>(ref xr, ref yr, n, ref i, shift);
-        if (FloatVector128.IsHardwareAccelerated) sum += ExpShiftedSumVectors<FloatVector128>(ref xr, ref yr, n, ref i, shift);
+        // at most one Vector128 block (as before the width-generic rewrite: same summation order on every machine)
+        if (FloatVector128.IsHardwareAccelerated) sum += ExpShiftedSumVectors<FloatVector128>(ref xr, ref yr, Math.Min(n, i + 4), ref i, shift);
         for (; i < n; i++)
         {
             float e = MathF.Exp(Unsafe.Add(ref xr, i) - shift);
