@@ -90,6 +90,12 @@ public sealed class Trainer
     /// <summary>One entry per step taken.</summary>
     public IReadOnlyList<TrainingLogEntry> History => _history;
 
+    /// <summary>
+    /// Generators whose state is saved in checkpoints and restored by <see cref="Resume"/> besides the data order's, in
+    /// this order: e.g. <c>NeftuneEmbedding.Random</c> or a dropout generator, so that noisy runs resume bit for bit too.
+    /// </summary>
+    public IList<TensorRandom> CheckpointedRandomGenerators { get; } = new List<TensorRandom>();
+
     /// <summary>Test hook: called with the temporary checkpoint folder once its files are written, before it is renamed.</summary>
     internal Action<string>? BeforeCheckpointCommit { get; set; }
 
@@ -251,6 +257,7 @@ public sealed class Trainer
                 SkippedSteps = SkippedSteps,
                 ConsecutiveSkippedSteps = _consecutiveSkips,
                 LogHistory = [.. _history],
+                ExtraRandomStates = CheckpointedRandomGenerators.Select(r => r.GetState()).ToList(),
             };
             AtomicFile.WriteText(Path.Combine(temp, TrainerState.FileName), state.Serialize());
             BeforeCheckpointCommit?.Invoke(temp);
@@ -318,8 +325,13 @@ public sealed class Trainer
         {
             throw new InvalidDataException($"{optimizerPath}: {e.Message}", e);
         }
+        if (state.ExtraRandomStates.Count != CheckpointedRandomGenerators.Count)
+            throw new InvalidDataException(
+                $"{statePath}: the checkpoint holds {state.ExtraRandomStates.Count} extra generator states; this trainer checkpoints {CheckpointedRandomGenerators.Count}.");
         foreach (var (name, parameter) in _trainable)
             saved[name].AsSpan().CopyTo(parameter.AsSpan());
+        for (int i = 0; i < CheckpointedRandomGenerators.Count; i++)
+            CheckpointedRandomGenerators[i].SetState(state.ExtraRandomStates[i]);
         _scheduler = new LrScheduler(Optimizer, _schedule, state.SchedulerStep);
         _order.Restore(state.Epoch, state.DataPosition, state.DataRandomState);
         Step = state.Step;

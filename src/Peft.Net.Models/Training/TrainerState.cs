@@ -35,6 +35,8 @@ internal sealed class TrainerState
 
     public int ConsecutiveSkippedSteps { get; set; }
 
+    public List<ulong[]> ExtraRandomStates { get; set; } = [];
+
     public List<TrainingLogEntry> LogHistory { get; set; } = [];
 
     public string Serialize() => JsonSerializer.Serialize(this, Json);

@@ -23,11 +23,17 @@ internal sealed class TinyLanguageModel : Module, ICausalLanguageModel
 
     public int Calls { get; private set; }
 
+    /// <summary>When set, training-mode forwards add N(0, 0.1) noise to the embeddings drawn from this generator (like NEFTune).</summary>
+    public TensorRandom? Noise { get; init; }
+
     Module ICausalLanguageModel.Module => this;
 
     public Tensor Loss(ReadOnlySpan<int> inputIds, ReadOnlySpan<int> labels, int batch, int time)
     {
-        var hidden = Child<Module>("norm").Forward(Child<Embedding>("embed").Forward(inputIds, batch, time));
+        var embedded = Child<Embedding>("embed").Forward(inputIds, batch, time);
+        if (Noise is not null && IsTraining)
+            embedded = Ops.Add(embedded, Tensor.Normal(embedded.ShapeArray(), 0f, 0.1f, Noise));
+        var hidden = Child<Module>("norm").Forward(embedded);
         var logits = Child<Module>("head").Forward(hidden);
         var targets = new int[batch * time];
         for (int b = 0; b < batch; b++)

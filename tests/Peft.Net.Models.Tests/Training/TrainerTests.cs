@@ -113,20 +113,22 @@ public sealed class TrainerTests
         var (train, eval) = ExampleBuilder.Split(TinyLanguageModel.Data(20, 10), 0.2, seed: 3);
         var options = Options(10) with { EvalEvery = 3, Schedule = LrScheduleKind.Cosine, WarmupSteps = 3 };
 
-        var straight = new TinyLanguageModel();
+        var straight = new TinyLanguageModel { Noise = new TensorRandom(11) };
         var straightTrainer = new Trainer(straight, train, options, eval);
         straightTrainer.Train();
 
-        var first = new TinyLanguageModel();
+        var first = new TinyLanguageModel { Noise = new TensorRandom(11) };
         using var cancel = new CancellationTokenSource();
         var firstTrainer = new Trainer(first, train, options with { OutputDirectory = folder.Path, CheckpointEvery = 5 }, eval);
+        firstTrainer.CheckpointedRandomGenerators.Add(first.Noise!);
         var stopped = firstTrainer.Train(new SyncProgress(p => { if (p.Step == 5) cancel.Cancel(); }), cancel.Token);
         Assert.True(stopped.Cancelled);
         Assert.Equal(5, stopped.Steps);
         Assert.Equal(Path.Combine(folder.Path, "checkpoint-5"), stopped.LastCheckpoint);
 
-        var resumed = new TinyLanguageModel();
+        var resumed = new TinyLanguageModel { Noise = new TensorRandom(11) };
         var resumedTrainer = new Trainer(resumed, train, options, eval);
+        resumedTrainer.CheckpointedRandomGenerators.Add(resumed.Noise!);
         resumedTrainer.Resume(stopped.LastCheckpoint!);
         Assert.Equal(5, resumedTrainer.Step);
         resumedTrainer.Train();
