@@ -8,7 +8,7 @@ public static partial class Ops
     /// <summary>SiLU (swish) <c>x·σ(x)</c> elementwise. Recorded by autograd.</summary>
     public static Tensor Silu(Tensor x)
     {
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         SiluKernels.Forward(x.AsSpan(), result.AsSpan());
         return GradMode.Record(result, "silu", g =>
         {
@@ -25,7 +25,7 @@ public static partial class Ops
     {
         if (!gate.SameShape(up))
             throw new ArgumentException($"SiluMul needs equal shapes; got gate {gate.Describe()} and up {up.Describe()}.");
-        var result = Tensor.Zeros(gate.ShapeArray());
+        var result = Uninitialized(gate.ShapeArray());
         SiluMulKernels.Forward(gate.AsSpan(), up.AsSpan(), result.AsSpan());
         return GradMode.Record(result, "silu_mul", g => SiluMulKernels.Backward(g.AsSpan(), gate.AsSpan(), up.AsSpan(),
             gate.RequiresGrad ? gate.GradBuffer() : default, up.RequiresGrad ? up.GradBuffer() : default), gate, up);
@@ -40,7 +40,7 @@ public static partial class Ops
     {
         if (!Enum.IsDefined(approximation))
             throw new ArgumentOutOfRangeException(nameof(approximation), $"Unknown GELU approximation {approximation}.");
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         GeluKernels.Forward(x.AsSpan(), result.AsSpan(), approximation);
         return GradMode.Record(result, approximation == GeluApproximation.Tanh ? "gelu_tanh" : "gelu", g =>
         {
@@ -51,7 +51,7 @@ public static partial class Ops
     /// <summary>Logistic sigmoid <c>1/(1 + e^(−x))</c> elementwise. Recorded by autograd.</summary>
     public static Tensor Sigmoid(Tensor x)
     {
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         SigmoidKernels.Forward(x.AsSpan(), result.AsSpan());
         return GradMode.Record(result, "sigmoid", g =>
         {
@@ -62,7 +62,7 @@ public static partial class Ops
     /// <summary>Hyperbolic tangent elementwise. Recorded by autograd.</summary>
     public static Tensor Tanh(Tensor x)
     {
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         TanhKernels.Forward(x.AsSpan(), result.AsSpan());
         return GradMode.Record(result, "tanh", g =>
         {
@@ -73,7 +73,7 @@ public static partial class Ops
     /// <summary><c>max(x, 0)</c> elementwise (NaN stays NaN; the gradient at 0 is 0). Recorded by autograd.</summary>
     public static Tensor Relu(Tensor x)
     {
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         ReluKernels.Forward(x.AsSpan(), result.AsSpan());
         return GradMode.Record(result, "relu", g =>
         {

@@ -28,7 +28,7 @@ public static partial class Ops
     private static Tensor Arithmetic(Tensor a, Tensor b, ArithmeticOperation operation, string name)
     {
         var (big, _) = BroadcastPair(a, b, name);
-        var result = Tensor.Zeros(big.ShapeArray());
+        var result = Uninitialized(big.ShapeArray());
         ArithmeticKernels.Forward(operation, a.AsSpan(), b.AsSpan(), result.AsSpan());
         return GradMode.Record(result, name, g => ArithmeticKernels.Backward(operation, g.AsSpan(), a.AsSpan(), b.AsSpan(),
             a.RequiresGrad ? a.GradBuffer() : default, b.RequiresGrad ? b.GradBuffer() : default), a, b);

@@ -27,9 +27,9 @@ public static partial class Ops
                 if (x.RequiresGrad) x.GradBuffer(); // a zero gradient: nothing got through
             }, x);
         }
-        var mask = Tensor.Zeros(x.ShapeArray());
+        var mask = Uninitialized(x.ShapeArray());
         DropoutKernels.FillMask(mask.AsSpan(), p, random);
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         DropoutKernels.Forward(x.AsSpan(), mask.AsSpan(), result.AsSpan());
         return GradMode.Record(result, "dropout", g =>
         {

@@ -8,7 +8,7 @@ public static partial class Ops
     /// <summary><c>eˣ</c> elementwise (within about 1 ulp). Recorded by autograd.</summary>
     public static Tensor Exp(Tensor x)
     {
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         ExpKernels.Forward(x.AsSpan(), result.AsSpan());
         return GradMode.Record(result, "exp", g =>
         {
@@ -19,7 +19,7 @@ public static partial class Ops
     /// <summary>Natural logarithm elementwise (−∞ at 0, NaN below). Recorded by autograd.</summary>
     public static Tensor Log(Tensor x)
     {
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         LogKernels.Forward(x.AsSpan(), result.AsSpan());
         return GradMode.Record(result, "log", g =>
         {

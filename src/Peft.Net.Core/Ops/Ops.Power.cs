@@ -26,7 +26,7 @@ public static partial class Ops
 
     private static Tensor Power(Tensor x, float exponent, string name)
     {
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         PowerKernels.Forward(x.AsSpan(), exponent, result.AsSpan());
         return GradMode.Record(result, name, g =>
         {

@@ -34,7 +34,7 @@ public static partial class Ops
     public static Tensor Sum(Tensor x, int dim, bool keepDim = false)
     {
         var (outer, n, inner, shape) = ReductionLayout(x, dim, keepDim);
-        var result = Tensor.Zeros(shape);
+        var result = Uninitialized(shape);
         ReductionKernels.Sum(x.AsSpan(), result.AsSpan(), outer, n, inner);
         return GradMode.Record(result, "sum_dim", g =>
         {
@@ -50,7 +50,7 @@ public static partial class Ops
     public static Tensor Mean(Tensor x, int dim, bool keepDim = false)
     {
         var (outer, n, inner, shape) = ReductionLayout(x, dim, keepDim);
-        var result = Tensor.Zeros(shape);
+        var result = Uninitialized(shape);
         ReductionKernels.Sum(x.AsSpan(), result.AsSpan(), outer, n, inner);
         TensorPrimitives.Divide(result.AsSpan(), (float)n, result.AsSpan());
         return GradMode.Record(result, "mean_dim", g =>
@@ -70,7 +70,7 @@ public static partial class Ops
         var (outer, n, inner, shape) = ReductionLayout(x, dim, keepDim);
         if (n == 0 && outer * inner > 0)
             throw new ArgumentException($"Max over dimension {dim} of {x.Describe()}: the dimension is empty.", nameof(dim));
-        var result = Tensor.Zeros(shape);
+        var result = Uninitialized(shape);
         if (result.Count > 0) ReductionKernels.Max(x.AsSpan(), result.AsSpan(), outer, n, inner);
         return GradMode.Record(result, "max_dim", g =>
         {

@@ -27,7 +27,7 @@ public static partial class Ops
     private static Tensor ScalarArithmetic(Tensor x, float s, ArithmeticOperation operation, bool scalarFirst, string name)
     {
         var scalar = new[] { s };
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         if (scalarFirst) ArithmeticKernels.Forward(operation, scalar, x.AsSpan(), result.AsSpan());
         else ArithmeticKernels.Forward(operation, x.AsSpan(), scalar, result.AsSpan());
         return GradMode.Record(result, name, g =>

@@ -14,7 +14,7 @@ public static partial class Ops
     public static Tensor Softmax(Tensor x)
     {
         int columns = LastDimension(x, "Softmax");
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         if (result.Count > 0) SoftmaxKernels.Forward(x.AsSpan(), result.AsSpan(), columns);
         return GradMode.Record(result, "softmax", g =>
         {
@@ -30,7 +30,7 @@ public static partial class Ops
     public static Tensor LogSoftmax(Tensor x)
     {
         int columns = LastDimension(x, "LogSoftmax");
-        var result = Tensor.Zeros(x.ShapeArray());
+        var result = Uninitialized(x.ShapeArray());
         if (result.Count > 0) LogSoftmaxKernels.Forward(x.AsSpan(), result.AsSpan(), columns);
         return GradMode.Record(result, "log_softmax", g =>
         {

@@ -85,11 +85,6 @@ internal static class SimdLoop
             At(ref dr, i) = op.Invoke(At(ref xr, i), At(ref yr, i), At(ref zr, i));
     }
 
-    // x, accumulator: (N)
-    /// <summary>accumulator[i] += op(x[i]) — the shape of a backward pass.</summary>
-    public static void Accumulate<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> accumulator) where TOp : struct, IUnaryOperator =>
-        Map(new PlusUnary<TOp>(op), x, accumulator, accumulator);
-
     // x, y, accumulator: (N)
     /// <summary>accumulator[i] += op(x[i], y[i]).</summary>
     public static void Accumulate<TOp>(TOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> accumulator)
@@ -176,15 +171,6 @@ internal static class SimdLoop
     {
         if (actual != expected)
             throw new ArgumentException($"Span '{name}' has {actual} elements; the destination has {expected}.", name);
-    }
-
-    /// <summary>acc + op(x), as a binary operator over (x, acc).</summary>
-    private readonly struct PlusUnary<TOp>(TOp op) : IBinaryOperator where TOp : struct, IUnaryOperator
-    {
-        public float Invoke(float x, float acc) => acc + op.Invoke(x);
-        public Vector128<float> Invoke(Vector128<float> x, Vector128<float> acc) => acc + op.Invoke(x);
-        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> acc) => acc + op.Invoke(x);
-        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> acc) => acc + op.Invoke(x);
     }
 
     /// <summary>acc + op(x, y), as a ternary operator over (x, y, acc).</summary>

@@ -8,11 +8,12 @@ namespace Peft.Net.Core.Kernels.Simd;
 /// runtime's vectorised <c>Exp</c>. All widths evaluate the same formula.
 /// </summary>
 /// <remarks>
-/// The normal distribution function uses Φ(x) = ½·erfc(|x|/√2) for x &lt; 0 and 1 − ½·erfc(|x|/√2) otherwise,
-/// with erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2) (Numerical Recipes' <c>erfcc</c>, relative error
-/// &lt; 1.2e-7 for every z ≥ 0). The exponent −z² = −a²/2 is split as −hi²/2 − lo·(a + hi)/2 with hi = a rounded
-/// to 12 significant bits, so hi² is exact and the tail keeps its relative accuracy (≈ 5e-7 down to Φ ≈ 1e-37)
-/// instead of losing it to the rounding of a large a².
+/// The normal distribution function uses Φ(x) = Q(|x|) for x &lt; 0 and 1 − Q(|x|) otherwise, with the upper tail
+/// Q(a) = ½·erfc(a/√2) = ½·t·exp(−a²/2 + P(t)), t = 1/(1 + a/(2√2)) (Numerical Recipes' <c>erfcc</c>, relative
+/// error &lt; 1.2e-7 for every a ≥ 0). The exponent −a²/2 is split as −hi²/2 − lo·(a + hi)/2 with hi = a rounded
+/// to 12 significant bits, so hi² is exact and Q keeps its relative accuracy (≈ 5e-7 down to Q ≈ 1e-37) instead of
+/// losing it to the rounding of a large a²; the price is a second exponential. P is evaluated with
+/// <c>MultiplyAddEstimate</c> (fused where the CPU has FMA), so results may differ by an ulp between machines.
 /// </remarks>
 internal static class VectorMath
 {
@@ -53,96 +54,144 @@ internal static class VectorMath
 
     // ---- standard normal Φ(x) and density φ(x) ----
 
-    public static float NormalCdf(float x) => NormalCdfAndDensity(x, out _);
-
-    public static Vector128<float> NormalCdf(Vector128<float> x) => NormalCdfAndDensity(x, out _);
-
-    public static Vector256<float> NormalCdf(Vector256<float> x) => NormalCdfAndDensity(x, out _);
-
-    public static Vector512<float> NormalCdf(Vector512<float> x) => NormalCdfAndDensity(x, out _);
+    public static float NormalCdf(float x)
+    {
+        float tail = UpperTail(MathF.Abs(x), out _, out _);
+        return x < 0 ? tail : 1f - tail;
+    }
 
     public static float NormalCdfAndDensity(float x, out float density)
     {
-        float a = MathF.Abs(x);
-        float t = 1f / (1f + HalfInvSqrt2 * a);
-        float p = P0 + t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * (P5 + t * (P6 + t * (P7 + t * (P8 + t * P9))))))));
-        float hi = BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(a) & HighBitsMask);
-        float lowPart = 0.5f * (a - hi) * (a + hi);
-        float head = MathF.Exp(-0.5f * hi * hi);
-        float tail = 0.5f * t * head * MathF.Exp(p - lowPart);
+        float tail = UpperTail(MathF.Abs(x), out float head, out float lowPart);
         density = InvSqrt2Pi * head * MathF.Exp(-lowPart);
         return x < 0 ? tail : 1f - tail;
+    }
+
+    // Q(a) for a ≥ 0, and the split exponent's pieces e^(−hi²/2) and lo·(a + hi)/2 that the density reuses.
+    private static float UpperTail(float a, out float head, out float lowPart)
+    {
+        float t = 1f / (1f + HalfInvSqrt2 * a);
+        float p = P9;
+        p = float.MultiplyAddEstimate(p, t, P8);
+        p = float.MultiplyAddEstimate(p, t, P7);
+        p = float.MultiplyAddEstimate(p, t, P6);
+        p = float.MultiplyAddEstimate(p, t, P5);
+        p = float.MultiplyAddEstimate(p, t, P4);
+        p = float.MultiplyAddEstimate(p, t, P3);
+        p = float.MultiplyAddEstimate(p, t, P2);
+        p = float.MultiplyAddEstimate(p, t, P1);
+        p = float.MultiplyAddEstimate(p, t, P0);
+        float hi = BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(a) & HighBitsMask);
+        lowPart = 0.5f * (a - hi) * (a + hi);
+        head = MathF.Exp(-(0.5f * hi * hi));
+        return 0.5f * t * head * MathF.Exp(p - lowPart);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> NormalCdf(Vector128<float> x)
+    {
+        var tail = UpperTail(Vector128.Abs(x), out _, out _);
+        return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), tail, Vector128<float>.One - tail);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> NormalCdfAndDensity(Vector128<float> x, out Vector128<float> density)
     {
-        var a = Vector128.Abs(x);
-        var t = Vector128<float>.One / (Vector128<float>.One + Vector128.Create(HalfInvSqrt2) * a);
-        var p = Vector128.Create(P9);
-        p = p * t + Vector128.Create(P8);
-        p = p * t + Vector128.Create(P7);
-        p = p * t + Vector128.Create(P6);
-        p = p * t + Vector128.Create(P5);
-        p = p * t + Vector128.Create(P4);
-        p = p * t + Vector128.Create(P3);
-        p = p * t + Vector128.Create(P2);
-        p = p * t + Vector128.Create(P1);
-        p = p * t + Vector128.Create(P0);
-        var hi = (a.AsUInt32() & Vector128.Create(HighBitsMask)).AsSingle();
-        var half = Vector128.Create(0.5f);
-        var lowPart = half * (a - hi) * (a + hi);
-        var head = Vector128.Exp(-(half * hi * hi));
-        var tail = half * t * head * Vector128.Exp(p - lowPart);
+        var tail = UpperTail(Vector128.Abs(x), out var head, out var lowPart);
         density = Vector128.Create(InvSqrt2Pi) * head * Vector128.Exp(-lowPart);
         return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), tail, Vector128<float>.One - tail);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> UpperTail(Vector128<float> a, out Vector128<float> head, out Vector128<float> lowPart)
+    {
+        var t = Vector128<float>.One / (Vector128<float>.One + Vector128.Create(HalfInvSqrt2) * a);
+        var p = Vector128.Create(P9);
+        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P8));
+        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P7));
+        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P6));
+        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P5));
+        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P4));
+        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P3));
+        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P2));
+        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P1));
+        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P0));
+        var hi = (a.AsUInt32() & Vector128.Create(HighBitsMask)).AsSingle();
+        var half = Vector128.Create(0.5f);
+        lowPart = half * (a - hi) * (a + hi);
+        head = Vector128.Exp(-(half * hi * hi));
+        return half * t * head * Vector128.Exp(p - lowPart);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> NormalCdf(Vector256<float> x)
+    {
+        var tail = UpperTail(Vector256.Abs(x), out _, out _);
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), tail, Vector256<float>.One - tail);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> NormalCdfAndDensity(Vector256<float> x, out Vector256<float> density)
     {
-        var a = Vector256.Abs(x);
-        var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(HalfInvSqrt2) * a);
-        var p = Vector256.Create(P9);
-        p = p * t + Vector256.Create(P8);
-        p = p * t + Vector256.Create(P7);
-        p = p * t + Vector256.Create(P6);
-        p = p * t + Vector256.Create(P5);
-        p = p * t + Vector256.Create(P4);
-        p = p * t + Vector256.Create(P3);
-        p = p * t + Vector256.Create(P2);
-        p = p * t + Vector256.Create(P1);
-        p = p * t + Vector256.Create(P0);
-        var hi = (a.AsUInt32() & Vector256.Create(HighBitsMask)).AsSingle();
-        var half = Vector256.Create(0.5f);
-        var lowPart = half * (a - hi) * (a + hi);
-        var head = Vector256.Exp(-(half * hi * hi));
-        var tail = half * t * head * Vector256.Exp(p - lowPart);
+        var tail = UpperTail(Vector256.Abs(x), out var head, out var lowPart);
         density = Vector256.Create(InvSqrt2Pi) * head * Vector256.Exp(-lowPart);
         return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), tail, Vector256<float>.One - tail);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> UpperTail(Vector256<float> a, out Vector256<float> head, out Vector256<float> lowPart)
+    {
+        var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(HalfInvSqrt2) * a);
+        var p = Vector256.Create(P9);
+        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P8));
+        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P7));
+        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P6));
+        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P5));
+        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P4));
+        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P3));
+        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P2));
+        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P1));
+        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P0));
+        var hi = (a.AsUInt32() & Vector256.Create(HighBitsMask)).AsSingle();
+        var half = Vector256.Create(0.5f);
+        lowPart = half * (a - hi) * (a + hi);
+        head = Vector256.Exp(-(half * hi * hi));
+        return half * t * head * Vector256.Exp(p - lowPart);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> NormalCdf(Vector512<float> x)
+    {
+        var tail = UpperTail(Vector512.Abs(x), out _, out _);
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), tail, Vector512<float>.One - tail);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> NormalCdfAndDensity(Vector512<float> x, out Vector512<float> density)
     {
-        var a = Vector512.Abs(x);
-        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(HalfInvSqrt2) * a);
-        var p = Vector512.Create(P9);
-        p = p * t + Vector512.Create(P8);
-        p = p * t + Vector512.Create(P7);
-        p = p * t + Vector512.Create(P6);
-        p = p * t + Vector512.Create(P5);
-        p = p * t + Vector512.Create(P4);
-        p = p * t + Vector512.Create(P3);
-        p = p * t + Vector512.Create(P2);
-        p = p * t + Vector512.Create(P1);
-        p = p * t + Vector512.Create(P0);
-        var hi = (a.AsUInt32() & Vector512.Create(HighBitsMask)).AsSingle();
-        var half = Vector512.Create(0.5f);
-        var lowPart = half * (a - hi) * (a + hi);
-        var head = Vector512.Exp(-(half * hi * hi));
-        var tail = half * t * head * Vector512.Exp(p - lowPart);
+        var tail = UpperTail(Vector512.Abs(x), out var head, out var lowPart);
         density = Vector512.Create(InvSqrt2Pi) * head * Vector512.Exp(-lowPart);
         return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), tail, Vector512<float>.One - tail);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> UpperTail(Vector512<float> a, out Vector512<float> head, out Vector512<float> lowPart)
+    {
+        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(HalfInvSqrt2) * a);
+        var p = Vector512.Create(P9);
+        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P8));
+        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P7));
+        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P6));
+        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P5));
+        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P4));
+        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P3));
+        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P2));
+        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P1));
+        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P0));
+        var hi = (a.AsUInt32() & Vector512.Create(HighBitsMask)).AsSingle();
+        var half = Vector512.Create(0.5f);
+        lowPart = half * (a - hi) * (a + hi);
+        head = Vector512.Exp(-(half * hi * hi));
+        return half * t * head * Vector512.Exp(p - lowPart);
     }
 }
