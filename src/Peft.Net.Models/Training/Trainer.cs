@@ -5,6 +5,7 @@ using Peft.Net.Core;
 using Peft.Net.Core.IO;
 using Peft.Net.Core.Nn;
 using Peft.Net.Core.Optim;
+using Peft.Net.Lora;
 
 namespace Peft.Net.Models.Training;
 
@@ -226,7 +227,8 @@ public sealed class Trainer
     private static float LossValue(Tensor loss) => loss.AsSpan()[0];
 
     /// <summary>
-    /// Writes <c>&lt;output&gt;/checkpoint-&lt;step&gt;/</c>: the trainable parameters, the optimizer state and
+    /// Writes <c>&lt;output&gt;/checkpoint-&lt;step&gt;/</c>: the trainable parameters, the adapter in HF PEFT layout
+    /// (when the model has one), the optimizer state and
     /// <c>trainer_state.json</c> (step, schedule step, data order and its generator state, the log so far). Every file is
     /// written to a temporary name and renamed, inside a temporary folder that is renamed last, so a crash never leaves a
     /// partial checkpoint. Returns the folder.
@@ -260,6 +262,8 @@ public sealed class Trainer
                 ExtraRandomStates = CheckpointedRandomGenerators.Select(r => r.GetState()).ToList(),
             };
             AtomicFile.WriteText(Path.Combine(temp, TrainerState.FileName), state.Serialize());
+            if (_model.Module.AdapterConfigs().Count > 0)
+                _model.Module.SaveAdapter(temp, _model.Module.ActiveAdapter() ?? "default");
             BeforeCheckpointCommit?.Invoke(temp);
             if (Directory.Exists(final))
             {

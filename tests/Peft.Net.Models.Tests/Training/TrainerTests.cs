@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using Peft.Net.Core;
 using Peft.Net.Core.Optim;
+using Peft.Net.Lora;
 using Peft.Net.Models.Training;
 
 namespace Peft.Net.Models.Tests.Training;
@@ -238,5 +239,23 @@ public sealed class TrainerTests
         var lines2 = svg.Descendants(ns + "polyline").ToList();
         Assert.Equal(2, lines2.Count);
         Assert.Equal(6, lines2[0].Attribute("points")!.Value.Split(' ').Length);
+    }
+
+    [Fact]
+    public void Checkpoints_of_an_adapted_model_hold_the_adapter_in_peft_layout()
+    {
+        using var folder = new TempDirectory();
+        var model = new TinyLanguageModel();
+        model.ApplyLora(rank: 2, alpha: 4, targetModules: ["head"]);
+        var trainer = new Trainer(model, TinyLanguageModel.Data(8, 8), Options(2, folder.Path) with { CheckpointEvery = 2 });
+
+        var result = trainer.Train();
+
+        Assert.Equal(2, model.TrainableParameters().Count());
+        Assert.True(File.Exists(Path.Combine(result.LastCheckpoint!, "adapter_config.json")));
+        Assert.True(File.Exists(Path.Combine(result.LastCheckpoint!, "adapter_model.safetensors")));
+        var reloaded = new TinyLanguageModel();
+        reloaded.LoadAdapter(result.LastCheckpoint!);
+        Assert.Equal(Snapshot(model), reloaded.NamedParameters().Where(p => p.Name.Contains("lora_")).SelectMany(p => p.Parameter.AsSpan().ToArray()).ToArray());
     }
 }
