@@ -140,7 +140,22 @@ public sealed class BpeTokenizer : ITokenizer
         }
         using (document)
         {
-            var root = document.RootElement;
+            try
+            {
+                return Build(document.RootElement, source, config, context);
+            }
+            catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType?.Assembly == typeof(JsonDocument).Assembly)
+            {
+                // A string escape that is not valid UTF-16 (an unpaired surrogate such as "\ud800") only fails
+                // when the string is read, with the parser's InvalidOperationException.
+                throw new InvalidDataException($"{source}: holds a string that is not valid Unicode ({e.Message}).", e);
+            }
+        }
+    }
+
+    private static BpeTokenizer Build(JsonElement root, string source, TokenizerConfig? config, TokenizerJsonContext context)
+    {
+        {
             if (root.ValueKind != JsonValueKind.Object)
                 throw context.Invalid("$", "must be a JSON object (the tokenizer.json document)");
             var modelJson = context.Required(root, "model", "$");
