@@ -88,12 +88,12 @@ internal sealed class FuzzRunner
         }
         catch (Exception e) when (Allowed.Any(t => t.IsInstanceOfType(e)))
         {
-            report.Count(e.GetType().Name);
             try
             {
                 if (string.IsNullOrWhiteSpace(e.Message))
                     throw new InvalidOperationException("the exception has no message");
                 CheckMessage?.Invoke(fuzzCase, e);
+                report.Count(e.GetType().Name);
             }
             catch (Exception check)
             {
