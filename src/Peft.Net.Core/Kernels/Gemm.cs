@@ -1,19 +1,226 @@
+using System.Runtime.Intrinsics;
+
 namespace Peft.Net.Core.Kernels;
 
 /// <summary>
-/// Entry point for every matrix product in the engine. Dispatches to the fastest kernel available.
+/// Entry point for every matrix product in the engine: a packed, cache-blocked, register-tiled GEMM
+/// (<see cref="GemmDriver{TKernel}"/>) on the widest micro-kernel the CPU runs natively (AVX-512 12×32,
+/// AVX2+FMA 6×16, Vector128 6×8, scalar 4×4), split over up to <see cref="ComputeSettings.ThreadCount"/> threads.
+/// <see cref="GemmReference"/> defines the result.
 /// </summary>
-internal static class Gemm
+internal static unsafe class Gemm
 {
+    /// <summary>Problems with fewer multiply-adds than this run on the calling thread alone.</summary>
+    public const long ParallelThreshold = 1L << 21;
+
+    /// <summary>Each thread of a parallel call gets at least this many multiply-adds.</summary>
+    public const long MinMacsPerThread = 1L << 20;
+
+    [ThreadStatic] private static GemmParallelWork? t_work;
+
     // a: transA ? (K, M) : (M, K)    b: transB ? (N, K) : (K, N)    c: (M, N)
     /// <summary>C = op(A)·op(B), or C += op(A)·op(B) when <paramref name="accumulate"/>.</summary>
     public static void Multiply(ReadOnlySpan<float> a, bool transA, ReadOnlySpan<float> b, bool transB,
         Span<float> c, int m, int n, int k, bool accumulate) =>
-        GemmReference.Multiply(a, transA, b, transB, c, m, n, k, accumulate);
+        Multiply(a, transA, b, transB, c, m, n, k, accumulate, GemmKernelPath.Auto, ComputeSettings.ThreadCount);
 
     // a: transA ? (K, M) : (M, K)    w: (N, K) when transB, (K, N) otherwise    c: (M, N)
-    /// <summary>C (+)= op(A)·op(W) with W read through its packing hook.</summary>
+    /// <summary>C (+)= op(A)·op(W) with W read through its packing hook, one B panel at a time.</summary>
     public static void Multiply(ReadOnlySpan<float> a, bool transA, IPackableWeight w, bool transB,
         Span<float> c, int m, int n, int k, bool accumulate) =>
-        GemmReference.Multiply(a, transA, w, transB, c, m, n, k, accumulate);
+        Multiply(a, transA, w, transB, c, m, n, k, accumulate, GemmKernelPath.Auto, ComputeSettings.ThreadCount);
+
+    /// <summary><see cref="Multiply(ReadOnlySpan{float}, bool, ReadOnlySpan{float}, bool, Span{float}, int, int, int, bool)"/> on a chosen micro-kernel and thread budget (tests and benchmarks).</summary>
+    public static void Multiply(ReadOnlySpan<float> a, bool transA, ReadOnlySpan<float> b, bool transB,
+        Span<float> c, int m, int n, int k, bool accumulate, GemmKernelPath path, int threads)
+    {
+        CheckSizes(a.Length, c.Length, m, n, k);
+        if ((long)k * n > b.Length)
+            throw new ArgumentException($"GEMM: B has {b.Length} elements but op(B) is {k}×{n}.", nameof(b));
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var problem = new GemmProblem
+            {
+                A = pa, B = pb, C = pc, M = m, N = n, K = k, TransA = transA, TransB = transB, Accumulate = accumulate,
+            };
+            Run(problem, path, threads);
+        }
+    }
+
+    /// <summary><see cref="Multiply(ReadOnlySpan{float}, bool, IPackableWeight, bool, Span{float}, int, int, int, bool)"/> on a chosen micro-kernel and thread budget (tests and benchmarks).</summary>
+    public static void Multiply(ReadOnlySpan<float> a, bool transA, IPackableWeight w, bool transB,
+        Span<float> c, int m, int n, int k, bool accumulate, GemmKernelPath path, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        CheckSizes(a.Length, c.Length, m, n, k);
+        int rows = transB ? n : k, columns = transB ? k : n;
+        if (w.Rows != rows || w.Columns != columns)
+            throw new ArgumentException(
+                $"GEMM: weight is {w.Rows}×{w.Columns} but op(B) = {(transB ? "Wᵀ" : "W")} must be {k}×{n}, so W must be {rows}×{columns}.",
+                nameof(w));
+        fixed (float* pa = a, pc = c)
+        {
+            var problem = new GemmProblem
+            {
+                A = pa, Weight = w, C = pc, M = m, N = n, K = k, TransA = transA, TransB = transB, Accumulate = accumulate,
+            };
+            Run(problem, path, threads);
+        }
+    }
+
+    /// <summary>The micro-kernel <see cref="GemmKernelPath.Auto"/> picks on this machine.</summary>
+    public static GemmKernelPath BestPath =>
+        Vector512.IsHardwareAccelerated && GemmMicroKernel512.IsSupported ? GemmKernelPath.Vector512
+        : Vector256.IsHardwareAccelerated && GemmMicroKernel256.IsSupported ? GemmKernelPath.Vector256
+        : GemmMicroKernel128.IsSupported ? GemmKernelPath.Vector128
+        : GemmKernelPath.Scalar;
+
+    /// <summary>Whether <paramref name="path"/> runs natively here.</summary>
+    public static bool IsSupported(GemmKernelPath path) => path switch
+    {
+        GemmKernelPath.Auto or GemmKernelPath.Scalar => true,
+        GemmKernelPath.Vector512 => GemmMicroKernel512.IsSupported,
+        GemmKernelPath.Vector256 => GemmMicroKernel256.IsSupported,
+        GemmKernelPath.Vector128 => GemmMicroKernel128.IsSupported,
+        _ => false,
+    };
+
+    private static void CheckSizes(int aLength, int cLength, int m, int n, int k)
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentOutOfRangeException(nameof(m), $"GEMM sizes must be non-negative; got m={m}, n={n}, k={k}.");
+        if ((long)m * k > aLength)
+            throw new ArgumentException($"GEMM: A has {aLength} elements but op(A) is {m}×{k}.", "a");
+        if ((long)m * n > cLength)
+            throw new ArgumentException($"GEMM: C has {cLength} elements but must be {m}×{n}.", "c");
+    }
+
+    private static void Run(in GemmProblem problem, GemmKernelPath path, int threads)
+    {
+        int m = problem.M, n = problem.N, k = problem.K;
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!problem.Accumulate) new Span<float>(problem.C, m * n).Clear();
+            return;
+        }
+        if (path == GemmKernelPath.Auto) path = BestPath;
+        else if (!IsSupported(path))
+            throw new PlatformNotSupportedException($"The {path} GEMM micro-kernel does not run on this CPU.");
+        if (ComputesTransposed(problem, path))
+        {
+            RunTransposed(problem, path, threads);
+            return;
+        }
+
+        long macs = (long)m * n * k;
+        int items = macs < ParallelThreshold ? 1 : (int)Math.Clamp(macs / MinMacsPerThread, 1, Math.Max(1, threads));
+        bool dot = UsesDotKernel(problem, path);
+        var (tileM, tileN) = dot ? (GemmDotKernel.Rows, GemmDotDriver<Vector512Ops, Vector512<float>>.NB) : TileOf(path);
+        // Each thread packs the whole of the operand it does not split: split the dimension whose other operand
+        // is cheaper to pack redundantly (a weight costs a decode, so prefer splitting N then). The dot kernel
+        // packs only B, so it splits M unless C has only a few rows.
+        long costSplitN = dot ? (m <= 4 ? 0 : long.MaxValue) : m, costSplitM = (long)n * (problem.Weight is null ? 1 : 4);
+        bool splitN = costSplitN <= costSplitM ? n > tileN : m <= tileM;
+        int tiles = splitN ? (n + tileN - 1) / tileN : (m + tileM - 1) / tileM;
+        items = Math.Min(items, tiles);
+        var work = t_work ??= new GemmParallelWork();
+        if (items <= 1 || work.InUse) // small, or started from inside a parallel GEMM on this thread
+        {
+            RunRectangle(problem, path, dot, 0, m, 0, n);
+            return;
+        }
+        work.InUse = true;
+        work.Problem = problem;
+        work.Path = path;
+        work.Dot = dot;
+        work.SplitN = splitN;
+        work.Tiles = tiles;
+        work.TileSize = splitN ? tileN : tileM;
+        work.Items = items;
+        try
+        {
+            ParallelRunner.For(items, items, work);
+        }
+        finally
+        {
+            work.Problem = default; // drop the weight reference and the pointers
+            work.InUse = false;
+        }
+    }
+
+    /// <summary>
+    /// A thin product with A transposed (a weight gradient such as dB[N, R] = dYᵀ·H with R ≤ 16) would fill only
+    /// R of the micro-kernel's NR columns; its transpose Cᵀ = op(B)ᵀ·op(A)ᵀ puts R on the MR side instead.
+    /// </summary>
+    private static bool ComputesTransposed(in GemmProblem problem, GemmKernelPath path) =>
+        path is not GemmKernelPath.Scalar && problem.TransA && problem.Weight is null
+        && problem.N <= 16 && problem.M >= 4 * problem.N;
+
+    // C: (M, N) (+)= (Cᵀ: (N, M) computed as op(B)ᵀ·op(A)ᵀ into a workspace buffer)ᵀ
+    private static void RunTransposed(in GemmProblem problem, GemmKernelPath path, int threads)
+    {
+        int m = problem.M, n = problem.N;
+        var workspace = GemmWorkspace.Acquire();
+        try
+        {
+            float* transposed = workspace.Result(n * m);
+            var swapped = new GemmProblem
+            {
+                A = problem.B, TransA = !problem.TransB, // op(A') = op(B)ᵀ: (N, K)
+                B = problem.A, TransB = !problem.TransA, // op(B') = op(A)ᵀ: (K, M)
+                C = transposed, M = n, N = m, K = problem.K, Accumulate = false,
+            };
+            Run(swapped, path, threads);
+            var source = new ReadOnlySpan<float>(transposed, n * m);
+            var destination = new Span<float>(problem.C, m * n);
+            if (problem.Accumulate) TransposeKernels.TransposeAccumulate(source, destination, 1, n, m);
+            else TransposeKernels.Transpose(source, destination, 1, n, m);
+        }
+        finally
+        {
+            GemmWorkspace.Release();
+        }
+    }
+
+    /// <summary>
+    /// Thin products run on the dot-product kernel: A not transposed and either at most 16 columns of C
+    /// (LoRA down-projections) or at most 4 rows with B stored (N, K) (matrix-vector products).
+    /// </summary>
+    private static bool UsesDotKernel(in GemmProblem problem, GemmKernelPath path) =>
+        path is GemmKernelPath.Vector512 or GemmKernelPath.Vector256 && !problem.TransA
+        && (problem.N <= 16 || (problem.M <= 4 && problem.TransB));
+
+    private static (int MR, int NR) TileOf(GemmKernelPath path) => path switch
+    {
+        GemmKernelPath.Vector512 => (GemmMicroKernel512.MR, GemmMicroKernel512.NR),
+        GemmKernelPath.Vector256 => (GemmMicroKernel256.MR, GemmMicroKernel256.NR),
+        GemmKernelPath.Vector128 => (GemmMicroKernel128.MR, GemmMicroKernel128.NR),
+        _ => (GemmMicroKernelScalar.MR, GemmMicroKernelScalar.NR),
+    };
+
+    // C rows [m0, m1) × columns [n0, n1), on the calling thread with its own packing buffers
+    internal static void RunRectangle(in GemmProblem problem, GemmKernelPath path, bool dot, int m0, int m1, int n0, int n1)
+    {
+        var workspace = GemmWorkspace.Acquire();
+        try
+        {
+            if (dot && path == GemmKernelPath.Vector512)
+                GemmDotDriver<Vector512Ops, Vector512<float>>.Run(problem, m0, m1, n0, n1, workspace);
+            else if (dot)
+                GemmDotDriver<Vector256Ops, Vector256<float>>.Run(problem, m0, m1, n0, n1, workspace);
+            else if (path == GemmKernelPath.Vector512)
+                GemmDriver<GemmMicroKernel512>.Run(problem, m0, m1, n0, n1, workspace);
+            else if (path == GemmKernelPath.Vector256)
+                GemmDriver<GemmMicroKernel256>.Run(problem, m0, m1, n0, n1, workspace);
+            else if (path == GemmKernelPath.Vector128)
+                GemmDriver<GemmMicroKernel128>.Run(problem, m0, m1, n0, n1, workspace);
+            else
+                GemmDriver<GemmMicroKernelScalar>.Run(problem, m0, m1, n0, n1, workspace);
+        }
+        finally
+        {
+            GemmWorkspace.Release();
+        }
+    }
 }

@@ -1,0 +1,73 @@
+using System.Runtime.CompilerServices;
+
+namespace Peft.Net.Core.Kernels;
+
+/// <summary>
+/// The loops of the dot-product GEMM (<see cref="GemmDotKernel"/>) over a rectangle of C, for thin products with
+/// A not transposed: op(A) rows are read in place (no packing of the large operand); Bᵀ is read in place when B is
+/// stored (N, K), and otherwise built one (NB × KB) block at a time (transposed, or decoded from a weight).
+/// </summary>
+internal static unsafe class GemmDotDriver<TOps, TVector>
+    where TOps : struct, IGemmVectorOps<TVector>
+    where TVector : struct
+{
+    /// <summary>Depth of one Bᵀ block.</summary>
+    public const int KB = 2048;
+
+    /// <summary>Rows of Bᵀ (columns of C) per block; a multiple of <see cref="GemmDotKernel.Columns"/>.</summary>
+    public const int NB = 16;
+
+    // C rows [m0, m1) × columns [n0, n1) of problem.C: (M, N); problem.A: (M, K), not transposed
+    /// <summary>Computes the rectangle [m0, m1) × [n0, n1) of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace)
+    {
+        int k = problem.K;
+        nint lda = k, ldc = problem.N;
+        bool inPlace = problem.Weight is null && problem.TransB; // B: (N, K) already holds Bᵀ's rows
+        int kbMax = inPlace ? k : Math.Min(KB, k);
+        float* packed = inPlace ? null : workspace.PackedB(NB * kbMax);
+        for (int j0 = n0; j0 < n1; j0 += NB)
+        {
+            int nb = Math.Min(NB, n1 - j0);
+            for (int p0 = 0; p0 < k; p0 += kbMax)
+            {
+                int kb = Math.Min(kbMax, k - p0);
+                float* bt = packed;
+                nint ldb = kb;
+                if (inPlace)
+                {
+                    bt = problem.B + (nint)j0 * k + p0;
+                    ldb = k;
+                }
+                else PackTransposedB(problem, j0, nb, p0, kb, packed, workspace);
+                bool accumulate = problem.Accumulate || p0 > 0;
+                for (int i = m0; i < m1; i += GemmDotKernel.Rows)
+                {
+                    int rows = Math.Min(GemmDotKernel.Rows, m1 - i);
+                    float* a = problem.A + i * lda + p0;
+                    float* c = problem.C + i * ldc + j0;
+                    for (int j = 0; j < nb; j += GemmDotKernel.Columns)
+                        GemmDotKernel.Tile<TOps, TVector>(kb, a, lda, bt + j * ldb, ldb, c + j, ldc,
+                            rows, Math.Min(GemmDotKernel.Columns, nb - j), accumulate);
+                }
+            }
+        }
+    }
+
+    // op(B) block k range [p0, p0 + kb) × columns [j0, j0 + nb) → dst: (nb, kb) = the block of Bᵀ
+    private static void PackTransposedB(in GemmProblem problem, int j0, int nb, int p0, int kb, float* dst, GemmWorkspace workspace)
+    {
+        var weight = problem.Weight;
+        if (weight is null) // B: (K, N)
+            GemmPacking.PackRows(problem.B + (nint)p0 * problem.N + j0, problem.N, kb, nb, kb, dst);
+        else if (problem.TransB) // W: (N, K): its rows are Bᵀ's rows
+            weight.DecodeTile(j0, nb, p0, kb, new Span<float>(dst, nb * kb), kb);
+        else // W: (K, N): decode the (kb × nb) tile, then transpose it
+        {
+            float* scratch = workspace.Scratch(kb * nb);
+            weight.DecodeTile(p0, kb, j0, nb, new Span<float>(scratch, kb * nb), nb);
+            GemmPacking.PackRows(scratch, nb, kb, nb, kb, dst);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Runtime.CompilerServices;
+
+namespace Peft.Net.Core.Kernels;
+
+/// <summary>
+/// The cache-blocked loops of the packed GEMM (BLIS order) around one micro-kernel, over a rectangle of C:
+/// <code>
+/// for j0 in columns step NC:              B block (KC × NC) packed once, stays in L3
+///   for p0 in 0..K step KC:
+///     pack B[p0.., j0..]
+///     for i0 in rows step MC:             A block (MC × KC) packed, stays in L2
+///       pack A[i0.., p0..]
+///       for each NR panel of B:           B micro-panel (KC × NR) stays in L1
+///         for each MR panel of A:         micro-kernel: MR × NR tile of C in registers
+/// </code>
+/// The first KC block stores into C (unless the call accumulates), later ones add. Every C element is computed by
+/// the same sequence of operations whichever rectangle or thread it belongs to, so results are deterministic.
+/// </summary>
+internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMicroKernel
+{
+    /// <summary>Depth of one packed block: a B micro-panel (KC × NR) about fills L1; longer blocks mean fewer passes over C.</summary>
+    public const int KC = 384;
+
+    /// <summary>Rows of one packed A block (a multiple of MR); KC × MC floats stay in L2.</summary>
+    public static int MC => TKernel.MR * Math.Max(1, 192 / TKernel.MR);
+
+    /// <summary>Columns of one packed B block (a multiple of NR); KC × NC floats stay in L3.</summary>
+    public static int NC => TKernel.NR * Math.Max(1, 1024 / TKernel.NR);
+
+    // C rows [m0, m1) × columns [n0, n1) of problem.C: (M, N)
+    /// <summary>Computes the rectangle [m0, m1) × [n0, n1) of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace)
+    {
+        int mr = TKernel.MR, nr = TKernel.NR;
+        int mcMax = MC, ncMax = NC;
+        int kcMax = Math.Min(KC, problem.K);
+        float* packedA = workspace.PackedA(kcMax * mcMax);
+        float* packedB = workspace.PackedB(kcMax * ncMax);
+        float* tile = workspace.Tile(mr * nr);
+        nint ldc = problem.N;
+
+        for (int j0 = n0; j0 < n1; j0 += ncMax)
+        {
+            int nc = Math.Min(ncMax, n1 - j0);
+            for (int p0 = 0; p0 < problem.K; p0 += kcMax)
+            {
+                int kc = Math.Min(kcMax, problem.K - p0);
+                bool accumulate = problem.Accumulate || p0 > 0;
+                GemmPacking.PackB(problem, j0, nc, p0, kc, nr, packedB, workspace);
+                for (int i0 = m0; i0 < m1; i0 += mcMax)
+                {
+                    int mc = Math.Min(mcMax, m1 - i0);
+                    GemmPacking.PackA(problem, i0, mc, p0, kc, mr, packedA);
+                    for (int j = 0; j < nc; j += nr)
+                    {
+                        int cols = Math.Min(nr, nc - j);
+                        float* bPanel = packedB + (nint)j * kc;
+                        for (int i = 0; i < mc; i += mr)
+                        {
+                            int rows = Math.Min(mr, mc - i);
+                            float* aPanel = packedA + (nint)i * kc;
+                            float* c = problem.C + (i0 + i) * ldc + j0 + j;
+                            if (rows == mr && cols == nr)
+                                TKernel.Run(kc, aPanel, bPanel, c, ldc, accumulate);
+                            else
+                            {
+                                TKernel.Run(kc, aPanel, bPanel, tile, nr, accumulate: false);
+                                WriteEdge(tile, nr, c, ldc, rows, cols, accumulate);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // tile: (MR, NR) with row stride ldt → c: (rows, cols) with row stride ldc
+    private static void WriteEdge(float* tile, nint ldt, float* c, nint ldc, int rows, int cols, bool accumulate)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var source = new ReadOnlySpan<float>(tile + r * ldt, cols);
+            var destination = new Span<float>(c + r * ldc, cols);
+            if (accumulate) ElementwiseKernels.AddInPlace(destination, source);
+            else source.CopyTo(destination);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Peft.Net.Core.Kernels;
+
+/// <summary>
+/// Copies blocks of A and B into the panel layouts the micro-kernels stream through: A as panels of MR rows laid
+/// out (KC, MR), B as panels of NR columns laid out (KC, NR). Panels past the matrix edge are zero-padded, so the
+/// micro-kernel always runs full tiles. B given as <see cref="IPackableWeight"/> is decoded panel by panel here:
+/// no float copy larger than one panel ever exists.
+/// </summary>
+internal static unsafe class GemmPacking
+{
+    // A block rows [i0, i0 + mc) × k range [p0, p0 + kc) → dst: ceil(mc / mr) panels of (kc, mr)
+    /// <summary>Packs the (mc × kc) block of op(A) at (i0, p0) into MR-row panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackA(in GemmProblem problem, int i0, int mc, int p0, int kc, int mr, float* dst)
+    {
+        for (int i = 0; i < mc; i += mr, dst += kc * mr)
+        {
+            int rows = Math.Min(mr, mc - i);
+            if (problem.TransA) // A: (K, M): the panel's k-th row is contiguous in A
+                PackColumns(problem.A + (nint)p0 * problem.M + i0 + i, problem.M, rows, kc, mr, dst);
+            else // A: (M, K): panel rows are rows of A
+                PackRows(problem.A + (nint)(i0 + i) * problem.K + p0, problem.K, rows, kc, mr, dst);
+        }
+    }
+
+    // B block k range [p0, p0 + kc) × columns [j0, j0 + nc) → dst: ceil(nc / nr) panels of (kc, nr)
+    /// <summary>Packs the (kc × nc) block of op(B) at (p0, j0) into NR-column panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackB(in GemmProblem problem, int j0, int nc, int p0, int kc, int nr, float* dst, GemmWorkspace workspace)
+    {
+        for (int j = 0; j < nc; j += nr, dst += kc * nr)
+        {
+            int cols = Math.Min(nr, nc - j);
+            var weight = problem.Weight;
+            if (weight is null)
+            {
+                if (problem.TransB) // B: (N, K): panel columns are rows of B
+                    PackRows(problem.B + (nint)(j0 + j) * problem.K + p0, problem.K, cols, kc, nr, dst);
+                else // B: (K, N)
+                    PackColumns(problem.B + (nint)p0 * problem.N + j0 + j, problem.N, cols, kc, nr, dst);
+            }
+            else if (problem.TransB) // W: (N, K): decode W[j0+j .. +cols, p0 .. +kc], then transpose into the panel
+            {
+                float* scratch = workspace.Scratch(nr * kc);
+                weight.DecodeTile(j0 + j, cols, p0, kc, new Span<float>(scratch, cols * kc), kc);
+                PackRows(scratch, kc, cols, kc, nr, dst);
+            }
+            else // W: (K, N): decode W[p0 .. +kc, j0+j .. +cols] straight into the panel
+            {
+                weight.DecodeTile(p0, kc, j0 + j, cols, new Span<float>(dst, kc * nr), nr);
+                if (cols < nr)
+                    for (int p = 0; p < kc; p++) new Span<float>(dst + p * nr + cols, nr - cols).Clear();
+            }
+        }
+    }
+
+    // src: (count, ≥ kc) with row stride ld → dst: (kc, width), dst[p, r] = src[r, p], zero for count ≤ r < width
+    /// <summary>Transposes <paramref name="count"/> rows of length kc into a (kc, width) panel, 4×4 blocks at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackRows(float* src, nint ld, int count, int kc, int width, float* dst)
+    {
+        int r = 0;
+        if (Sse.IsSupported)
+            for (; r <= count - 4; r += 4)
+            {
+                float* s0 = src + r * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
+                int p = 0;
+                for (; p <= kc - 4; p += 4)
+                {
+                    var (c0, c1, c2, c3) = Transpose4x4(Sse.LoadVector128(s0 + p), Sse.LoadVector128(s1 + p),
+                        Sse.LoadVector128(s2 + p), Sse.LoadVector128(s3 + p));
+                    float* d = dst + p * width + r;
+                    Sse.Store(d, c0);
+                    Sse.Store(d + width, c1);
+                    Sse.Store(d + 2 * width, c2);
+                    Sse.Store(d + 3 * width, c3);
+                }
+                for (; p < kc; p++)
+                {
+                    float* d = dst + p * width + r;
+                    d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
+                }
+            }
+        for (; r < count; r++)
+        {
+            float* s = src + r * ld;
+            float* d = dst + r;
+            for (int p = 0; p < kc; p++) d[p * width] = s[p];
+        }
+        if (count < width)
+            for (int p = 0; p < kc; p++) new Span<float>(dst + p * width + count, width - count).Clear();
+    }
+
+    // rows r0..r3 of a 4×4 block → its columns c0..c3
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector128<float>, Vector128<float>, Vector128<float>, Vector128<float>) Transpose4x4(
+        Vector128<float> r0, Vector128<float> r1, Vector128<float> r2, Vector128<float> r3)
+    {
+        var t0 = Sse.UnpackLow(r0, r1);  // r0[0] r1[0] r0[1] r1[1]
+        var t1 = Sse.UnpackLow(r2, r3);  // r2[0] r3[0] r2[1] r3[1]
+        var t2 = Sse.UnpackHigh(r0, r1); // r0[2] r1[2] r0[3] r1[3]
+        var t3 = Sse.UnpackHigh(r2, r3); // r2[2] r3[2] r2[3] r3[3]
+        return (Sse.MoveLowToHigh(t0, t1), Sse.MoveHighToLow(t1, t0), Sse.MoveLowToHigh(t2, t3), Sse.MoveHighToLow(t3, t2));
+    }
+
+    // src: (kc, ≥ count) with row stride ld → dst: (kc, width), dst[p, c] = src[p, c], zero for count ≤ c < width
+    /// <summary>Copies kc rows of <paramref name="count"/> values into a (kc, width) panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackColumns(float* src, nint ld, int count, int kc, int width, float* dst)
+    {
+        for (int p = 0; p < kc; p++)
+        {
+            float* s = src + p * ld, d = dst + p * width;
+            int c = 0;
+            for (; c <= count - 8; c += 8) Vector256.Store(Vector256.Load(s + c), d + c);
+            for (; c <= count - 4; c += 4) Vector128.Store(Vector128.Load(s + c), d + c);
+            for (; c < count; c++) d[c] = s[c];
+            for (; c < width; c++) d[c] = 0;
+        }
+    }
+}

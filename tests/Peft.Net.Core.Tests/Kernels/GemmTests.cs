@@ -1,0 +1,139 @@
+using Peft.Net.Core.Kernels;
+using Peft.Net.Core.Tests.Testing;
+using static Peft.Net.Core.Tests.Kernels.GemmTestData;
+
+namespace Peft.Net.Core.Tests.Kernels;
+
+public class GemmTests
+{
+    public static TheoryData<bool, bool, bool> TransposesAndAccumulate()
+    {
+        var data = new TheoryData<bool, bool, bool>();
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        foreach (bool acc in new[] { false, true })
+            data.Add(ta, tb, acc);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(TransposesAndAccumulate))]
+    public void Fast_gemm_matches_the_reference_on_a_grid_of_edge_shapes(bool transA, bool transB, bool accumulate)
+    {
+        var random = new TensorRandom(11);
+        foreach (var (m, n, k) in SampledShapes())
+            CheckDense(m, n, k, transA, transB, accumulate, GemmKernelPath.Auto, threads: 2, random);
+    }
+
+    [Theory]
+    [MemberData(nameof(TransposesAndAccumulate))]
+    public void Fast_gemm_matches_the_reference_on_large_and_thin_shapes(bool transA, bool transB, bool accumulate)
+    {
+        var random = new TensorRandom(12);
+        (int, int, int)[] shapes = [(257, 300, 513), (300, 257, 1), (129, 1, 600), (1, 333, 700), (1024, 8, 77), (700, 65, 8)];
+        foreach (var (m, n, k) in shapes)
+            CheckDense(m, n, k, transA, transB, accumulate, GemmKernelPath.Auto, threads: 2, random);
+    }
+
+    [Theory]
+    [InlineData(nameof(GemmKernelPath.Scalar))]
+    [InlineData(nameof(GemmKernelPath.Vector128))]
+    [InlineData(nameof(GemmKernelPath.Vector256))]
+    [InlineData(nameof(GemmKernelPath.Vector512))]
+    public void Every_micro_kernel_this_cpu_runs_matches_the_reference(string pathName)
+    {
+        var path = Enum.Parse<GemmKernelPath>(pathName);
+        if (!Gemm.IsSupported(path))
+        {
+            Assert.Throws<PlatformNotSupportedException>(() =>
+                Gemm.Multiply(new float[1], false, new float[1], false, new float[1], 1, 1, 1, false, path, 1));
+            return;
+        }
+        var random = new TensorRandom(13);
+        (int, int, int)[] shapes = [(1, 1, 1), (3, 7, 17), (13, 33, 31), (25, 65, 129), (37, 100, 300), (6, 16, 257)];
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        foreach (var (m, n, k) in shapes)
+        {
+            CheckDense(m, n, k, ta, tb, accumulate: false, path, threads: 1, random);
+            CheckDense(m, n, k, ta, tb, accumulate: true, path, threads: 2, random);
+        }
+    }
+
+    [Fact]
+    public void The_best_path_is_the_widest_accelerated_one()
+    {
+        var best = Gemm.BestPath;
+        Assert.True(Gemm.IsSupported(best));
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            Assert.Equal(GemmKernelPath.Vector512, best);
+        else if (System.Runtime.Intrinsics.X86.Fma.IsSupported && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            Assert.Equal(GemmKernelPath.Vector256, best);
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count_or_the_run()
+    {
+        var random = new TensorRandom(14);
+        foreach (var (m, n, k) in new[] { (300, 500, 400), (1000, 24, 300), (24, 1000, 300), (2001, 8, 300), (3, 3000, 700) })
+        {
+            float[] a = Uniform(m * k, random), b = Uniform(k * n, random);
+            float[] one = new float[m * n], twice1 = new float[m * n], twice2 = new float[m * n], many = new float[m * n];
+            Gemm.Multiply(a, false, b, true, one, m, n, k, false, GemmKernelPath.Auto, threads: 1);
+            Gemm.Multiply(a, false, b, true, twice1, m, n, k, false, GemmKernelPath.Auto, threads: 2);
+            Gemm.Multiply(a, false, b, true, twice2, m, n, k, false, GemmKernelPath.Auto, threads: 2);
+            Gemm.Multiply(a, false, b, true, many, m, n, k, false, GemmKernelPath.Auto, threads: 7);
+            TensorAssert.BitEqual(twice1, twice2, $"{m}x{n}x{k} two runs on 2 threads");
+            TensorAssert.BitEqual(one, twice1, $"{m}x{n}x{k} 1 vs 2 threads");
+            TensorAssert.BitEqual(one, many, $"{m}x{n}x{k} 1 vs 7 threads");
+        }
+    }
+
+    [Fact]
+    public void Zero_k_stores_zeros_or_leaves_an_accumulated_c_unchanged()
+    {
+        var c = new float[] { 1, 2, 3, 4, 5, 6 };
+        Gemm.Multiply([], false, [], false, c, 2, 3, 0, accumulate: true);
+        Assert.Equal([1f, 2, 3, 4, 5, 6], c);
+        Gemm.Multiply([], false, [], false, c, 2, 3, 0, accumulate: false);
+        Assert.Equal(new float[6], c);
+        Gemm.Multiply([], true, [], true, [], 0, 0, 5, accumulate: false); // empty C: nothing to do
+    }
+
+    [Fact]
+    public void Bad_sizes_throw_clear_errors()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[5], false, new float[6], false, new float[4], 2, 2, 3, false));
+        Assert.Contains("A has 5 elements but op(A) is 2×3", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[6], false, new float[5], false, new float[4], 2, 2, 3, false));
+        Assert.Contains("B has 5 elements but op(B) is 3×2", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[6], false, new float[6], false, new float[3], 2, 2, 3, false));
+        Assert.Contains("C has 3 elements but must be 2×2", ex.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(new float[6], false, new float[6], false, new float[4], -2, 2, 3, false));
+    }
+
+    [Fact]
+    public void A_steady_state_call_allocates_nothing()
+    {
+        var random = new TensorRandom(15);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            int m = 200, n = 300, k = 260;
+            float[] a = Uniform(m * k, random), b = Uniform(k * n, random), c = new float[m * n];
+            Gemm.Multiply(a, false, b, true, c, m, n, k, false, GemmKernelPath.Auto, threads); // grows the buffers
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 3; i++) Gemm.Multiply(a, false, b, true, c, m, n, k, false, GemmKernelPath.Auto, threads);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+    }
+
+    private static void CheckDense(int m, int n, int k, bool transA, bool transB, bool accumulate, GemmKernelPath path,
+        int threads, TensorRandom random)
+    {
+        float[] a = Uniform(m * k, random), b = Uniform(k * n, random), c = Uniform(m * n, random);
+        var expected = Reference(a, transA, b, transB, c, m, n, k, accumulate);
+        var actual = (float[])c.Clone();
+        Gemm.Multiply(a, transA, b, transB, actual, m, n, k, accumulate, path, threads);
+        AssertClose(expected, actual, k, $"{path} m={m} n={n} k={k} transA={transA} transB={transB} accumulate={accumulate}");
+    }
+}
