@@ -13,7 +13,8 @@ namespace Peft.Net.Reliability.Tests.Concurrency;
 /// </summary>
 public sealed class ConcurrentInferenceTests
 {
-    private const int Vocab = 97, Channels = 64, Time = 80;
+    // Large enough that the GEMMs (≥ 2M multiply-adds) and attention take their multi-threaded paths.
+    private const int Vocab = 97, Channels = 128, Time = 128;
 
     /// <summary>A one-block, one-head decoder built from the engine's modules.</summary>
     private sealed class TinyDecoder : Module
@@ -57,7 +58,7 @@ public sealed class ConcurrentInferenceTests
         var model = new TinyDecoder(new TensorRandom(11));
         model.Eval();
         var random = new Random(5);
-        var inputs = Enumerable.Range(0, 12)
+        var inputs = Enumerable.Range(0, 6)
             .Select(_ => Tensor.Wrap(Enumerable.Range(0, 2 * Time).Select(_ => random.Next(Vocab)).ToArray(), 2, Time))
             .ToArray();
         float[] Run(Tensor ids)
@@ -67,7 +68,7 @@ public sealed class ConcurrentInferenceTests
         }
         var expected = inputs.Select(Run).ToArray();
 
-        var results = new float[8][][];
+        var results = new float[6][][];
         var threads = Enumerable.Range(0, results.Length).Select(t => new Thread(() =>
         {
             // Each thread walks the inputs in its own order so different calls overlap.
