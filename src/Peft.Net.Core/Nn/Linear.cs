@@ -1,10 +1,12 @@
+using Peft.Net.Core.Kernels;
+
 namespace Peft.Net.Core.Nn;
 
 /// <summary>
 /// <c>y = x·Wᵀ + b</c> with weight [out, in] and optional bias [out], initialised like PyTorch's
 /// <c>nn.Linear</c> (weight kaiming-uniform with a = √5, bias uniform ±1/√in).
 /// </summary>
-public sealed class Linear : Module
+public sealed class Linear : Module, ILinearLayer
 {
     /// <summary>Creates a linear layer.</summary>
     /// <param name="inFeatures">K: input features.</param>
@@ -38,4 +40,28 @@ public sealed class Linear : Module
     // x: (..., K) → (..., N)
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Ops.Linear(input, Weight, Bias);
+
+    /// <inheritdoc/>
+    public Tensor GetDenseWeight()
+    {
+        var weight = Weight;
+        var dense = Tensor.Zeros(OutFeatures, InFeatures);
+        weight.ReadAsFloat(dense.AsSpan());
+        return dense;
+    }
+
+    /// <inheritdoc/>
+    public void SetDenseWeight(Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.DType != DType.F32 || weight.Rank != 2 || weight.Dim(0) != OutFeatures || weight.Dim(1) != InFeatures)
+            throw new ArgumentException(
+                $"Linear.SetDenseWeight: {weight.Describe()} must be F32 [{OutFeatures}, {InFeatures}].", nameof(weight));
+        var target = Weight;
+        var source = weight.To(target.DType);
+        Array.Copy(source.Storage, source.Offset, target.Storage, target.Offset, target.Count);
+    }
+
+    /// <inheritdoc/>
+    public IPackableWeight? PackableWeight => Weight.DType == DType.F32 ? null : new TensorWeight(Weight);
 }

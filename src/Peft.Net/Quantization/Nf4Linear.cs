@@ -1,4 +1,5 @@
 using Peft.Net.Core;
+using Peft.Net.Core.Kernels;
 using Peft.Net.Core.Nn;
 
 namespace Peft.Net.Quantization;
@@ -9,7 +10,7 @@ namespace Peft.Net.Quantization;
 /// packing (<see cref="Core.Kernels.IPackableWeight"/>), so no float32 copy of the whole weight is ever made.
 /// Gradients flow to the input and, when it requires one, to the bias; never to the 4-bit weight.
 /// </summary>
-public sealed class Nf4Linear : Module
+public sealed class Nf4Linear : Module, ILinearLayer
 {
     /// <summary>Wraps an already quantized weight [out, in] and an optional bias [out].</summary>
     /// <exception cref="ArgumentException">The weight is not 2-D, or the bias is not an F32 vector of length out.</exception>
@@ -49,7 +50,7 @@ public sealed class Nf4Linear : Module
     public int OutFeatures { get; }
 
     /// <summary>The 4-bit weight [out, in].</summary>
-    public QuantizedTensor Weight { get; }
+    public QuantizedTensor Weight { get; private set; }
 
     /// <summary>The bias [out], or null.</summary>
     public Tensor? Bias => Parameter("bias");
@@ -60,4 +61,25 @@ public sealed class Nf4Linear : Module
 
     /// <summary>The weight decoded to a dense tensor [out, in] (F32 by default), e.g. to merge an adapter into it.</summary>
     public Tensor DequantizeWeight(DType dtype = DType.F32) => Weight.Dequantize(dtype);
+
+    /// <inheritdoc/>
+    public Tensor GetDenseWeight() => Weight.Dequantize(DType.F32);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The values are rounded to the weight's original dtype and quantized again with the same quant type, blocksize
+    /// and double quantization (what merging an adapter into a 4-bit base does in bitsandbytes).
+    /// </remarks>
+    public void SetDenseWeight(Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.DType != DType.F32 || weight.Rank != 2 || weight.Dim(0) != OutFeatures || weight.Dim(1) != InFeatures)
+            throw new ArgumentException($"Nf4Linear.SetDenseWeight: {weight.Describe()} must be F32 [{OutFeatures}, {InFeatures}].", nameof(weight));
+        var current = Weight;
+        using (Tensor.NoGrad())
+            Weight = Nf4Quantizer.Quantize(weight.Detach().To(current.OriginalDType), current.QuantType, current.BlockSize, current.IsDoubleQuantized);
+    }
+
+    /// <inheritdoc/>
+    public IPackableWeight? PackableWeight => Weight;
 }

@@ -1,0 +1,156 @@
+using Peft.Net.Adapters;
+using Peft.Net.Cli.Infrastructure;
+using Peft.Net.Core;
+using Peft.Net.Core.IO;
+using Peft.Net.Lora;
+
+namespace Peft.Net.Cli.Commands.Merge;
+
+/// <summary>
+/// What <c>peft merge</c> does to each base tensor, checked in full before anything is written: adapted weights get
+/// PEFT's merge formula, <c>lora_B.bias</c> adds to the base bias, whole tensors saved by the adapter
+/// (modules_to_save) replace the base tensor; everything else is copied byte for byte.
+/// </summary>
+internal sealed class MergePlan : IDisposable
+{
+    private readonly SafetensorsFile _adapter;
+    private readonly LoraConfig _config;
+    private readonly Dictionary<string, Func<Tensor, Tensor>> _actions = new(StringComparer.Ordinal);
+
+    private MergePlan(SafetensorsFile adapter, LoraConfig config)
+    {
+        _adapter = adapter;
+        _config = config;
+    }
+
+    /// <summary>Number of adapted modules.</summary>
+    public int Modules { get; private set; }
+
+    /// <summary>True when the base tensor <paramref name="name"/> changes.</summary>
+    public bool Changes(string name) => _actions.ContainsKey(name);
+
+    /// <summary>The merged value of base tensor <paramref name="name"/> in the base dtype.</summary>
+    public Tensor Apply(string name, Tensor baseTensor) => _actions[name](baseTensor).To(baseTensor.DType);
+
+    /// <exception cref="CliUserException">The adapter does not fit the base (missing tensor, wrong shape, non-float base weight, rank differing from the config).</exception>
+    public static MergePlan Create(string adapterFolder, IReadOnlyDictionary<string, SafetensorsEntry> baseEntries, string basePath)
+    {
+        string configPath = Path.Combine(adapterFolder, AdapterFiles.ConfigFile);
+        string weightsPath = Path.Combine(adapterFolder, AdapterFiles.WeightsFile);
+        if (!Directory.Exists(adapterFolder))
+            throw new CliUserException($"{adapterFolder}: no such adapter folder");
+        if (!File.Exists(configPath))
+            throw new CliUserException($"{configPath}: missing (--adapter must be a PEFT adapter folder)");
+        if (!File.Exists(weightsPath))
+            throw new CliUserException($"{weightsPath}: missing (only safetensors adapter weights are supported)");
+        var config = LoraConfig.Load(configPath);
+        var adapter = SafetensorsFile.Open(weightsPath);
+        var plan = new MergePlan(adapter, config);
+        try
+        {
+            plan.Build(weightsPath, baseEntries, basePath);
+            return plan;
+        }
+        catch
+        {
+            plan.Dispose();
+            throw;
+        }
+    }
+
+    private void Build(string weightsPath, IReadOnlyDictionary<string, SafetensorsEntry> baseEntries, string basePath)
+    {
+        var layout = AdapterKeys.Group(_adapter.Entries.Select(e => e.Name), weightsPath);
+        if (layout.Modules.Count == 0 && layout.FullTensors.Count == 0)
+            throw new CliUserException($"{weightsPath}: no adapter tensors");
+        foreach (var module in layout.Modules)
+            AddModule(module, weightsPath, baseEntries, basePath);
+        foreach (var (fileKey, baseName) in layout.FullTensors)
+        {
+            var entry = BaseEntry(baseEntries, baseName, fileKey, weightsPath, basePath);
+            var saved = _adapter.GetEntry(fileKey);
+            if (!saved.Shape.SequenceEqual(entry.Shape))
+                throw new CliUserException($"{weightsPath}: tensor '{fileKey}' has shape {Shape(saved.Shape)} but base tensor '{baseName}' has {Shape(entry.Shape)}");
+            RequireFloat(entry, basePath);
+            Add(baseName, _ => _adapter.ReadTensorAsFloat32(fileKey), weightsPath);
+        }
+        Modules = layout.Modules.Count;
+    }
+
+    private void AddModule(AdapterModuleWeights module, string weightsPath, IReadOnlyDictionary<string, SafetensorsEntry> baseEntries, string basePath)
+    {
+        string weightName = module.ModulePath + ".weight";
+        var weight = BaseEntry(baseEntries, weightName, module.KeyA, weightsPath, basePath);
+        RequireFloat(weight, basePath);
+        var a = _adapter.GetEntry(module.KeyA);
+        var b = _adapter.GetEntry(module.KeyB);
+        var magnitude = module.MagnitudeKey is null ? null : _adapter.GetEntry(module.MagnitudeKey);
+        bool embedding = module.Kind == AdapterModuleKind.Embedding;
+        bool fifo = _config.FanInFanOut && !embedding;
+        // Expected: linear W [out, in] (fifo [in, out]), A [r, in], B [out, r], m [out]; embedding W [V, C], A [r, V], B [C, r], m [C].
+        bool fits = weight.Shape.Length == 2 && a.Shape.Length == 2 && b.Shape.Length == 2 && a.Shape[0] == b.Shape[1];
+        if (fits)
+        {
+            int rows = b.Shape[0], cols = a.Shape[1];   // rows: out (or C); cols: in (or V)
+            fits = embedding ? weight.Shape[0] == cols && weight.Shape[1] == rows
+                : fifo ? weight.Shape[0] == cols && weight.Shape[1] == rows
+                : weight.Shape[0] == rows && weight.Shape[1] == cols;
+            fits &= magnitude is null || (magnitude.Shape.Length == 1 && magnitude.Shape[0] == rows);
+        }
+        if (!fits)
+            throw new CliUserException($"{weightsPath}: module '{module.ModulePath}': A {Shape(a.Shape)}, B {Shape(b.Shape)}" +
+                (magnitude is null ? "" : $", magnitude {Shape(magnitude.Shape)}") + $" do not fit base tensor '{weightName}' {Shape(weight.Shape)}");
+        int rank = a.Shape[0];
+        int configRank = _config.RankFor(module.ModulePath);
+        if (rank != configRank)
+            throw new CliUserException($"{weightsPath}: module '{module.ModulePath}' has rank {rank} but {AdapterFiles.ConfigFile} gives r = {configRank} (r / rank_pattern)");
+        float scaling = _config.ScalingFor(rank, _config.AlphaFor(module.ModulePath));
+        string keyA = module.KeyA, keyB = module.KeyB;
+        string? keyM = module.MagnitudeKey;
+        Add(weightName, w =>
+        {
+            var loraA = _adapter.ReadTensorAsFloat32(keyA);
+            var loraB = _adapter.ReadTensorAsFloat32(keyB);
+            var m = keyM is null ? null : _adapter.ReadTensorAsFloat32(keyM);
+            return embedding ? AdapterMerge.MergeEmbedding(w, loraA, loraB, scaling, m) : AdapterMerge.MergeLinear(w, loraA, loraB, scaling, m, fifo);
+        }, weightsPath);
+        if (module.LoraBiasKey is { } biasKey)
+        {
+            string biasName = module.ModulePath + ".bias";
+            var bias = BaseEntry(baseEntries, biasName, biasKey, weightsPath, basePath);
+            RequireFloat(bias, basePath);
+            var loraBias = _adapter.GetEntry(biasKey);
+            if (!loraBias.Shape.SequenceEqual(bias.Shape))
+                throw new CliUserException($"{weightsPath}: tensor '{biasKey}' has shape {Shape(loraBias.Shape)} but base tensor '{biasName}' has {Shape(bias.Shape)}");
+            Add(biasName, baseBias =>
+            {
+                var result = baseBias.To(DType.F32).Clone();
+                var add = _adapter.ReadTensorAsFloat32(biasKey).AsSpan();
+                var span = result.AsSpan();
+                for (int i = 0; i < span.Length; i++) span[i] += scaling * add[i];
+                return result;
+            }, weightsPath);
+        }
+    }
+
+    private void Add(string baseName, Func<Tensor, Tensor> action, string weightsPath)
+    {
+        if (!_actions.TryAdd(baseName, action))
+            throw new CliUserException($"{weightsPath}: base tensor '{baseName}' is changed by two adapter entries");
+    }
+
+    private static SafetensorsEntry BaseEntry(IReadOnlyDictionary<string, SafetensorsEntry> baseEntries, string name, string adapterKey, string weightsPath, string basePath) =>
+        baseEntries.TryGetValue(name, out var entry)
+            ? entry
+            : throw new CliUserException($"{weightsPath}: tensor '{adapterKey}' needs base tensor '{name}', which {basePath} does not have");
+
+    private static void RequireFloat(SafetensorsEntry entry, string basePath)
+    {
+        if (!entry.IsSupported || !entry.DType.IsFloatingPoint())
+            throw new CliUserException($"{basePath}: base tensor '{entry.Name}' is {entry.DTypeName}; merging needs F32, F16 or BF16 weights (dequantize a 4-bit model first)");
+    }
+
+    private static string Shape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    public void Dispose() => _adapter.Dispose();
+}

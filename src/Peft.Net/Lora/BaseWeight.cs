@@ -1,0 +1,71 @@
+using Peft.Net.Core;
+using Peft.Net.Core.Kernels;
+using Peft.Net.Core.Nn;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace Peft.Net.Lora;
+
+/// <summary>
+/// The base layer's weight W [N, K] as a GEMM operand: the F32 parameter itself when there is one, otherwise the
+/// frozen storage read through its packing hook (F16, BF16, 4-bit), so no float32 copy is made per step.
+/// </summary>
+internal readonly struct BaseWeight
+{
+    private readonly Tensor? _dense;
+    private readonly IPackableWeight? _packed;
+
+    private BaseWeight(Tensor? dense, IPackableWeight? packed, int rows, int columns)
+    {
+        _dense = dense;
+        _packed = packed;
+        Rows = rows;
+        Columns = columns;
+    }
+
+    /// <summary>N: output features.</summary>
+    public int Rows { get; }
+
+    /// <summary>K: input features.</summary>
+    public int Columns { get; }
+
+    public static BaseWeight Of(ILinearLayer layer)
+    {
+        if (layer is Linear { Weight.DType: DType.F32 } linear)
+            return new BaseWeight(linear.Weight, null, layer.OutFeatures, layer.InFeatures);
+        if (layer.PackableWeight is { } packed)
+            return new BaseWeight(null, packed, layer.OutFeatures, layer.InFeatures);
+        return new BaseWeight(layer.GetDenseWeight(), null, layer.OutFeatures, layer.InFeatures);
+    }
+
+    // x: (M, K) → (M, N), no bias; recorded by autograd (gradient to x)
+    public Tensor Apply(Tensor x) => _dense is not null ? Ops.Linear(x, _dense) : Ops.Linear(x, _packed!);
+
+    // rowSquares: (N) ← ‖W[o, :]‖², summed in float32 SIMD lanes (PEFT takes this norm in float32 too)
+    public void RowSquaredNorms(Span<double> rowSquares)
+    {
+        int n = Rows, k = Columns;
+        if (_dense is not null)
+        {
+            var w = _dense.AsSpan();
+            for (int o = 0; o < n; o++) rowSquares[o] = TensorPrimitives.SumOfSquares(w.Slice(o * k, k));
+            return;
+        }
+        const int tileRows = 16;
+        var tile = new float[tileRows * k];
+        for (int o0 = 0; o0 < n; o0 += tileRows)
+        {
+            int rows = Math.Min(tileRows, n - o0);
+            _packed!.DecodeTile(o0, rows, 0, k, tile, k);
+            for (int i = 0; i < rows; i++) rowSquares[o0 + i] = TensorPrimitives.SumOfSquares(tile.AsSpan(i * k, k));
+        }
+    }
+
+    // a: (R, K) → result (R, N) = A·Wᵀ
+    public void MultiplyTransposed(ReadOnlySpan<float> a, int r, Span<float> result)
+    {
+        if (_dense is not null)
+            Gemm.Multiply(a, false, _dense.AsSpan(), true, result, r, Rows, Columns, accumulate: false);
+        else
+            Gemm.Multiply(a, false, _packed!, true, result, r, Rows, Columns, accumulate: false);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Text.Json.Nodes;
+using Peft.Net.Adapters;
+
+namespace Peft.Net.Lora;
+
+/// <summary>
+/// The configuration of one LoRA/DoRA adapter, field for field the <c>LoraConfig</c> of Hugging Face PEFT that is
+/// stored in <c>adapter_config.json</c> (each property names its JSON field). It is plain data: <see cref="Load"/>,
+/// <see cref="Save"/> and <see cref="ToJson"/> convert it with PEFT's exact field names, and
+/// <c>model.ApplyLora(config)</c> performs the surgery it describes.
+/// </summary>
+/// <remarks>
+/// <para>Target selection (PEFT's <c>check_target_module_exists</c>): <see cref="TargetModules"/> entries match a
+/// module whose dotted name equals the entry or ends with <c>"." + entry</c>; <see cref="TargetModulesRegex"/> is a
+/// regular expression that must match the whole dotted name, or the special value <see cref="AllLinear"/>.</para>
+/// <para>Fields Peft.Net does not model (<c>loftq_config</c>, <c>megatron_config</c>, fields of newer PEFT versions…)
+/// are kept in <see cref="ExtraFields"/> and written back unchanged.</para>
+/// </remarks>
+public sealed record LoraConfig
+{
+    /// <summary>The <see cref="TargetModulesRegex"/> value that selects every linear layer except the output head.</summary>
+    public const string AllLinear = "all-linear";
+
+    /// <summary><c>peft_type</c>: always "LORA" (DoRA is LoRA with <see cref="UseDora"/>).</summary>
+    public string PeftType { get; init; } = "LORA";
+
+    /// <summary><c>task_type</c>: "CAUSAL_LM" by default; null or another PEFT task type ("SEQ_CLS", …).</summary>
+    public string? TaskType { get; init; } = "CAUSAL_LM";
+
+    /// <summary><c>base_model_name_or_path</c>: the base model the adapter was trained on (informational).</summary>
+    public string? BaseModelNameOrPath { get; init; }
+
+    /// <summary><c>revision</c>: the base model's revision (informational).</summary>
+    public string? Revision { get; init; }
+
+    /// <summary><c>inference_mode</c>: adapter weights frozen. PEFT forces it to true when saving.</summary>
+    public bool InferenceMode { get; init; }
+
+    /// <summary><c>r</c>: the LoRA rank (default 8); must be positive.</summary>
+    public int R { get; init; } = 8;
+
+    /// <summary><c>lora_alpha</c> (default 8): scaling is <c>lora_alpha / r</c>, or <c>lora_alpha / √r</c> with <see cref="UseRsLora"/>.</summary>
+    public double LoraAlpha { get; init; } = 8;
+
+    /// <summary><c>lora_dropout</c>: dropout probability on the LoRA branch input, in [0, 1).</summary>
+    public double LoraDropout { get; init; }
+
+    /// <summary><c>target_modules</c> in list form: exact module names or dotted name suffixes (not regexes).</summary>
+    public IReadOnlyList<string>? TargetModules { get; init; }
+
+    /// <summary><c>target_modules</c> in string form: a full-name regular expression, or <see cref="AllLinear"/>.</summary>
+    public string? TargetModulesRegex { get; init; }
+
+    /// <summary><c>exclude_modules</c> in list form: exact names or dotted suffixes never adapted.</summary>
+    public IReadOnlyList<string>? ExcludeModules { get; init; }
+
+    /// <summary><c>exclude_modules</c> in string form: a full-name regular expression of modules never adapted.</summary>
+    public string? ExcludeModulesRegex { get; init; }
+
+    /// <summary><c>fan_in_fan_out</c>: the base weight is stored [in, out] (GPT-2 Conv1D). Peft.Net layers use [out, in], so false.</summary>
+    public bool FanInFanOut { get; init; }
+
+    /// <summary><c>bias</c>: which biases train ("none", "all", "lora_only"); Peft.Net supports "none".</summary>
+    public string Bias { get; init; } = "none";
+
+    /// <summary><c>use_rslora</c>: rank-stabilized scaling <c>lora_alpha / √r</c>.</summary>
+    public bool UseRsLora { get; init; }
+
+    /// <summary><c>modules_to_save</c>: modules (exact names or dotted suffixes) trained as full copies and saved whole.</summary>
+    public IReadOnlyList<string>? ModulesToSave { get; init; }
+
+    /// <summary>
+    /// <c>init_lora_weights</c>: "true" (JSON <c>true</c>, the default: A kaiming-uniform, B zero), "false" (JSON
+    /// <c>false</c>), or a method name such as "gaussian" or "pissa" (a JSON string).
+    /// </summary>
+    public string InitLoraWeights { get; init; } = "true";
+
+    /// <summary><c>layers_to_transform</c>: only layers with these indexes are adapted (null: all).</summary>
+    public IReadOnlyList<int>? LayersToTransform { get; init; }
+
+    /// <summary><c>layers_pattern</c>: the module name(s) before the layer index, e.g. "layers" (used with <see cref="LayersToTransform"/>).</summary>
+    public IReadOnlyList<string>? LayersPattern { get; init; }
+
+    /// <summary>
+    /// <c>rank_pattern</c>: per-module ranks. For each adapted module the first key (in enumeration order) whose regex
+    /// matches a dotted suffix of the module name (<c>(.*\.)?(KEY)$</c>) gives its rank.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> RankPattern { get; init; } = new OrderedDictionary<string, int>();
+
+    /// <summary><c>alpha_pattern</c>: per-module <c>lora_alpha</c>, matched like <see cref="RankPattern"/>.</summary>
+    public IReadOnlyDictionary<string, double> AlphaPattern { get; init; } = new OrderedDictionary<string, double>();
+
+    /// <summary><c>use_dora</c>: weight-decomposed LoRA (a trainable magnitude vector per output feature).</summary>
+    public bool UseDora { get; init; }
+
+    /// <summary><c>lora_bias</c>: a trainable bias on lora_B; not supported by Peft.Net layers (must be false to apply).</summary>
+    public bool LoraBias { get; init; }
+
+    /// <summary>Other fields of <c>adapter_config.json</c>, kept as read and written back (sorted with the rest).</summary>
+    public IReadOnlyDictionary<string, JsonNode?> ExtraFields { get; init; } = new Dictionary<string, JsonNode?>();
+
+    /// <summary>True when <see cref="TargetModulesRegex"/> is <see cref="AllLinear"/> (case-insensitive, as PEFT).</summary>
+    public bool TargetsAllLinear => string.Equals(TargetModulesRegex, AllLinear, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Reads an <c>adapter_config.json</c> file.</summary>
+    /// <exception cref="AdapterFormatException">The file is not valid JSON, a field is missing or of the wrong type, or a value is invalid; the message names the file and the field.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static LoraConfig Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"{path}: adapter config not found (an adapter folder needs {AdapterFiles.ConfigFile}).", path);
+        return LoraConfigJson.Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Parses the text of an <c>adapter_config.json</c>; <paramref name="source"/> names it in error messages.</summary>
+    /// <exception cref="AdapterFormatException">Invalid JSON, a missing or wrongly typed field, or an invalid value.</exception>
+    public static LoraConfig FromJson(string json, string source = AdapterFiles.ConfigFile) => LoraConfigJson.Parse(json, source);
+
+    /// <summary>
+    /// The config as PEFT writes it: JSON with keys sorted at every level, indent 2, ASCII only, <c>inference_mode</c>
+    /// forced to true, and PEFT's core field set (see the reference's example) plus <see cref="ExtraFields"/>.
+    /// </summary>
+    public string ToJson() => LoraConfigJson.Write(this);
+
+    /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/> atomically (temporary file, then rename).</summary>
+    public void Save(string path) => AdapterFiles.WriteTextAtomically(path, ToJson());
+
+    /// <summary>The rank of the module named <paramref name="moduleName"/>: its <see cref="RankPattern"/> entry or <see cref="R"/>.</summary>
+    public int RankFor(string moduleName) =>
+        PatternKey.Find(RankPattern.Keys, moduleName) is { } key ? RankPattern[key] : R;
+
+    /// <summary>The <c>lora_alpha</c> of the module named <paramref name="moduleName"/>: its <see cref="AlphaPattern"/> entry or <see cref="LoraAlpha"/>.</summary>
+    public double AlphaFor(string moduleName) =>
+        PatternKey.Find(AlphaPattern.Keys, moduleName) is { } key ? AlphaPattern[key] : LoraAlpha;
+
+    /// <summary>The scaling of a module with rank <paramref name="rank"/> and alpha <paramref name="alpha"/>: <c>alpha / r</c> or <c>alpha / √r</c>.</summary>
+    public float ScalingFor(int rank, double alpha) => (float)(UseRsLora ? alpha / Math.Sqrt(rank) : alpha / rank);
+
+    /// <summary>The <see cref="LoraInit"/> named by <see cref="InitLoraWeights"/>, or null for a method Peft.Net does not implement.</summary>
+    public LoraInit? Init => InitLoraWeights.ToLowerInvariant() switch
+    {
+        "true" => LoraInit.Default,
+        "gaussian" => LoraInit.Gaussian,
+        "pissa" => LoraInit.PiSSA,
+        _ => null,
+    };
+
+    /// <summary>The <see cref="InitLoraWeights"/> value for <paramref name="init"/>: "true", "gaussian" or "pissa".</summary>
+    public static string InitName(LoraInit init) => init switch
+    {
+        LoraInit.Default => "true",
+        LoraInit.Gaussian => "gaussian",
+        LoraInit.PiSSA => "pissa",
+        _ => throw new ArgumentOutOfRangeException(nameof(init), init, "Unknown LoRA initialisation."),
+    };
+
+    /// <summary>The first problem that makes this config unusable (null when it is valid), naming the JSON field.</summary>
+    internal string? FindProblem()
+    {
+        if (PeftType != "LORA") return $"'peft_type' is \"{PeftType}\"; only \"LORA\" adapters are supported";
+        if (R <= 0) return $"'r' must be a positive integer, found {R}";
+        if (!double.IsFinite(LoraAlpha)) return $"'lora_alpha' must be a finite number, found {LoraAlpha}";
+        if (!(LoraDropout >= 0 && LoraDropout < 1)) return $"'lora_dropout' must be in [0, 1), found {LoraDropout}";
+        if (TargetModules is not null && TargetModulesRegex is not null) return "'target_modules' is given both as a list and as a regex";
+        if (ExcludeModules is not null && ExcludeModulesRegex is not null) return "'exclude_modules' is given both as a list and as a regex";
+        foreach (var (key, rank) in RankPattern)
+            if (rank <= 0) return $"'rank_pattern' entry \"{key}\" must be a positive integer, found {rank}";
+        foreach (var (key, alpha) in AlphaPattern)
+            if (!double.IsFinite(alpha)) return $"'alpha_pattern' entry \"{key}\" must be a finite number, found {alpha}";
+        foreach (var key in RankPattern.Keys.Concat(AlphaPattern.Keys))
+            if (PatternKey.TryCompile(key) is { } error) return $"pattern key \"{key}\" is not a valid regex: {error}";
+        if (TargetModulesRegex is not null && !TargetsAllLinear && TargetRegexes.TryCompileFullMatch(TargetModulesRegex) is { } bad)
+            return $"'target_modules' regex \"{TargetModulesRegex}\" is not valid: {bad}";
+        return null;
+    }
+}

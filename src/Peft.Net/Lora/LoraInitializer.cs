@@ -1,0 +1,61 @@
+using Peft.Net.Core;
+using Peft.Net.Core.Kernels;
+using Peft.Net.Core.Nn;
+using Peft.Net.LinearAlgebra;
+
+namespace Peft.Net.Lora;
+
+/// <summary>Creates a linear adapter's A [r, in] and B [out, r] modules the way PEFT's <c>init_lora_weights</c> options do.</summary>
+internal static class LoraInitializer
+{
+    public static (Linear A, Linear B) Create(ILinearLayer baseLayer, LoraAdapterOptions options, TensorRandom random, string adapterName)
+    {
+        int r = options.Rank, k = baseLayer.InFeatures, n = baseLayer.OutFeatures;
+        // The modules' own initialisation is overwritten below; a fixed generator keeps `random` for the adapter.
+        var a = new Linear(k, r, bias: false, random: new TensorRandom(0));
+        var b = new Linear(r, n, bias: false, random: new TensorRandom(0));
+        var av = a.Weight.AsSpan();
+        var bv = b.Weight.AsSpan();
+        bv.Clear();
+        switch (options.Init)
+        {
+            case LoraInit.Default:
+                Tensor.KaimingUniform([r, k], random).AsSpan().CopyTo(av);   // U(±1/√in)
+                break;
+            case LoraInit.Gaussian:
+                Tensor.Normal([r, k], 0f, 1f / r, random).AsSpan().CopyTo(av);
+                break;
+            case LoraInit.PiSSA:
+                PiSSA(baseLayer, options, av, bv, adapterName);
+                break;
+        }
+        return (a, b);
+    }
+
+    // a: (R, K), b: (N, R); rewrites the base weight to the residual W − scaling·B·A
+    private static void PiSSA(ILinearLayer baseLayer, LoraAdapterOptions options, Span<float> a, Span<float> b, string adapterName)
+    {
+        int r = options.Rank, k = baseLayer.InFeatures, n = baseLayer.OutFeatures;
+        if (r > Math.Min(n, k))
+            throw new ArgumentException($"PiSSA adapter '{adapterName}': rank {r} exceeds the base weight's smaller dimension ({n}×{k}).");
+        if (options.Scaling == 0)
+            throw new ArgumentException($"PiSSA adapter '{adapterName}': alpha must not be 0 (S/scaling would be infinite).");
+        var weight = baseLayer.GetDenseWeight();
+        var w = weight.AsSpan();
+        var svd = ThinSvd.Compute(w, n, k);
+        int p = svd.P;
+        double scaling = options.Scaling;
+        for (int i = 0; i < r; i++)
+        {
+            double root = Math.Sqrt(svd.S[i] / scaling);   // √(S_r / scaling)
+            for (int j = 0; j < k; j++) a[i * k + j] = (float)(root * svd.Vt[i * k + j]);
+            for (int o = 0; o < n; o++) b[o * r + i] = (float)(svd.U[o * p + i] * root);
+        }
+        // W_res = W − scaling · B·A, from the float32 factors (as PEFT does)
+        var product = new float[n * k];
+        Gemm.Multiply(b, false, a, false, product, n, k, r, accumulate: false);
+        float s = options.Scaling;
+        for (int i = 0; i < w.Length; i++) w[i] -= s * product[i];
+        baseLayer.SetDenseWeight(weight);
+    }
+}

@@ -1,0 +1,201 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Peft.Net.Core;
+using Peft.Net.Core.Autograd;
+using Peft.Net.Core.Kernels;
+
+namespace Peft.Net.Lora;
+
+/// <summary>
+/// Fused autograd operations of the LoRA family. Each computes its result with GEMMs on the small factors, never
+/// forming B·A, and records one backward function. Shapes: M rows (batch·time), K input features, N output
+/// features, R rank, V vocabulary.
+/// </summary>
+internal static class LoraOps
+{
+    // a: (R, V), ids: (M) → (M, R)
+    /// <summary>Rows of Aᵀ picked by <paramref name="ids"/>: <c>result[m, r] = a[r, ids[m]]</c> (PEFT's embedding LoRA lookup).</summary>
+    public static Tensor GatherColumns(Tensor a, int[] ids)
+    {
+        int r = a.Dim(0), v = a.Dim(1), m = ids.Length;
+        var result = Tensor.Zeros(m, r);
+        var av = a.AsSpan();
+        var rv = result.AsSpan();
+        for (int i = 0; i < m; i++)
+        {
+            int id = ids[i];
+            if ((uint)id >= (uint)v)
+                throw new ArgumentOutOfRangeException(nameof(ids), $"LoRA embedding: id {id} at position {i} is outside [0, {v}) of {a.Describe()}.");
+            for (int j = 0; j < r; j++) rv[i * r + j] = av[j * v + id];
+        }
+        return GradMode.Record(result, "lora_embedding_gather", g =>
+        {
+            if (!a.RequiresGrad) return;
+            var ga = a.GradBuffer();
+            var gv = g.AsSpan();
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < r; j++) ga[j * v + ids[i]] += gv[i * r + j];
+        }, a);
+    }
+
+    // y0: (M, N), u: (M, R), b: (N, R) → (M, N)
+    /// <summary>The LoRA update <c>y0 + scaling · u·Bᵀ</c>, where u = x·Aᵀ was computed by the caller.</summary>
+    public static Tensor AddLowRank(Tensor y0, Tensor u, Tensor b, float scaling)
+    {
+        var (m, n, r) = CheckLowRank(y0, u, b);
+        var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
+        var y = Tensor.FromArray(y0.AsSpan(), y0.ShapeArray());
+        Gemm.Multiply(u.AsSpan(), false, scaledB, true, y.AsSpan(), m, n, r, accumulate: true);
+        return GradMode.Record(y, "lora_add_low_rank", g =>
+        {
+            var gv = g.AsSpan();
+            if (y0.RequiresGrad) ElementwiseKernels.AddInPlace(y0.GradBuffer(), gv);
+            if (b.RequiresGrad)
+            {
+                // dB[N,R] += scaling · gᵀ[N,M] · u[M,R]
+                var gu = new float[n * r];
+                Gemm.Multiply(gv, true, u.AsSpan(), false, gu, n, r, m, accumulate: false);
+                var gb = b.GradBuffer();
+                TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
+            }
+            // du[M,R] += g[M,N] · (scaling·B)[N,R]
+            if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
+        }, y0, u, b);
+    }
+
+    // y0: (M, N), p: (M, N) or null, bias: (N) or null, u: (M, R), b: (N, R), magnitude: (N), norm: (N) → (M, N)
+    /// <summary>
+    /// DoRA's composition (PEFT <c>DoraLinearLayer.forward</c> added to the running result):
+    /// <c>y0 + (s − 1)⊙p + s⊙(scaling · u·Bᵀ)</c> with <c>s = magnitude / norm</c> per output feature, norm constant.
+    /// With <paramref name="p"/> null the base output is reused: <c>p = y0 − bias</c> (no dropout, or eval mode).
+    /// Gradients reach y0, p, bias (through p = y0 − bias), u, B and the magnitude; none reach the norm.
+    /// </summary>
+    public static Tensor DoraCompose(Tensor y0, Tensor? p, Tensor? bias, Tensor u, Tensor b, Tensor magnitude, Tensor norm, float scaling)
+    {
+        var (m, n, r) = CheckLowRank(y0, u, b);
+        if (p is not null && !p.SameShape(y0))
+            throw new ArgumentException($"DoRA: the base term {p.Describe()} must be shaped like the result {y0.Describe()}.");
+        if (magnitude.Rank != 1 || magnitude.Dim(0) != n || norm.Rank != 1 || norm.Dim(0) != n)
+            throw new ArgumentException($"DoRA: magnitude {magnitude.Describe()} and norm {norm.Describe()} must be vectors of the {n} output features.");
+        if (bias is not null && (bias.Rank != 1 || bias.Dim(0) != n))
+            throw new ArgumentException($"DoRA: the bias {bias.Describe()} must be a vector of the {n} output features.");
+
+        var scale = new float[n];          // s = m / ‖W + scaling·B·A‖
+        TensorPrimitives.Divide(magnitude.AsSpan(), norm.AsSpan(), scale);
+        var scaleMinusOne = new float[n];  // s − 1
+        TensorPrimitives.Subtract(scale, 1f, scaleMinusOne);
+        var scaledB = ScaleRows(b.AsSpan(), scale, scaling, n, r);   // diag(s·scaling)·B
+        bool reuseBase = p is null;
+        float[]? biasView = bias is null ? null : ReadFloat(bias);
+
+        var y = Tensor.Zeros(m, n);
+        var yv = y.AsSpan();
+        var y0v = y0.AsSpan();
+        if (!reuseBase)
+        {
+            var pv = p!.AsSpan();
+            for (int i = 0; i < m; i++)
+                TensorPrimitives.MultiplyAdd(pv.Slice(i * n, n), scaleMinusOne, y0v.Slice(i * n, n), yv.Slice(i * n, n));
+        }
+        else
+        {
+            // y0 + (s−1)⊙(y0 − b) = s⊙y0 − (s−1)⊙b
+            var shift = new float[n];
+            if (biasView is not null) TensorPrimitives.Multiply(scaleMinusOne, biasView, shift);
+            TensorPrimitives.Negate(shift, shift);
+            for (int i = 0; i < m; i++)
+                TensorPrimitives.MultiplyAdd(y0v.Slice(i * n, n), scale, shift, yv.Slice(i * n, n));
+        }
+        Gemm.Multiply(u.AsSpan(), false, scaledB, true, yv, m, n, r, accumulate: true);
+
+        var inputs = new List<Tensor> { y0, u, b, magnitude };
+        if (p is not null) inputs.Add(p);
+        if (bias is not null) inputs.Add(bias);
+        return GradMode.Record(y, "dora_compose", g =>
+        {
+            var gv = g.AsSpan();
+            if (y0.RequiresGrad)
+            {
+                var gy0 = y0.GradBuffer();
+                if (!reuseBase) ElementwiseKernels.AddInPlace(gy0, gv);
+                else
+                    for (int i = 0; i < m; i++)
+                        TensorPrimitives.MultiplyAdd(gv.Slice(i * n, n), scale, gy0.Slice(i * n, n), gy0.Slice(i * n, n));
+            }
+            if (p is not null && p.RequiresGrad)
+            {
+                var gp = p.GradBuffer();
+                for (int i = 0; i < m; i++)
+                    TensorPrimitives.MultiplyAdd(gv.Slice(i * n, n), scaleMinusOne, gp.Slice(i * n, n), gp.Slice(i * n, n));
+            }
+            bool needColumnSum = reuseBase && bias is not null && (bias.RequiresGrad || magnitude.RequiresGrad);
+            float[]? columnSum = null;  // Σ_m g
+            if (needColumnSum)
+            {
+                columnSum = new float[n];
+                for (int i = 0; i < m; i++) TensorPrimitives.Add(columnSum, gv.Slice(i * n, n), columnSum);
+                if (bias!.RequiresGrad)
+                {
+                    // through p = y0 − bias: dbias −= (s − 1)⊙Σ_m g
+                    var gbias = bias.GradBuffer();
+                    for (int o = 0; o < n; o++) gbias[o] -= scaleMinusOne[o] * columnSum[o];
+                }
+            }
+            float[]? gu = null;  // gᵀ·u [N,R]
+            if (b.RequiresGrad || magnitude.RequiresGrad)
+            {
+                gu = new float[n * r];
+                Gemm.Multiply(gv, true, u.AsSpan(), false, gu, n, r, m, accumulate: false);
+            }
+            if (magnitude.RequiresGrad)
+            {
+                // dm = (Σ_m g⊙p + scaling·Σ_r B⊙(gᵀu)) / norm
+                var basePart = new float[n];
+                var pSource = reuseBase ? y0.AsSpan() : p!.AsSpan();
+                for (int i = 0; i < m; i++)
+                    TensorPrimitives.MultiplyAdd(gv.Slice(i * n, n), pSource.Slice(i * n, n), basePart, basePart);
+                if (columnSum is not null)
+                    for (int o = 0; o < n; o++) basePart[o] -= biasView![o] * columnSum[o];
+                var gm = magnitude.GradBuffer();
+                var bv = b.AsSpan();
+                var normv = norm.AsSpan();
+                for (int o = 0; o < n; o++)
+                {
+                    float lowRank = TensorPrimitives.Dot(bv.Slice(o * r, r), gu.AsSpan(o * r, r));
+                    gm[o] += (basePart[o] + scaling * lowRank) / normv[o];
+                }
+            }
+            if (b.RequiresGrad)
+            {
+                // dB[N,R] += diag(s·scaling) · gᵀu
+                var gb = b.GradBuffer();
+                for (int o = 0; o < n; o++)
+                    TensorPrimitives.MultiplyAdd(gu.AsSpan(o * r, r), scale[o] * scaling, gb.Slice(o * r, r), gb.Slice(o * r, r));
+            }
+            // du[M,R] += g[M,N] · diag(s·scaling)·B [N,R]
+            if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
+        }, inputs.ToArray());
+    }
+
+    private static (int M, int N, int R) CheckLowRank(Tensor y0, Tensor u, Tensor b)
+    {
+        if (y0.Rank != 2 || u.Rank != 2 || b.Rank != 2 || u.Dim(0) != y0.Dim(0) || b.Dim(0) != y0.Dim(1) || b.Dim(1) != u.Dim(1))
+            throw new ArgumentException($"Low-rank update: result {y0.Describe()}, down-projection {u.Describe()} and B {b.Describe()} must be [M, N], [M, R] and [N, R].");
+        return (y0.Dim(0), y0.Dim(1), u.Dim(1));
+    }
+
+    // b: (N, R) → (N, R): row o times rowScale[o]·scaling
+    private static float[] ScaleRows(ReadOnlySpan<float> b, float[]? rowScale, float scaling, int n, int r)
+    {
+        var scaled = new float[n * r];
+        for (int o = 0; o < n; o++)
+            TensorPrimitives.Multiply(b.Slice(o * r, r), (rowScale is null ? 1f : rowScale[o]) * scaling, scaled.AsSpan(o * r, r));
+        return scaled;
+    }
+
+    private static float[] ReadFloat(Tensor t)
+    {
+        var values = new float[t.Count];
+        t.ReadAsFloat(values);
+        return values;
+    }
+}

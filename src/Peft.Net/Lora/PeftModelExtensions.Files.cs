@@ -1,0 +1,127 @@
+using Peft.Net.Adapters;
+using Peft.Net.Core;
+using Peft.Net.Core.IO;
+using Peft.Net.Core.Nn;
+
+namespace Peft.Net.Lora;
+
+public static partial class PeftModelExtensions
+{
+    /// <summary>
+    /// Writes adapter <paramref name="adapterName"/> to <paramref name="directory"/> in Hugging Face PEFT layout:
+    /// <c>adapter_config.json</c> (sorted keys, indent 2, <c>inference_mode: true</c>) and
+    /// <c>adapter_model.safetensors</c> (metadata <c>{"format": "pt"}</c>, keys <c>base_model.model.&lt;module&gt;.lora_A.weight</c>
+    /// etc. without the adapter name, tensors in their own dtype). Both files are written atomically. Unlike PEFT's
+    /// <c>save_pretrained</c>, a non-default adapter is written into <paramref name="directory"/> itself, not a subfolder.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model has no such adapter.</exception>
+    public static void SaveAdapter(this Module model, string directory, string adapterName = "default")
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        var state = PeftModelState.Require(model, adapterName);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, tensor) in model.StateDict())
+            if (AdapterKeys.ToFileKey(key, adapterName) is { } fileKey)
+                tensors[fileKey] = tensor;
+        if (tensors.Count == 0)
+            throw new InvalidOperationException($"Adapter '{adapterName}' has no tensors in the model (was it deleted from every layer?).");
+        Directory.CreateDirectory(directory);
+        Safetensors.Save(Path.Combine(directory, AdapterFiles.WeightsFile), tensors, AdapterFiles.Metadata);
+        state.Configs[adapterName].Save(Path.Combine(directory, AdapterFiles.ConfigFile));
+    }
+
+    /// <summary>
+    /// Loads an adapter folder in Hugging Face PEFT layout (written by PEFT or by <see cref="SaveAdapter"/>) as adapter
+    /// <paramref name="adapterName"/>: reads the config, adds the adapter's structure to the model, checks that the
+    /// file's keys and shapes are exactly the adapter's (any missing or unexpected key or shape mismatch is an error
+    /// listing them; the model is then left as it was), and copies the values (F16/BF16 widened to F32). The first
+    /// adapter of a model becomes active. Initialisations that rewrite the base (PiSSA) are not re-run: such an
+    /// adapter needs the residual base model it was trained with.
+    /// </summary>
+    /// <param name="model">The base model (or a model that already has other adapters).</param>
+    /// <param name="directory">The adapter folder.</param>
+    /// <param name="adapterName">The name to give the adapter.</param>
+    /// <param name="isTrainable">False (default): inference mode, the adapter's parameters stay frozen.</param>
+    /// <returns>The adapter's config.</returns>
+    /// <exception cref="AdapterFormatException">The config is invalid, or the tensors do not fit the model.</exception>
+    /// <exception cref="FileNotFoundException">A file of the adapter folder is missing.</exception>
+    /// <exception cref="ArgumentException">The model already has an adapter of that name.</exception>
+    public static LoraConfig LoadAdapter(this Module model, string directory, string adapterName = "default", bool isTrainable = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);
+        string weightsPath = Path.Combine(directory, AdapterFiles.WeightsFile);
+        var config = LoraConfig.Load(configPath) with { InferenceMode = !isTrainable };
+        if (!File.Exists(weightsPath))
+            throw new FileNotFoundException($"{weightsPath}: adapter weights not found (only safetensors adapter weights are supported).", weightsPath);
+        if (PeftModelState.Find(model)?.Configs.ContainsKey(adapterName) == true)
+            throw new ArgumentException($"The model already has an adapter named '{adapterName}'.", nameof(adapterName));
+        using var file = SafetensorsFile.Open(weightsPath);
+
+        bool hadAdapters = PeftModelState.Find(model)?.Configs.Count > 0;
+        try
+        {
+            AddAdapterCore(model, config, adapterName, LoraInit.Default, seed: 0);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        {
+            throw new AdapterFormatException(configPath, $"cannot apply this adapter to the {model.GetType().Name}: {e.Message}", e);
+        }
+        try
+        {
+            CopyAdapterTensors(model, file, adapterName, weightsPath);
+        }
+        catch
+        {
+            if (hadAdapters)
+            {
+                model.DeleteAdapter(adapterName);
+                RemoveEmptyWrappers(model);
+            }
+            else model.Unload();
+            throw;
+        }
+        return config;
+    }
+
+    /// <summary>Puts back the base module of every LoRA layer and modules_to_save wrapper that has no adapter left.</summary>
+    private static void RemoveEmptyWrappers(Module model)
+    {
+        foreach (var (path, module) in LoraTargets.Candidates(model))
+        {
+            if (module is ILoraLayer { AdapterNames.Count: 0 } layer) model.ReplaceSubmodule(path, layer.BaseLayer);
+            else if (module is ModulesToSaveWrapper { AdapterNames.Count: 0 } wrapper) model.ReplaceSubmodule(path, wrapper.OriginalModule);
+        }
+    }
+
+    private static void CopyAdapterTensors(Module model, SafetensorsFile file, string adapterName, string weightsPath)
+    {
+        var expected = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, tensor) in model.StateDict())
+            if (AdapterKeys.ToFileKey(key, adapterName) is { } fileKey)
+                expected[fileKey] = tensor;
+        var missing = expected.Keys.Where(k => !file.Contains(k)).ToList();
+        var unexpected = file.Entries.Select(e => e.Name).Where(k => !expected.ContainsKey(k)).ToList();
+        var mismatched = file.Entries
+            .Where(e => expected.TryGetValue(e.Name, out var t) && !e.Shape.SequenceEqual(t.Shape))
+            .Select(e => $"{e.Name}: file [{string.Join(", ", e.ShapeArray())}] vs model [{string.Join(", ", expected[e.Name].ShapeArray())}]")
+            .ToList();
+        var unsupported = file.Entries.Where(e => expected.ContainsKey(e.Name) && !(e.IsSupported && e.DType.IsFloatingPoint()))
+            .Select(e => $"{e.Name} ({e.DTypeName})").ToList();
+        if (missing.Count + unexpected.Count + mismatched.Count + unsupported.Count > 0)
+        {
+            var problems = new List<string>();
+            if (missing.Count > 0) problems.Add($"missing keys [{string.Join(", ", missing)}]");
+            if (unexpected.Count > 0) problems.Add($"unexpected keys [{string.Join(", ", unexpected)}]");
+            if (mismatched.Count > 0) problems.Add($"shape mismatches [{string.Join("; ", mismatched)}]");
+            if (unsupported.Count > 0) problems.Add($"non-float tensors [{string.Join(", ", unsupported)}]");
+            throw new AdapterFormatException(weightsPath, $"does not fit the model's adapter '{adapterName}': {string.Join("; ", problems)}");
+        }
+        using var _ = Tensor.NoGrad();
+        foreach (var (fileKey, target) in expected)
+        {
+            var source = file.ReadTensorAsFloat32(fileKey).To(target.DType);
+            Array.Copy(source.Storage, source.Offset, target.Storage, target.Offset, source.Count);
+        }
+    }
+}
