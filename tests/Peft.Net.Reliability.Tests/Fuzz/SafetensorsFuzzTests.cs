@@ -66,7 +66,7 @@ public sealed class SafetensorsFuzzTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private static byte[] Mutate(byte[] file, Random rng, out string what)
+    internal static byte[] Mutate(byte[] file, Random rng, out string what)
     {
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
         var header = file.AsSpan(8, (int)headerLength).ToArray();
