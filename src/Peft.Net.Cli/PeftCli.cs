@@ -12,6 +12,8 @@ internal static class PeftCli
         var root = new RootCommand("peft: parameter-efficient fine-tuning tools for .NET (Peft.Net).");
         root.Options.Add(GlobalOptions.CreateVerbose());
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(QuantizeCommand.Create());
+        root.Subcommands.Add(DequantizeCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;

@@ -8,5 +8,6 @@ internal static class BenchCommand
     public static Command Create() => new("bench", "Measure the speed of Peft.Net's kernels.")
     {
         BenchGemmCommand.Create(),
+        BenchDequantCommand.Create(),
     };
 }

@@ -149,8 +149,38 @@ public abstract class Module
             if (p.DType == DType.F32) p.RequiresGrad = requiresGrad;
     }
 
-    /// <summary>Parameters and persistent buffers by dotted name, in declaration order (tensors are shared, not copied).</summary>
-    public IReadOnlyDictionary<string, Tensor> StateDict()
+    /// <summary>
+    /// Parameters, persistent buffers and extra state (<see cref="ExtraStateTensors"/>, e.g. a 4-bit weight in
+    /// bitsandbytes' key layout) by dotted name, in declaration order (tensors are shared, not copied).
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> StateDict() => CollectState(includeExtra: true);
+
+    /// <summary>
+    /// State this module keeps outside its registered parameters and buffers, as (key relative to this module, tensor)
+    /// pairs that <see cref="StateDict"/> includes. Keys may contain dots: a 4-bit linear layer returns
+    /// <c>weight</c>, <c>weight.absmax</c>, <c>weight.quant_map</c>, … (PyTorch's <c>_save_to_state_dict</c> hook,
+    /// which bitsandbytes' <c>Linear4bit</c> overrides the same way). Default: none.
+    /// </summary>
+    protected virtual IEnumerable<KeyValuePair<string, Tensor>> ExtraStateTensors() => [];
+
+    /// <summary>
+    /// Whether <paramref name="key"/> (relative to this module) names part of its extra state, so that
+    /// <see cref="LoadStateDict"/> hands it to <see cref="PrepareExtraState"/> rather than reporting it unexpected.
+    /// Default: false.
+    /// </summary>
+    protected virtual bool IsExtraStateKey(string key) => false;
+
+    /// <summary>
+    /// Validates the extra state <see cref="LoadStateDict"/> found for this module (every entry whose key
+    /// <see cref="IsExtraStateKey"/> accepts, keys relative to this module; at least one) and returns the action that
+    /// installs it. It is called for every module before anything is copied, so a rejected state leaves the whole
+    /// model unchanged: throw <see cref="ArgumentException"/> naming the key and the problem.
+    /// </summary>
+    protected virtual Action PrepareExtraState(IReadOnlyDictionary<string, Tensor> state) =>
+        throw new NotSupportedException($"{GetType().Name} accepts extra state keys but does not load them.");
+
+    /// <summary>Parameters, persistent buffers and (optionally) extra state by dotted name, in declaration order.</summary>
+    private OrderedDictionary<string, Tensor> CollectState(bool includeExtra)
     {
         var state = new OrderedDictionary<string, Tensor>();
         foreach (var (prefix, module) in NamedModules())
@@ -159,24 +189,34 @@ public abstract class Module
                 if (p is not null) state.TryAdd(Join(prefix, name), p);
             foreach (var (name, b) in module._buffers)
                 if (b.Persistent) state.TryAdd(Join(prefix, name), b.Tensor);
+            if (includeExtra)
+                foreach (var (key, tensor) in module.ExtraStateTensors())
+                    state.TryAdd(Join(prefix, key), tensor);
         }
         return state;
     }
 
     /// <summary>
     /// Copies values from <paramref name="state"/> into this module's parameters and persistent buffers
-    /// (converting between F32/F16/BF16 as needed). With <paramref name="strict"/> any missing or unexpected
-    /// key is an error; otherwise they are reported in the result.
+    /// (converting between F32/F16/BF16 as needed), and hands extra state (a 4-bit weight's parts) to the module that
+    /// owns it, which rebuilds it from the given tensors. With <paramref name="strict"/> any missing or unexpected
+    /// key is an error; otherwise they are reported in the result. A module with extra state counts as missing its
+    /// keys when none of them is given.
     /// </summary>
     /// <exception cref="ArgumentException">
-    /// A shape differs, a dtype cannot be converted, or (strict) keys are missing or unexpected; the message lists
-    /// them. Nothing is copied then.
+    /// A shape differs, a dtype cannot be converted, extra state is invalid, or (strict) keys are missing or
+    /// unexpected; the message lists them. Nothing is copied then.
     /// </exception>
     public LoadStateDictResult LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
     {
-        var own = StateDict();
+        var own = CollectState(includeExtra: false);
+        var extra = RouteExtraState(state, own);
         var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
-        var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
+        foreach (var (prefix, module) in NamedModules())
+            if (!extra.ContainsKey(module))
+                missing.AddRange(module.ExtraStateTensors().Select(e => Join(prefix, e.Key)).Where(k => !own.ContainsKey(k)));
+        var routed = new HashSet<string>(extra.Values.SelectMany(e => e.Entries.Keys), StringComparer.Ordinal);
+        var unexpected = state.Keys.Where(k => !own.ContainsKey(k) && !routed.Contains(k)).ToList();
         if (strict && (missing.Count > 0 || unexpected.Count > 0))
             throw new ArgumentException(
                 $"State dict does not match {GetType().Name}: missing keys [{string.Join(", ", missing)}], unexpected keys [{string.Join(", ", unexpected)}].");
@@ -189,10 +229,49 @@ public abstract class Module
             if (source.DType != target.DType && (!source.DType.IsFloatingPoint() || !target.DType.IsFloatingPoint()))
                 throw new ArgumentException($"State dict entry '{key}': cannot convert {source.DType} into {target.DType}.");
         }
+        var installs = new List<Action>(extra.Count);
+        foreach (var (module, (prefix, entries)) in extra)
+        {
+            var local = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var (key, tensor) in entries) local.Add(prefix.Length == 0 ? key : key[(prefix.Length + 1)..], tensor);
+            try
+            {
+                installs.Add(module.PrepareExtraState(local));
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"State dict entries of '{prefix}' ({module.GetType().Name}): {e.Message}", e);
+            }
+        }
         foreach (var (key, target) in own)
             if (state.TryGetValue(key, out var source))
                 CopyInto(source, target);
+        foreach (var install in installs) install();
         return new LoadStateDictResult(missing, unexpected);
+    }
+
+    /// <summary>For each module with extra state in <paramref name="state"/>: its path and those entries (full keys).</summary>
+    private Dictionary<Module, (string Prefix, Dictionary<string, Tensor> Entries)> RouteExtraState(
+        IReadOnlyDictionary<string, Tensor> state, OrderedDictionary<string, Tensor> own)
+    {
+        var routes = new Dictionary<Module, (string, Dictionary<string, Tensor>)>(ReferenceEqualityComparer.Instance);
+        var modules = NamedModules().OrderByDescending(m => m.Name.Length).ToList(); // the deepest owner wins
+        foreach (var (key, tensor) in state)
+        {
+            if (own.ContainsKey(key)) continue;
+            foreach (var (prefix, module) in modules)
+            {
+                if (prefix.Length > 0 && !(key.Length > prefix.Length + 1 && key.StartsWith(prefix, StringComparison.Ordinal) && key[prefix.Length] == '.'))
+                    continue;
+                string local = prefix.Length == 0 ? key : key[(prefix.Length + 1)..];
+                if (!module.IsExtraStateKey(local)) continue;
+                if (!routes.TryGetValue(module, out var route))
+                    routes[module] = route = (prefix, new Dictionary<string, Tensor>(StringComparer.Ordinal));
+                route.Item2.Add(key, tensor);
+                break;
+            }
+        }
+        return routes;
     }
 
     private static void CopyInto(Tensor source, Tensor target)

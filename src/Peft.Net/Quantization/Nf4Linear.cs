@@ -10,7 +10,7 @@ namespace Peft.Net.Quantization;
 /// packing (<see cref="Core.Kernels.IPackableWeight"/>), so no float32 copy of the whole weight is ever made.
 /// Gradients flow to the input and, when it requires one, to the bias; never to the 4-bit weight.
 /// </summary>
-public sealed class Nf4Linear : Module, ILinearLayer
+public sealed partial class Nf4Linear : Module, ILinearLayer
 {
     /// <summary>Wraps an already quantized weight [out, in] and an optional bias [out].</summary>
     /// <exception cref="ArgumentException">The weight is not 2-D, or the bias is not an F32 vector of length out.</exception>

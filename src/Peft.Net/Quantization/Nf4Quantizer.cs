@@ -47,4 +47,28 @@ public static class Nf4Quantizer
         return QuantizedTensor.FromParts(quantType, blockSize, tensor.ShapeArray(), tensor.DType, packed, null,
             codes, nestedAbsmax, map, offset);
     }
+
+    /// <summary>
+    /// The nested offset (mean of the block absmax) that <see cref="Quantize"/> with double quantization would store for
+    /// <paramref name="tensor"/>, computed from the absmax alone. A streaming writer needs it to size the quant_state
+    /// JSON before quantizing (<see cref="Bnb4BitSerializer.PlanSpecs"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The tensor is not floating point, or the blocksize is not supported.</exception>
+    public static float DoubleQuantOffset(Tensor tensor, int blockSize = 64)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (!tensor.DType.IsFloatingPoint())
+            throw new ArgumentException($"Only F32, F16 and BF16 tensors can be quantized; {tensor.Describe()} is {tensor.DType}.", nameof(tensor));
+        if (!QuantizedTensor.SupportedBlockSizes.Contains(blockSize))
+            throw new ArgumentException($"Blocksize {blockSize} is not supported for {tensor.Describe()}; use one of {string.Join(", ", QuantizedTensor.SupportedBlockSizes)}.", nameof(blockSize));
+        ReadOnlySpan<float> x = tensor.DType == DType.F32 ? tensor.AsSpan() : tensor.To(DType.F32).AsSpan();
+        int nb = (x.Length + blockSize - 1) / blockSize;
+        var absmax = new float[nb];
+        for (int block = 0; block < nb; block++)
+        {
+            int start = block * blockSize;
+            absmax[block] = FourBitQuantizeKernel.Absmax(x.Slice(start, Math.Min(blockSize, x.Length - start)), blockSize, KernelIsaInfo.Best);
+        }
+        return DoubleQuantReference.Mean(absmax);
+    }
 }
