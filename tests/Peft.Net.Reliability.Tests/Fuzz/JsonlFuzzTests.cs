@@ -11,7 +11,7 @@ namespace Peft.Net.Reliability.Tests.Fuzz;
 [Trait("Category", "Fuzz")]
 public sealed class JsonlFuzzTests(ITestOutputHelper output)
 {
-    public const double Share = 0.15;
+    public const double Share = 0.13;
 
     private const string Source = "fuzz.jsonl";
 

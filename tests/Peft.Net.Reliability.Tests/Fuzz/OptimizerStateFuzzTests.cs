@@ -8,7 +8,7 @@ namespace Peft.Net.Reliability.Tests.Fuzz;
 [Trait("Category", "Fuzz")]
 public sealed class OptimizerStateFuzzTests(ITestOutputHelper output)
 {
-    public const double Share = 0.15;
+    public const double Share = 0.12;
 
     [Fact]
     public void MutatedStreamsFailCleanly()

@@ -178,6 +178,24 @@ public sealed class HostileInputTests : IDisposable
         Assert.Contains("far past the vocabulary", e.Message);
     }
 
+    [Theory]
+    [InlineData("{\"quant_type\": \"\\ud800\", \"blocksize\": 64}", "not valid Unicode")]
+    [InlineData(null, "not valid UTF-8")]
+    public void FourBitQuantStateThatIsNotUnicode(string? json, string expected)
+    {
+        var q = Peft.Net.Quantization.Nf4Quantizer.Quantize(Tensor.Ones(4, 64));
+        var tensors = Peft.Net.Quantization.Bnb4BitSerializer.ToTensors("w", q).ToDictionary(p => p.Key, p => p.Value);
+        string key = tensors.Keys.Single(k => k.Contains(".quant_state.", StringComparison.Ordinal));
+        byte[] bytes = json is null ? [0x7B, 0x22, 0xC0, 0xAF, 0x22, 0x3A, 0x31, 0x7D] : Encoding.UTF8.GetBytes(json);
+        tensors[key] = Tensor.Wrap(bytes, bytes.Length);
+        string path = _folder.File("q.safetensors");
+        Safetensors.Save(path, tensors);
+        using var file = SafetensorsFile.Open(path);
+        var e = Assert.Throws<SafetensorsFormatException>(() => Peft.Net.Quantization.Bnb4BitSerializer.Read(file, "w"));
+        Assert.StartsWith(path + ": ", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
     private sealed class ForwardOnly(byte[] bytes) : Stream
     {
         private readonly MemoryStream _inner = new(bytes, writable: false);
