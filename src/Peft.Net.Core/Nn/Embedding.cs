@@ -19,6 +19,18 @@ public sealed class Embedding : Module
         RegisterParameter("weight", Tensor.Normal([numEmbeddings, embeddingDim], 0f, 1f, random ?? new TensorRandom(0)));
     }
 
+    /// <summary>Wraps an existing table [V, C] without copying or random initialisation (loading a checkpoint).</summary>
+    /// <exception cref="ArgumentException">The weight is not a 2-D floating tensor.</exception>
+    public Embedding(Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.Rank != 2 || !weight.DType.IsFloatingPoint())
+            throw new ArgumentException($"An Embedding weight must be a 2-D floating tensor [V, C]; got {weight.Describe()}.", nameof(weight));
+        NumEmbeddings = weight.Dim(0);
+        EmbeddingDim = weight.Dim(1);
+        RegisterParameter("weight", weight);
+    }
+
     /// <summary>V: number of rows.</summary>
     public int NumEmbeddings { get; }
 

@@ -25,6 +25,24 @@ public sealed class Linear : Module, ILinearLayer
         RegisterParameter("bias", bias ? Tensor.Uniform([outFeatures], -bound, bound, random) : null);
     }
 
+    /// <summary>
+    /// Wraps existing tensors without copying or random initialisation (loading a checkpoint): weight [out, in]
+    /// (F32 trainable, F16/BF16 frozen) and optional bias [out].
+    /// </summary>
+    /// <exception cref="ArgumentException">The weight is not a 2-D floating tensor or the bias is not [out].</exception>
+    public Linear(Tensor weight, Tensor? bias)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.Rank != 2 || !weight.DType.IsFloatingPoint())
+            throw new ArgumentException($"A Linear weight must be a 2-D floating tensor [out, in]; got {weight.Describe()}.", nameof(weight));
+        if (bias is not null && (bias.Rank != 1 || bias.Dim(0) != weight.Dim(0)))
+            throw new ArgumentException($"The bias {bias.Describe()} must be [{weight.Dim(0)}] for the weight {weight.Describe()}.", nameof(bias));
+        OutFeatures = weight.Dim(0);
+        InFeatures = weight.Dim(1);
+        RegisterParameter("weight", weight);
+        RegisterParameter("bias", bias);
+    }
+
     /// <summary>K: input features.</summary>
     public int InFeatures { get; }
 

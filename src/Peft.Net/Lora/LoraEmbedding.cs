@@ -1,6 +1,7 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Kernels;
 using Peft.Net.Core.Nn;
+using Peft.Net.Neftune;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Peft.Net.Lora;
@@ -22,6 +23,7 @@ public sealed class LoraEmbedding : Module, ILoraLayer
 
     private readonly AdapterBook _book = new();
     private readonly Dictionary<string, double[]> _doraMergeNorms = [];   // column norms of E + ΔE at merge time
+    private float? _neftuneNoiseAlpha;
 
     /// <summary>Wraps <paramref name="baseLayer"/> and freezes its weight.</summary>
     public LoraEmbedding(Embedding baseLayer)
@@ -58,6 +60,24 @@ public sealed class LoraEmbedding : Module, ILoraLayer
 
     /// <inheritdoc/>
     public bool AdaptersDisabled { get; set; }
+
+    /// <summary>
+    /// NEFTune on this embedding's output, as Hugging Face's hook on a PEFT model's input embedding does: when set, the
+    /// training-mode output (base plus adapters) gets <see cref="NeftuneNoise"/> with this α. Null (the default) is off.
+    /// Use it when the input embedding is itself a LoRA target; otherwise wrap the plain embedding in a
+    /// <see cref="NeftuneEmbedding"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative or non-finite value.</exception>
+    public float? NeftuneNoiseAlpha
+    {
+        get => _neftuneNoiseAlpha;
+        set => _neftuneNoiseAlpha = value is null || (value >= 0 && float.IsFinite(value.Value))
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "The NEFTune noise alpha must be finite and ≥ 0.");
+    }
+
+    /// <summary>The generator of the NEFTune noise (seed 0 unless replaced).</summary>
+    public TensorRandom NeftuneRandom { get; set; } = new(0);
 
     /// <summary>True while any adapter is merged into the table.</summary>
     public bool IsMerged => _book.Merged.Count > 0;
@@ -129,9 +149,18 @@ public sealed class LoraEmbedding : Module, ILoraLayer
     }
 
     // ids: (S...) → (S..., D)
-    /// <summary>The rows for <paramref name="ids"/> laid out as <paramref name="idsShape"/> plus every active adapter's update.</summary>
+    /// <summary>
+    /// The rows for <paramref name="ids"/> laid out as <paramref name="idsShape"/> plus every active adapter's update
+    /// (and NEFTune noise in training mode when <see cref="NeftuneNoiseAlpha"/> is set).
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An id is outside [0, V).</exception>
     public Tensor Forward(ReadOnlySpan<int> ids, params int[] idsShape)
+    {
+        var output = ForwardWithoutNoise(ids, idsShape);
+        return IsTraining && NeftuneNoiseAlpha is { } alpha ? NeftuneNoise.Add(output, alpha, NeftuneRandom) : output;
+    }
+
+    private Tensor ForwardWithoutNoise(ReadOnlySpan<int> ids, int[] idsShape)
     {
         if (AdaptersDisabled)
         {

@@ -125,6 +125,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
             Magnitudes.Add(adapterName, new DoraMagnitudeVector(magnitude));
         }
         _book.Add(adapterName, options);
+        Train(IsTraining);   // the new dropout module follows the layer's mode
         UpdateTrainable();
     }
 

@@ -13,6 +13,7 @@ namespace Peft.Net.Neftune;
 public sealed class NeftuneEmbedding : Module
 {
     private readonly Embedding _embedding;
+    private float _noiseAlpha;
 
     /// <summary>Wraps <paramref name="embedding"/>.</summary>
     /// <param name="embedding">The token embedding whose output is noised.</param>
@@ -34,8 +35,15 @@ public sealed class NeftuneEmbedding : Module
         Train(embedding.IsTraining);
     }
 
-    /// <summary>α, the noise scale.</summary>
-    public float NoiseAlpha { get; set; }
+    /// <summary>α, the noise scale (finite, ≥ 0).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative or non-finite value.</exception>
+    public float NoiseAlpha
+    {
+        get => _noiseAlpha;
+        set => _noiseAlpha = value >= 0 && float.IsFinite(value)
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "The NEFTune noise alpha must be finite and ≥ 0.");
+    }
 
     /// <summary>The generator the noise is drawn from (seed it, or save its state, for reproducible runs).</summary>
     public TensorRandom Random { get; }
@@ -62,10 +70,7 @@ public sealed class NeftuneEmbedding : Module
     public Tensor Forward(ReadOnlySpan<int> ids, params int[] idsShape)
     {
         var output = Ops.Embedding(Weight, ids, idsShape);
-        if (!IsTraining || NoiseAlpha == 0 || output.Count == 0) return output;
-        int length = output.Rank >= 2 ? output.Dim(-2) : 1;
-        float magnitude = NoiseAlpha / MathF.Sqrt((float)length * EmbeddingDim);
-        return Ops.Add(output, Tensor.Uniform(output.ShapeArray(), -magnitude, magnitude, Random));
+        return IsTraining ? NeftuneNoise.Add(output, NoiseAlpha, Random) : output;
     }
 
     // ids: (B, T), attentionMask: (B, T) of 0/1 → (B, T, d)

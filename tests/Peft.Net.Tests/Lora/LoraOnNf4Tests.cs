@@ -77,4 +77,33 @@ public class LoraOnNf4Tests
         double scale = original.Max(Math.Abs);
         TensorAssert.CloseToScale(original, quantized.GetDenseWeight().ToArray(), 0.2 * Math.Max(1, scale), "unmerged");
     }
+
+    [Fact]
+    public void DoraWithDropoutReadsTheFourBitWeightForTheExtraBaseProduct()
+    {
+        var (quantized, dequantized) = Bases();
+        var options = new LoraAdapterOptions(Rank: 4, Alpha: 8, Dropout: 0.25f, UseDora: true);
+        var qdora = new LoraLinear(quantized);
+        var reference = new LoraLinear(dequantized);
+        qdora.AddAdapter("default", options, new TensorRandom(1));
+        reference.AddAdapter("default", options, new TensorRandom(1));
+        Tensor.Normal([24, 4], 0, 0.3f, new TensorRandom(2)).AsSpan().CopyTo(qdora.GetLoraB("default").AsSpan());
+        CopyAdapter(qdora, reference);
+        var mask = Tensor.Uniform([6, 64], 0, 1, new TensorRandom(3));
+        foreach (ref var value in mask.AsSpan()) value = value >= 0.25f ? 1f / 0.75f : 0f;
+        qdora.DropoutMaskOverride = (_, shape) => mask.Reshape(shape);
+        reference.DropoutMaskOverride = (_, shape) => mask.Reshape(shape);
+
+        var x = Tensor.Normal([6, 64], 0, 1, new TensorRandom(4));
+        x.RequiresGrad = true;
+        var expected = reference.Forward(x);
+        expected.Backward(Tensor.Ones(6, 24));
+        var expectedGrad = x.Grad!.ToArray();
+        x.Grad = null;
+        var y = qdora.Forward(x);
+        TensorAssert.CloseToScale(expected.ToArray(), y.ToArray(), 1e-5, "forward");
+        y.Backward(Tensor.Ones(6, 24));
+        TensorAssert.CloseToScale(expectedGrad, x.Grad!.ToArray(), 1e-5, "dx");
+        TensorAssert.CloseToScale(reference.GetMagnitude("default")!.Grad!.ToArray(), qdora.GetMagnitude("default")!.Grad!.ToArray(), 1e-5, "dm");
+    }
 }

@@ -1,6 +1,7 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
 using Peft.Net.Core.Tests.Testing;
+using Peft.Net.Lora;
 using Peft.Net.Neftune;
 
 namespace Peft.Net.Tests.Neftune;
@@ -111,5 +112,28 @@ public class NeftuneEmbeddingTests
                 }
             Assert.InRange(maxAbs, 0.9 * bound, bound * (1 + 1e-5));
         }
+    }
+
+    [Fact]
+    public void LoraEmbeddingNoisesItsWholeOutputInTrainingOnly()
+    {
+        const int batch = 4, time = 24, dim = 16, vocab = 40;
+        const float alpha = 5;
+        var random = new TensorRandom(1);
+        var layer = new LoraEmbedding(new Embedding(vocab, dim, random));
+        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 2), random);
+        Tensor.Normal([2, vocab], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraA("default").AsSpan());
+        var ids = Ids(batch * time, vocab, 2);
+        var clean = layer.Forward(ids, batch, time).ToArray();
+        layer.NeftuneNoiseAlpha = alpha;
+        layer.NeftuneRandom = new TensorRandom(3);
+        var noisy = layer.Forward(ids, batch, time).ToArray();
+        double bound = alpha / Math.Sqrt(time * dim), maxAbs = 0;
+        for (int i = 0; i < clean.Length; i++) maxAbs = Math.Max(maxAbs, Math.Abs(noisy[i] - (double)clean[i]));
+        Assert.InRange(maxAbs, 0.98 * bound, bound * (1 + 1e-5));
+        layer.Eval();
+        TensorAssert.BitEqual(clean, layer.Forward(ids, batch, time).ToArray(), "eval");
+        Assert.Throws<ArgumentOutOfRangeException>(() => layer.NeftuneNoiseAlpha = -1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NeftuneEmbedding(new Embedding(3, 2), float.NaN));
     }
 }

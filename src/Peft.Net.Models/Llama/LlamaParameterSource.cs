@@ -1,0 +1,49 @@
+using Peft.Net.Core;
+using Peft.Net.Core.Nn;
+
+namespace Peft.Net.Models;
+
+/// <summary>
+/// Where the layers of a Llama model get their parameters while it is built: fresh random values, or tensors read
+/// from a checkpoint (wrapped as they are, with no random initialisation to throw away). Names are the full dotted
+/// module paths, e.g. <c>model.layers.0.self_attn.q_proj</c>.
+/// </summary>
+internal abstract class LlamaParameterSource
+{
+    public abstract Linear Linear(string name, int inFeatures, int outFeatures, bool bias);
+
+    public abstract Embedding Embedding(string name, int count, int dim);
+
+    public abstract RmsNorm RmsNorm(string name, int dim, float eps);
+
+    /// <summary>Joins a module path and a child name.</summary>
+    public static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
+}
+
+/// <summary>PyTorch's default initialisation (nn.Linear, nn.Embedding N(0, 1), norms at one).</summary>
+internal sealed class RandomLlamaParameters(TensorRandom random) : LlamaParameterSource
+{
+    public override Linear Linear(string name, int inFeatures, int outFeatures, bool bias) => new(inFeatures, outFeatures, bias, random);
+
+    public override Embedding Embedding(string name, int count, int dim) => new(count, dim, random);
+
+    public override RmsNorm RmsNorm(string name, int dim, float eps) => new(dim, eps);
+}
+
+/// <summary>Checkpoint tensors by name (already checked against the config's shapes).</summary>
+internal sealed class LoadedLlamaParameters(Func<string, Tensor> read) : LlamaParameterSource
+{
+    public override Linear Linear(string name, int inFeatures, int outFeatures, bool bias) =>
+        new(read(name + ".weight"), bias ? read(name + ".bias") : null);
+
+    public override Embedding Embedding(string name, int count, int dim) => new(read(name + ".weight"));
+
+    public override RmsNorm RmsNorm(string name, int dim, float eps)
+    {
+        var norm = new RmsNorm(dim, eps);
+        var weight = read(name + ".weight");
+        weight.RequiresGrad = weight.DType == DType.F32; // trainable like every F32 parameter registered by a module
+        norm.ReplaceParameter("weight", weight);
+        return norm;
+    }
+}
