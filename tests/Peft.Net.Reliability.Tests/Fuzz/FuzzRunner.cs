@@ -33,6 +33,7 @@ internal sealed class FuzzRunner
         var report = new FuzzReport(Target);
         int current = -1;
         long caseStarted = 0;
+        FuzzCase? running = null;
         var failures = new List<string>();
         Exception? crash = null;
         var worker = new Thread(() =>
@@ -43,6 +44,7 @@ internal sealed class FuzzRunner
                 {
                     int seed = CaseSeed(Target, i);
                     var fuzzCase = MakeCase(i, new Random(seed)) with { Index = i, Seed = seed };
+                    Volatile.Write(ref running, fuzzCase);
                     Volatile.Write(ref caseStarted, Stopwatch.GetTimestamp());
                     Volatile.Write(ref current, i);
                     RunOne(fuzzCase, report, failures);
@@ -65,8 +67,9 @@ internal sealed class FuzzRunner
             int index = Volatile.Read(ref current);
             if (index < 0 || index == int.MaxValue) continue;
             var elapsed = Stopwatch.GetElapsedTime(Volatile.Read(ref caseStarted));
-            if (elapsed > FuzzSettings.CaseTimeout && Volatile.Read(ref current) == index)
-                Assert.Fail($"{Target}: case {index} has run for {elapsed.TotalSeconds:F1} s (limit {FuzzSettings.CaseTimeout.TotalSeconds} s): a hang.");
+            if (elapsed > FuzzSettings.CaseTimeout && Volatile.Read(ref current) == index && Volatile.Read(ref running) is { } hung)
+                Assert.Fail($"{Target}: case {index} (seed {hung.Seed}, {hung.Mutation}; input saved to {Save(hung)}) has run for " +
+                            $"{elapsed.TotalSeconds:F1} s (limit {FuzzSettings.CaseTimeout.TotalSeconds} s): a hang.");
         }
         report.Elapsed = total.Elapsed;
         if (crash is not null)

@@ -11,7 +11,7 @@ namespace Peft.Net.Reliability.Tests.Fuzz;
 public sealed class SafetensorsFuzzTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>Share of PEFT_FUZZ_CASES this target runs.</summary>
-    public const double Share = 0.30;
+    public const double Share = 0.25;
 
     private static readonly DType[] DTypes = [DType.F32, DType.F16, DType.BF16, DType.I32, DType.I64, DType.U8, DType.I8, DType.Bool];
 
