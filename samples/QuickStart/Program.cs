@@ -77,4 +77,12 @@ numbers.AddRow("adapter", adapterDir);
 numbers.AddRow("wall time", $"{clock.Elapsed.TotalSeconds:F0} s");
 AnsiConsole.Write(numbers);
 
+// A run whose fine-tuning did not lower the eval loss is a failure (CI runs this sample in --quick mode).
+if (!(result.FinalEvalLoss < evalBefore))
+{
+    AnsiConsole.MarkupLine($"[red]LoRA fine-tuning did not lower the eval loss ({evalBefore:F3} → {result.FinalEvalLoss:F3}).[/]");
+    return 1;
+}
+return 0;
+
 int Score(string[] answers) => answers.Where((a, i) => a == showcase[i].Completion).Count();
