@@ -1,0 +1,51 @@
+using FineTuneLlama;
+
+namespace Peft.Net.Samples.Tests;
+
+public class FineTuneLlamaTests
+{
+    [Fact]
+    public void Missing_model_folder_and_data_file_exit_1_with_guidance()
+    {
+        using var dir = new TempDirectory();
+        string model = Path.Combine(dir.Path, "SmolLM-135M"), data = Path.Combine(dir.Path, "train.jsonl");
+        var error = new StringWriter();
+
+        int exitCode = FineTuneApp.Run(["--model", model, "--data", data], error);
+
+        Assert.Equal(1, exitCode);
+        string message = error.ToString();
+        Assert.Contains($"The model folder '{model}' does not exist", message);
+        Assert.Contains("huggingface-cli download", message);
+        Assert.Contains($"The data file '{data}' does not exist", message);
+        Assert.Contains("\"prompt\"", message);
+    }
+
+    [Fact]
+    public void Incomplete_checkpoint_folder_names_the_missing_files()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(Path.Combine(dir.Path, "config.json"), "{}");
+        string data = Path.Combine(dir.Path, "train.jsonl");
+        File.WriteAllText(data, "{\"prompt\": \"a\", \"completion\": \"b\"}\n");
+        var error = new StringWriter();
+
+        int exitCode = FineTuneApp.Run(["--model", dir.Path, "--data", data], error);
+
+        Assert.Equal(1, exitCode);
+        string message = error.ToString();
+        Assert.Contains("has no tokenizer.json", message);
+        Assert.Contains("has no *.safetensors weights", message);
+        Assert.DoesNotContain("config.json", message.Split('\n').First(l => l.Contains("has no")));
+        Assert.DoesNotContain("data file", message);
+    }
+
+    [Fact]
+    public void No_arguments_say_what_is_needed()
+    {
+        var error = new StringWriter();
+        Assert.Equal(1, FineTuneApp.Run([], error));
+        Assert.Contains("No model folder given (--model <dir>)", error.ToString());
+        Assert.Contains("No data file given (--data <file.jsonl>)", error.ToString());
+    }
+}
