@@ -16,6 +16,7 @@ internal static class PeftCli
         root.Subcommands.Add(DequantizeCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;
     }

@@ -9,5 +9,6 @@ internal static class BenchCommand
     {
         BenchGemmCommand.Create(),
         BenchDequantCommand.Create(),
+        BenchTrainCommand.Create(),
     };
 }

@@ -76,6 +76,13 @@ public sealed class Trainer
         _order = new DataOrder(trainData.Count, options.Seed);
     }
 
+    /// <summary>Creates a trainer for a <see cref="LlamaForCausalLM"/>; see the main constructor.</summary>
+    public Trainer(LlamaForCausalLM model, IReadOnlyList<TokenizedExample> trainData, TrainerOptions options,
+        IReadOnlyList<TokenizedExample>? evalData = null, Optimizer? optimizer = null, ILogger? logger = null)
+        : this(new LlamaCausalLanguageModel(model), trainData, options, evalData, optimizer, logger)
+    {
+    }
+
     /// <summary>The optimizer.</summary>
     public Optimizer Optimizer { get; }
 

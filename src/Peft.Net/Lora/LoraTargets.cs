@@ -39,7 +39,7 @@ internal static class LoraTargets
                 : targetRegex?.IsMatch(path) ?? config.TargetModules!.Any(t => TargetRegexes.IsNameOrDottedSuffix(path, t));
             if (!matched || !InSelectedLayer(path, config))
                 continue;
-            if (module is not (ILoraLayer or ILinearLayer or Embedding))
+            if (module is not (ILoraLayer or ILinearLayer or Embedding or Neftune.NeftuneEmbedding))
                 throw new ArgumentException(
                     $"Target module '{path}' is a {module.GetType().Name}; LoRA adapts linear layers (ILinearLayer) and embeddings. Narrow target_modules.");
             targets.Add((path, module));

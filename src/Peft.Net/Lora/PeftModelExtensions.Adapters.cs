@@ -95,7 +95,7 @@ public static partial class PeftModelExtensions
         foreach (var (path, layer) in LoraLayers(model))
         {
             MergeInto(layer, names);
-            model.ReplaceSubmodule(path, layer.BaseLayer);
+            model.ReplaceSubmodule(path, BaseForUnload(layer));
         }
         foreach (var (path, wrapper) in SaveWrappers(model))
         {
@@ -117,7 +117,7 @@ public static partial class PeftModelExtensions
         foreach (var (path, layer) in LoraLayers(model))
         {
             if (layer.MergedAdapters.Count > 0) layer.Unmerge();
-            model.ReplaceSubmodule(path, layer.BaseLayer);
+            model.ReplaceSubmodule(path, BaseForUnload(layer));
         }
         foreach (var (path, wrapper) in SaveWrappers(model))
             model.ReplaceSubmodule(path, wrapper.OriginalModule);

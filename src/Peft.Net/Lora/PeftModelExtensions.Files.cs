@@ -89,7 +89,7 @@ public static partial class PeftModelExtensions
     {
         foreach (var (path, module) in LoraTargets.Candidates(model))
         {
-            if (module is ILoraLayer { AdapterNames.Count: 0 } layer) model.ReplaceSubmodule(path, layer.BaseLayer);
+            if (module is ILoraLayer { AdapterNames.Count: 0 } layer) model.ReplaceSubmodule(path, BaseForUnload(layer));
             else if (module is ModulesToSaveWrapper { AdapterNames.Count: 0 } wrapper) model.ReplaceSubmodule(path, wrapper.OriginalModule);
         }
     }

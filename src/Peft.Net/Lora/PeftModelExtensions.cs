@@ -1,5 +1,6 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
+using Peft.Net.Neftune;
 
 namespace Peft.Net.Lora;
 
@@ -108,7 +109,7 @@ public static partial class PeftModelExtensions
         var toSave = FindModulesToSave(model, config.ModulesToSave ?? []);
         var (targets, resolved) = LoraTargets.Resolve(model, config);
         var wrappers = toSave.Select(m => m.Module as ModulesToSaveWrapper ?? WrapForSaving(model, m.Path, m.Module)).ToList();
-        if (init == LoraInit.PiSSA && targets.FirstOrDefault(t => t.Module is Embedding or LoraEmbedding) is { Module: not null } embedding)
+        if (init == LoraInit.PiSSA && targets.FirstOrDefault(t => t.Module is Embedding or LoraEmbedding or NeftuneEmbedding) is { Module: not null } embedding)
             throw new NotSupportedException(
                 $"PiSSA initialisation applies to linear layers only (as in PEFT); '{embedding.Path}' is an embedding. Exclude it from target_modules.");
         var random = new TensorRandom(seed);
@@ -136,6 +137,7 @@ public static partial class PeftModelExtensions
         {
             ILinearLayer linear => new LoraLinear(linear),
             Embedding embedding => new LoraEmbedding(embedding),
+            NeftuneEmbedding neftune => WrapNeftuneEmbedding(neftune),
             _ => throw new ArgumentException($"Target module '{path}' is a {module.GetType().Name}, which LoRA cannot adapt."),
         };
         model.ReplaceSubmodule(path, wrapper);

@@ -14,6 +14,13 @@ namespace Peft.Net.Optim;
 /// everything else (lora_A, other ≥ 2-D parameters) goes to <see cref="LoraPlusGroup.A"/>. So the DoRA magnitude gets
 /// lr·ratio with decay, biases and norm weights lr·ratio without.
 /// </summary>
+/// <remarks>
+/// The owner rule is the original LoRA+ code's (<c>get_module</c> drops the last two name parts of a LoRA parameter),
+/// which is what PEFT intends. PEFT's own <c>create_loraplus_optimizer</c> looks the owner up with
+/// <c>attrgetter(name)(model)</c> on the full parameter name, which yields the parameter itself, so in PEFT the
+/// embedding group stays empty and <c>lora_embedding_A/B</c> (2-D, no "lora_B" in the name) land in group A at lr.
+/// Models without LoRA embeddings are grouped identically by both.
+/// </remarks>
 public sealed class LoraPlusOptimizer : AdamW
 {
     private readonly Dictionary<Tensor, LoraPlusGroup> _assignment;

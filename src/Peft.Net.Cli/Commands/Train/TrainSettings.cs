@@ -1,0 +1,27 @@
+namespace Peft.Net.Cli.Commands.Train;
+
+/// <summary>The parsed options of <c>peft train</c>.</summary>
+internal sealed record TrainSettings(
+    string Model,
+    string Data,
+    string Output,
+    string Method,
+    int Rank,
+    float Alpha,
+    float Dropout,
+    string Target,
+    double LearningRate,
+    double LoraPlusRatio,
+    float NeftuneAlpha,
+    int? Steps,
+    int Epochs,
+    int Batch,
+    int GradientAccumulation,
+    int Seq,
+    ulong Seed,
+    double EvalFraction,
+    int EvalEvery,
+    int SaveEvery,
+    string? Resume,
+    bool Json,
+    bool Verbose);

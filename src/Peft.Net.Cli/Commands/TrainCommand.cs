@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Peft.Net.Cli.Commands.Train;
+using Peft.Net.Cli.Infrastructure;
+
+namespace Peft.Net.Cli.Commands;
+
+/// <summary>
+/// <c>peft train --model &lt;dir&gt; --data &lt;file.jsonl | file.txt&gt; -o &lt;adapter dir&gt; [--method lora|dora|qlora] [--rank 8]
+/// [--alpha 16] [--dropout 0] [--target all-linear | q_proj,v_proj,…] [--lr 2e-4] [--loraplus-ratio 0] [--neftune-alpha 0]
+/// [--steps N | --epochs N] [--batch 4] [--seq 256] [--seed 0] [--eval-fraction 0.05] [--resume &lt;checkpoint dir&gt;]</c>:
+/// fine-tunes a Llama-family model with an adapter and writes it in HF PEFT format, with a CSV training log and an SVG
+/// loss plot. Ctrl+C stops at the next step boundary and writes a checkpoint to resume from.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "The base model folder (config.json + model.safetensors, tokenizer.json if any).", Required = true };
+        var data = new Option<string>("--data") { Description = "Training data: JSONL rows {\"prompt\",\"completion\"} or {\"text\"}, or a plain .txt file.", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "The adapter folder to write (adapter_config.json, adapter_model.safetensors, training_log.csv, loss.svg, checkpoints).", Required = true };
+        var method = new Option<string>("--method") { Description = "lora, dora, or qlora (LoRA over a 4-bit NF4 base).", DefaultValueFactory = _ => "lora" };
+        method.AcceptOnlyFromAmong("lora", "dora", "qlora");
+        var rank = new Option<int>("--rank") { Description = "LoRA rank r.", DefaultValueFactory = _ => 8 };
+        var alpha = new Option<float>("--alpha") { Description = "lora_alpha (scaling = alpha / r).", DefaultValueFactory = _ => 16f };
+        var dropout = new Option<float>("--dropout") { Description = "Dropout on the LoRA branch input.", DefaultValueFactory = _ => 0f };
+        var target = new Option<string>("--target") { Description = "all-linear, or comma-separated module names (q_proj,v_proj,…).", DefaultValueFactory = _ => "all-linear" };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate (cosine schedule with 3% warm-up).", DefaultValueFactory = _ => 2e-4 };
+        var loraPlus = new Option<double>("--loraplus-ratio") { Description = "LoRA+: lora_B learns this many times faster (0 = plain AdamW).", DefaultValueFactory = _ => 0 };
+        var neftune = new Option<float>("--neftune-alpha") { Description = "NEFTune noise alpha on the input embeddings (0 = off).", DefaultValueFactory = _ => 0f };
+        var steps = new Option<int?>("--steps") { Description = "Optimizer steps (instead of --epochs)." };
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over the training data (default 1)." };
+        var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => 4 };
+        var accumulation = new Option<int>("--grad-accum") { Description = "Micro-batches accumulated per step.", DefaultValueFactory = _ => 1 };
+        var seq = new Option<int>("--seq") { Description = "Longest sequence in tokens (longer examples are truncated; text is packed into chunks of this length).", DefaultValueFactory = _ => 256 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the data order, evaluation split and adapter initialisation.", DefaultValueFactory = _ => 0UL };
+        var evalFraction = new Option<double>("--eval-fraction") { Description = "Fraction of the examples held out for the evaluation loss.", DefaultValueFactory = _ => 0.05 };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Compute the evaluation loss every N steps (and after the last).", DefaultValueFactory = _ => 50 };
+        var saveEvery = new Option<int>("--save-every") { Description = "Write <output>/checkpoint-<step> every N steps (0 = only when interrupted).", DefaultValueFactory = _ => 0 };
+        var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint folder written by an earlier run with the same data and settings." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON summary object at the end instead of text." };
+        var command = new Command("train", "Fine-tune a Llama-family model with LoRA, DoRA or QLoRA and write the adapter in HF PEFT format.")
+        {
+            model, data, output, method, rank, alpha, dropout, target, lr, loraPlus, neftune, steps, epochs, batch, accumulation, seq, seed,
+            evalFraction, evalEvery, saveEvery, resume, json,
+        };
+        command.SetCliAction((result, console) =>
+        {
+            if (result.GetValue(steps) is not null && result.GetValue(epochs) is not null)
+                throw new CliUserException("give either --steps or --epochs, not both");
+            var settings = new TrainSettings(
+                result.GetValue(model)!, result.GetValue(data)!, result.GetValue(output)!, result.GetValue(method)!, result.GetValue(rank),
+                result.GetValue(alpha), result.GetValue(dropout), result.GetValue(target)!, result.GetValue(lr), result.GetValue(loraPlus),
+                result.GetValue(neftune), result.GetValue(steps), result.GetValue(epochs) ?? 1, result.GetValue(batch), result.GetValue(accumulation),
+                result.GetValue(seq), result.GetValue(seed), result.GetValue(evalFraction), result.GetValue(evalEvery), result.GetValue(saveEvery), result.GetValue(resume),
+                result.GetValue(json), GlobalOptions.IsVerbose(result));
+            return TrainRunner.Run(console, settings);
+        });
+        return command;
+    }
+}

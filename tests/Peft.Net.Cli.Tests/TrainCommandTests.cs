@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Peft.Net.Core;
+using Peft.Net.Models;
+using Peft.Net.Models.Data;
+
+namespace Peft.Net.Cli.Tests;
+
+public sealed class TrainCommandTests
+{
+    /// <summary>A randomly initialised Llama small enough to train in a second, with the byte tokenizer's vocabulary.</summary>
+    private static string TinyModel(TempFolder folder)
+    {
+        var config = new LlamaConfig
+        {
+            HiddenSize = 32,
+            IntermediateSize = 64,
+            NumHiddenLayers = 1,
+            NumAttentionHeads = 4,
+            NumKeyValueHeads = 2,
+            VocabSize = 259,
+            MaxPositionEmbeddings = 128,
+            EosTokenIds = [257],
+        };
+        string dir = folder.Folder("model");
+        new LlamaForCausalLM(config, new TensorRandom(1)).SavePretrained(dir);
+        return dir;
+    }
+
+    private static string Dataset(TempFolder folder)
+    {
+        string path = folder.File("data.jsonl");
+        JsonlDataset.Save(path, new DemoDataGenerator(3).Generate(24));
+        return path;
+    }
+
+    [Fact]
+    public void Train_writes_the_adapter_the_log_and_the_plot()
+    {
+        using var folder = new TempFolder();
+        string output = folder.File("adapter");
+
+        var result = CliRunner.Run("train", "--model", TinyModel(folder), "--data", Dataset(folder), "-o", output,
+            "--steps", "4", "--batch", "2", "--seq", "48", "--rank", "4", "--lr", "1e-3", "--eval-fraction", "0.2", "--eval-every", "2");
+
+        Assert.True(result.ExitCode == 0, result.Error + result.Out);
+        Assert.True(File.Exists(Path.Combine(output, "adapter_config.json")));
+        Assert.True(File.Exists(Path.Combine(output, "adapter_model.safetensors")));
+        var log = File.ReadAllLines(Path.Combine(output, "training_log.csv"));
+        Assert.Equal(5, log.Length);
+        Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(output, "loss.svg")));
+        Assert.Contains("eval loss", result.Out);
+        Assert.Contains("tokens/s", result.Out);
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "adapter_config.json")));
+        Assert.Equal(4, config.RootElement.GetProperty("r").GetInt32());
+    }
+
+    [Fact]
+    public void Train_resumes_from_a_checkpoint_and_reports_json()
+    {
+        using var folder = new TempFolder();
+        string model = TinyModel(folder), data = Dataset(folder), first = folder.File("first"), second = folder.File("second");
+        string[] common = ["--model", model, "--data", data, "--steps", "4", "--batch", "2", "--seq", "48", "--rank", "2", "--eval-fraction", "0"];
+
+        var straight = CliRunner.Run(["train", .. common, "-o", first, "--save-every", "2", "--json"]);
+        Assert.True(straight.ExitCode == 0, straight.Error);
+        var resumed = CliRunner.Run(["train", .. common, "-o", second, "--resume", Path.Combine(first, "checkpoint-2"), "--json"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+
+        using var a = JsonDocument.Parse(straight.Out);
+        using var b = JsonDocument.Parse(resumed.Out);
+        Assert.Equal(4, b.RootElement.GetProperty("steps").GetInt32());
+        Assert.Equal(a.RootElement.GetProperty("loss").GetDouble(), b.RootElement.GetProperty("loss").GetDouble());
+        Assert.True(File.Exists(Path.Combine(first, "checkpoint-2", "adapter_model.safetensors")));
+    }
+
+    [Fact]
+    public void Train_reports_a_missing_data_file_in_one_line()
+    {
+        using var folder = new TempFolder();
+        var result = CliRunner.Run("train", "--model", TinyModel(folder), "--data", folder.File("missing.jsonl"), "-o", folder.File("out"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Single(result.ErrorLines);
+        Assert.Contains("missing.jsonl", result.Error);
+    }
+}
