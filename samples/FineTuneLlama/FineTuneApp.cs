@@ -48,7 +48,7 @@ public static class FineTuneApp
 
         var summary = model.ApplyLora(rank: options.Rank, alpha: 2 * options.Rank);
         AnsiConsole.MarkupLine($"LoRA: [green]{Markup.Escape(summary.ToString())}[/]");
-        var trainer = new Trainer(new LlamaTrainingModel(model), train, new TrainerOptions
+        var trainer = new Trainer(model, train, new TrainerOptions
         {
             MaxSteps = options.Steps, BatchSize = options.BatchSize, LearningRate = options.LearningRate,
             EvalEvery = eval.Count > 0 ? Math.Max(1, options.Steps / 4) : 0,

@@ -62,7 +62,7 @@ public static class ShowdownApp
         method.Prepare(model);
         long trainable = model.ParameterCount(trainableOnly: true);
         long storedBytes = DemoSetup.StoredBytes(model);
-        var trainer = new Trainer(new LlamaTrainingModel(model), train, new TrainerOptions
+        var trainer = new Trainer(model, train, new TrainerOptions
         {
             MaxSteps = options.FineTuneSteps, BatchSize = options.BatchSize, LearningRate = LearningRate,
             EvalEvery = Math.Max(1, options.FineTuneSteps / 4), PadTokenId = ByteTokenizer.Pad, Seed = 7,

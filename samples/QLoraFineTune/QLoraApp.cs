@@ -80,7 +80,7 @@ public static class QLoraApp
     private static (double EvalLoss, IReadOnlyList<(double Step, double Loss)> Curve) FineTune(string title, LlamaForCausalLM model,
         IReadOnlyList<TokenizedExample> train, IReadOnlyList<TokenizedExample> eval, QLoraOptions options)
     {
-        var trainer = new Trainer(new LlamaTrainingModel(model), train, new TrainerOptions
+        var trainer = new Trainer(model, train, new TrainerOptions
         {
             MaxSteps = options.FineTuneSteps, BatchSize = options.BatchSize, LearningRate = LearningRate,
             EvalEvery = Math.Max(1, options.FineTuneSteps / 4), PadTokenId = ByteTokenizer.Pad, Seed = 7,

@@ -48,7 +48,7 @@ internal static class DemoSetup
             var documents = generator.GenerateText(quick ? 100 : 600)
                 .Concat(generator.Generate(quick ? 100 : 600, PretrainingTasks).Select(e => Prompt(e.Prompt) + e.Completion));
             var data = TrainingData.FromTexts(documents, tokenizer, chunkLength: quick ? 64 : 128);
-            var trainer = new Trainer(new LlamaTrainingModel(model), data, new TrainerOptions
+            var trainer = new Trainer(model, data, new TrainerOptions
             {
                 MaxSteps = pretrainSteps, BatchSize = 8, LearningRate = 3e-3, WeightDecay = 0.01, WarmupSteps = Math.Min(10, pretrainSteps / 4),
                 PadTokenId = ByteTokenizer.Pad, Seed = 1,
