@@ -44,8 +44,9 @@ public static class ShowdownApp
             results.Add(Train(method, baseDirectory, train, eval, options));
 
         string chartPath = Path.Combine(options.OutputDirectory, "loss_curves.svg");
-        var chart = new SvgLossChart("Training loss by method (same model, data, steps, seed)", "step", "training loss");
-        foreach (var result in results) chart.Add(result.Method, result.LossCurve);
+        int window = Math.Max(1, options.FineTuneSteps / 20);
+        var chart = new SvgLossChart($"Training loss by method (mean of the last {window} steps)", "step", "training loss");
+        foreach (var result in results) chart.Add(result.Method, MovingAverage(result.LossCurve, window));
         chart.Save(chartPath);
 
         PrintTable(results);
@@ -78,6 +79,10 @@ public static class ShowdownApp
         return new MethodResult(method.Name, evalLoss, result.Elapsed, tokensPerSecond, trainable, storedBytes, peak,
             history.Select(h => ((double)h.Step, h.Loss)).ToList());
     }
+
+    /// <summary>Each point's loss averaged with the up to <paramref name="window"/> − 1 steps before it (per-step losses are noisy).</summary>
+    private static IEnumerable<(double Step, double Loss)> MovingAverage(IReadOnlyList<(double Step, double Loss)> curve, int window) =>
+        curve.Select((point, i) => (point.Step, curve.Skip(Math.Max(0, i - window + 1)).Take(Math.Min(window, i + 1)).Average(p => p.Loss)));
 
     private static void PrintTable(IReadOnlyList<MethodResult> results)
     {
