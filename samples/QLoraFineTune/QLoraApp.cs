@@ -59,7 +59,7 @@ public static class QLoraApp
         var memory = new Table().Border(TableBorder.Rounded).Title("Base weights, bytes actually stored")
             .AddColumn("").AddColumn(new TableColumn("float32").RightAligned()).AddColumn(new TableColumn("NF4 + double quant").RightAligned()).AddColumn(new TableColumn("ratio").RightAligned());
         memory.AddRow("converted linear weights", DemoSetup.Megabytes(quantization.BytesBefore), DemoSetup.Megabytes(quantization.BytesAfter), $"{quantization.CompressionRatio:F2}×");
-        memory.AddRow("whole model (params + buffers)", DemoSetup.Megabytes(bytesBefore), DemoSetup.Megabytes(bytesAfter), $"{(double)bytesBefore / bytesAfter:F2}×");
+        memory.AddRow("whole model (every weight)", DemoSetup.Megabytes(bytesBefore), DemoSetup.Megabytes(bytesAfter), $"{(double)bytesBefore / bytesAfter:F2}×");
         AnsiConsole.Write(memory);
 
         var losses = new Table().Border(TableBorder.Rounded).Title("Training loss (same data, steps and seed)")

@@ -4,6 +4,7 @@ using Peft.Net.Models;
 using Peft.Net.Models.Data;
 using Peft.Net.Models.Tokenization;
 using Peft.Net.Models.Training;
+using Peft.Net.Quantization;
 
 namespace Peft.Net.Samples;
 
@@ -65,13 +66,18 @@ internal static class DemoSetup
         return ExampleBuilder.Split(TrainingData.FromPromptCompletions(examples, new ByteTokenizer(), maxLength: 64), evalFraction: 0.1, seed: 7);
     }
 
-    /// <summary>Bytes actually held by the model's parameters and buffers (each storage counted once: tied weights share one).</summary>
+    /// <summary>
+    /// Bytes actually held by the model's weights: parameters and buffers (each tensor counted once: tied weights share
+    /// one) plus the 4-bit weights of every <see cref="Nf4Linear"/> (codes, absmax and double-quantization scales).
+    /// </summary>
     public static long StoredBytes(Module model)
     {
         var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         long bytes = 0;
         foreach (var tensor in model.NamedParameters().Select(p => p.Parameter).Concat(model.NamedBuffers().Select(b => b.Buffer)))
             if (seen.Add(tensor)) bytes += tensor.Count * (long)tensor.DType.SizeOf();
+        foreach (var (_, module) in model.NamedModules())
+            if (module is Nf4Linear quantized) bytes += quantized.Weight.StorageBytes;
         return bytes;
     }
 
