@@ -14,7 +14,7 @@ namespace Peft.Net.Cuda;
 /// Uses CUDA device 0 (respecting <c>CUDA_VISIBLE_DEVICES</c>) and its primary context. Every method except
 /// <see cref="IsAvailable"/> throws <see cref="CudaUnavailableException"/> on a machine without a usable GPU.
 /// </remarks>
-public static class CudaNf4
+public static partial class CudaNf4
 {
     /// <summary>True when a CUDA GPU (compute capability 7.0+) and driver are usable and the kernels loaded. Never throws.</summary>
     public static bool IsAvailable => CudaDevice.TryGet(out _) is not null;

@@ -23,7 +23,7 @@ public sealed unsafe class FakeDriverTests
 {
     private static readonly DType[] OutputTypes = [DType.F32, DType.F16, DType.BF16];
 
-    private static (CudaDevice? Device, string Failure, IntPtr Library) Initialise(int major, int minor)
+    internal static (CudaDevice? Device, string Failure, IntPtr Library) Initialise(int major, int minor)
     {
         Assert.True(OperatingSystem.IsLinux(), "The fake driver is a Linux shared library (built by build_host.sh).");
         string path = HostEmulator.FakeDriverLibrary;
@@ -39,7 +39,7 @@ public sealed unsafe class FakeDriverTests
     private static string LoadedTarget(IntPtr library) =>
         Marshal.PtrToStringUTF8((IntPtr)((delegate* unmanaged<byte*>)NativeLibrary.GetExport(library, "fake_cuda_loaded_target"))()) ?? "";
 
-    private static int LiveAllocations(IntPtr library) =>
+    internal static int LiveAllocations(IntPtr library) =>
         ((delegate* unmanaged<int>)NativeLibrary.GetExport(library, "fake_cuda_live_allocations"))();
 
     [Theory]

@@ -39,7 +39,8 @@ internal static class CliAction
 
     /// <summary>Exceptions that mean the input is wrong rather than the program: unreadable or malformed files, unsupported content.</summary>
     internal static bool IsUserError(Exception e) =>
-        e is CliUserException or IOException or UnauthorizedAccessException or NotSupportedException or JsonException;
+        e is CliUserException or IOException or InvalidDataException or FormatException or UnauthorizedAccessException
+            or NotSupportedException or JsonException;
 
     private static void Report(CliConsole console, ParseResult parseResult, Exception e, string line)
     {

@@ -75,6 +75,11 @@ internal sealed class SafetensorsHeader
                 : $"header is not valid JSON: {e.Message}";
             throw new SafetensorsFormatException(filePath, null, problem, e);
         }
+        catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType?.Assembly == typeof(JsonDocument).Assembly)
+        {
+            // Reading a string whose escapes are not valid UTF-16 (an unpaired surrogate such as "\ud800").
+            throw new SafetensorsFormatException(filePath, null, $"header holds a string that is not valid Unicode ({e.Message})", e);
+        }
         return (entries, metadata);
     }
 

@@ -42,10 +42,7 @@ public sealed class SafetensorsWriter : IDisposable
             _tensors[i] = _tensors[i] with { Shape = (int[])_tensors[i].Shape.Clone() };
         byte[] header = SafetensorsHeaderWriter.Serialize(_tensors, metadata);
 
-        string folder = System.IO.Path.GetDirectoryName(Path)!;
-        if (!Directory.Exists(folder))
-            throw new DirectoryNotFoundException($"Cannot write '{path}': folder '{folder}' does not exist.");
-        TemporaryPath = $"{Path}.tmp-{Guid.NewGuid().ToString("N")[..8]}";
+        TemporaryPath = AtomicFile.TemporaryPathFor(Path);
         _stream = new FileStream(TemporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
         try
         {
@@ -138,7 +135,7 @@ public sealed class SafetensorsWriter : IDisposable
             _stream.Flush(flushToDisk: true);
             _stream.Dispose();
             _stream = null;
-            File.Move(TemporaryPath, Path, overwrite: true);
+            AtomicFile.Commit(TemporaryPath, Path);
             _committed = true;
         }
         catch
@@ -173,14 +170,7 @@ public sealed class SafetensorsWriter : IDisposable
         _failed = true;
         _stream?.Dispose();
         _stream = null;
-        try
-        {
-            File.Delete(TemporaryPath);
-        }
-        catch (IOException)
-        {
-            // Best effort: the temporary file name is unique, and the target was never touched.
-        }
+        AtomicFile.TryDelete(TemporaryPath);
     }
 
     private static void Validate(SafetensorsTensorSpec[] tensors)

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
@@ -28,56 +28,39 @@ internal static class AdamWKernel
         ref float m = ref MemoryMarshal.GetReference(firstMoment);
         ref float v = ref MemoryMarshal.GetReference(secondMoment);
         int i = 0;
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
-        {
-            var decay = Vector512.Create(c.Decay);
-            var beta1 = Vector512.Create(c.Beta1);
-            var oneMinusBeta1 = Vector512.Create(c.OneMinusBeta1);
-            var beta2 = Vector512.Create(c.Beta2);
-            var oneMinusBeta2 = Vector512.Create(c.OneMinusBeta2);
-            var bc2Sqrt = Vector512.Create(c.BiasCorrection2Sqrt);
-            var eps = Vector512.Create(c.Epsilon);
-            var negStep = Vector512.Create(c.NegativeStepSize);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                nuint at = (nuint)i;
-                var gi = Vector512.LoadUnsafe(ref g, at);
-                var pi = Vector512.LoadUnsafe(ref p, at) * decay;
-                var mi = Vector512.FusedMultiplyAdd(gi, oneMinusBeta1, Vector512.LoadUnsafe(ref m, at) * beta1);
-                var vi = Vector512.FusedMultiplyAdd(oneMinusBeta2 * gi, gi, Vector512.LoadUnsafe(ref v, at) * beta2);
-                var denom = Vector512.Sqrt(vi) / bc2Sqrt + eps;
-                pi += negStep * mi / denom;
-                mi.StoreUnsafe(ref m, at);
-                vi.StoreUnsafe(ref v, at);
-                pi.StoreUnsafe(ref p, at);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
-        {
-            var decay = Vector256.Create(c.Decay);
-            var beta1 = Vector256.Create(c.Beta1);
-            var oneMinusBeta1 = Vector256.Create(c.OneMinusBeta1);
-            var beta2 = Vector256.Create(c.Beta2);
-            var oneMinusBeta2 = Vector256.Create(c.OneMinusBeta2);
-            var bc2Sqrt = Vector256.Create(c.BiasCorrection2Sqrt);
-            var eps = Vector256.Create(c.Epsilon);
-            var negStep = Vector256.Create(c.NegativeStepSize);
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                nuint at = (nuint)i;
-                var gi = Vector256.LoadUnsafe(ref g, at);
-                var pi = Vector256.LoadUnsafe(ref p, at) * decay;
-                var mi = Vector256.FusedMultiplyAdd(gi, oneMinusBeta1, Vector256.LoadUnsafe(ref m, at) * beta1);
-                var vi = Vector256.FusedMultiplyAdd(oneMinusBeta2 * gi, gi, Vector256.LoadUnsafe(ref v, at) * beta2);
-                var denom = Vector256.Sqrt(vi) / bc2Sqrt + eps;
-                pi += negStep * mi / denom;
-                mi.StoreUnsafe(ref m, at);
-                vi.StoreUnsafe(ref v, at);
-                pi.StoreUnsafe(ref p, at);
-            }
-        }
+        if (FloatVector512.IsHardwareAccelerated && n >= FloatVector512.Count) i = UpdateVectors<FloatVector512>(ref p, ref g, ref m, ref v, n, c);
+        else if (FloatVector256.IsHardwareAccelerated && n >= FloatVector256.Count) i = UpdateVectors<FloatVector256>(ref p, ref g, ref m, ref v, n, c);
         for (; i < n; i++)
             UpdateElement(ref Unsafe.Add(ref p, i), Unsafe.Add(ref g, i), ref Unsafe.Add(ref m, i), ref Unsafe.Add(ref v, i), c);
+    }
+
+    // p, g, m, v: (N) → the index where the scalar tail starts
+    /// <summary>The whole-vector part of <see cref="Update"/> at one width.</summary>
+    private static int UpdateVectors<TVector>(ref float p, ref float g, ref float m, ref float v, int n, in AdamWCoefficients c)
+        where TVector : struct, IFloatVector<TVector>
+    {
+        var decay = TVector.Create(c.Decay);
+        var beta1 = TVector.Create(c.Beta1);
+        var oneMinusBeta1 = TVector.Create(c.OneMinusBeta1);
+        var beta2 = TVector.Create(c.Beta2);
+        var oneMinusBeta2 = TVector.Create(c.OneMinusBeta2);
+        var bc2Sqrt = TVector.Create(c.BiasCorrection2Sqrt);
+        var eps = TVector.Create(c.Epsilon);
+        var negStep = TVector.Create(c.NegativeStepSize);
+        int i = 0;
+        for (; i <= n - TVector.Count; i += TVector.Count)
+        {
+            var gi = TVector.Load(ref Unsafe.Add(ref g, i));
+            var pi = TVector.Load(ref Unsafe.Add(ref p, i)) * decay;
+            var mi = TVector.FusedMultiplyAdd(gi, oneMinusBeta1, TVector.Load(ref Unsafe.Add(ref m, i)) * beta1);
+            var vi = TVector.FusedMultiplyAdd(oneMinusBeta2 * gi, gi, TVector.Load(ref Unsafe.Add(ref v, i)) * beta2);
+            var denom = TVector.Sqrt(vi) / bc2Sqrt + eps;
+            pi += negStep * mi / denom;
+            TVector.Store(mi, ref Unsafe.Add(ref m, i));
+            TVector.Store(vi, ref Unsafe.Add(ref v, i));
+            TVector.Store(pi, ref Unsafe.Add(ref p, i));
+        }
+        return i;
     }
 
     // parameter, gradient, firstMoment, secondMoment: (N)

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
@@ -33,17 +34,17 @@ internal static partial class AttentionKernels
         if (shape.QueryCount == 0) return;
         switch (ResolveWidth(width, shape.HeadDim))
         {
-            case SimdWidth.Vector512: Backward<Width512, Vector512<float>>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
-            case SimdWidth.Vector256: Backward<Width256, Vector256<float>>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
-            case SimdWidth.Vector128: Backward<Width128, Vector128<float>>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
-            default: Backward<WidthScalar, float>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
+            case SimdWidth.Vector512: Backward<FloatVector512>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
+            case SimdWidth.Vector256: Backward<FloatVector256>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
+            case SimdWidth.Vector128: Backward<FloatVector128>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
+            default: Backward<FloatScalar>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
         }
     }
 
-    private static void Backward<TW, TV>(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v,
+    private static void Backward<TV>(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v,
         ReadOnlyMemory<float> output, ReadOnlyMemory<float> logSumExp, ReadOnlyMemory<float> dOutput,
         Memory<float> dq, Memory<float> dk, Memory<float> dv, AttentionShape shape, int threads)
-        where TW : IVectorWidth<TV> where TV : struct
+        where TV : struct, IFloatVector<TV>
     {
         int tiles = CeilDiv(shape.QueryLength, QueryTile);
         int units = shape.Group * tiles;              // (query head of the group, query tile) pairs per kv head
@@ -64,7 +65,7 @@ internal static partial class AttentionKernels
             for (int unit = split; unit < units; unit += splits) // strided, so causal tiles of every length mix
             {
                 int bh = b * shape.Heads + g * shape.Group + unit / tiles;
-                BackwardTile<TW, TV>(q.Span, k.Span, v.Span, output.Span, logSumExp.Span, dOutput.Span, dq.Span,
+                BackwardTile<TV>(q.Span, k.Span, v.Span, output.Span, logSumExp.Span, dOutput.Span, dq.Span,
                     dkHead, dvHead, shape, bh, unit % tiles * QueryTile);
             }
         });
@@ -88,10 +89,10 @@ internal static partial class AttentionKernels
 
     // One query tile of one head: rows i0 .. i0 + R of head bh = b·H + h.
     // dq: (B, H, Tq, D) or empty    dkHead, dvHead: (Tk, D) of kv head h / group, or empty
-    private static void BackwardTile<TW, TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+    private static void BackwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
         ReadOnlySpan<float> output, ReadOnlySpan<float> logSumExp, ReadOnlySpan<float> dOutput, Span<float> dq,
         Span<float> dkHead, Span<float> dvHead, AttentionShape shape, int bh, int i0)
-        where TW : IVectorWidth<TV> where TV : struct
+        where TV : struct, IFloatVector<TV>
     {
         int depth = shape.HeadDim, rows = Math.Min(QueryTile, shape.QueryLength - i0);
         int queryOffset = shape.QueryHeadOffset(bh) + i0 * depth, keyOffset = shape.KeyHeadOffset(bh);
@@ -117,10 +118,10 @@ internal static partial class AttentionKernels
         for (int j0 = 0; j0 < keyEnd; j0 += KeyBlock)
         {
             int blockKeys = Math.Min(KeyBlock, keyEnd - j0);
-            int width = RoundUp(blockKeys, 2 * TW.Count);
+            int width = RoundUp(blockKeys, 2 * TV.Count);
             var blockKeyRows = keys.Slice(j0 * depth, blockKeys * depth);            // (Lc, D)
             PackTransposed(blockKeyRows, blockKeys, depth, keysT, width);
-            ScorePanel<TW, TV>(queries, depth, keysT, probabilities, rows, depth, width, shape.Scale);
+            ScorePanel<TV>(queries, depth, keysT, probabilities, rows, depth, width, shape.Scale);
             for (int r = 0; r < rows; r++)
             {
                 var row = probabilities.Slice(r * width, width);
@@ -131,12 +132,12 @@ internal static partial class AttentionKernels
                 row[visible..].Clear();
             }
             if (!dvHead.IsEmpty) // dV (Lc, D) += Pᵀ (Lc, R) · dO (R, D)
-                AccumulateProduct<TW, TV>(dvHead.Slice(j0 * depth, blockKeys * depth), depth, probabilities, 1, width,
+                AccumulateProduct<TV>(dvHead.Slice(j0 * depth, blockKeys * depth), depth, probabilities, 1, width,
                     outputGrads, depth, blockKeys, rows, depth);
             if (!scoreGradNeeded) continue;
 
             PackTransposed(values.Slice(j0 * depth, blockKeys * depth), blockKeys, depth, valuesT, width);
-            ScorePanel<TW, TV>(outputGrads, depth, valuesT, scoreGrads, rows, depth, width, 1f); // dP = dO·Vᵀ
+            ScorePanel<TV>(outputGrads, depth, valuesT, scoreGrads, rows, depth, width, 1f); // dP = dO·Vᵀ
             for (int r = 0; r < rows; r++)
             {
                 var ds = scoreGrads.Slice(r * width, width);
@@ -145,9 +146,9 @@ internal static partial class AttentionKernels
                 TensorPrimitives.Multiply(ds, shape.Scale, ds); // fold the scale of S into dS
             }
             if (!queryGrads.IsEmpty) // dQ (R, D) += dS (R, Lc) · K (Lc, D)
-                AccumulateProduct<TW, TV>(queryGrads, depth, scoreGrads, width, 1, blockKeyRows, depth, rows, blockKeys, depth);
+                AccumulateProduct<TV>(queryGrads, depth, scoreGrads, width, 1, blockKeyRows, depth, rows, blockKeys, depth);
             if (!dkHead.IsEmpty) // dK (Lc, D) += dSᵀ (Lc, R) · Q (R, D)
-                AccumulateProduct<TW, TV>(dkHead.Slice(j0 * depth, blockKeys * depth), depth, scoreGrads, 1, width,
+                AccumulateProduct<TV>(dkHead.Slice(j0 * depth, blockKeys * depth), depth, scoreGrads, 1, width,
                     queries, depth, blockKeys, rows, depth);
         }
     }

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
@@ -23,29 +24,29 @@ internal static partial class AttentionKernels
         if (shape.QueryCount == 0) return;
         switch (ResolveWidth(width, shape.HeadDim))
         {
-            case SimdWidth.Vector512: Forward<Width512, Vector512<float>>(q, k, v, output, logSumExp, shape, threads); break;
-            case SimdWidth.Vector256: Forward<Width256, Vector256<float>>(q, k, v, output, logSumExp, shape, threads); break;
-            case SimdWidth.Vector128: Forward<Width128, Vector128<float>>(q, k, v, output, logSumExp, shape, threads); break;
-            default: Forward<WidthScalar, float>(q, k, v, output, logSumExp, shape, threads); break;
+            case SimdWidth.Vector512: Forward<FloatVector512>(q, k, v, output, logSumExp, shape, threads); break;
+            case SimdWidth.Vector256: Forward<FloatVector256>(q, k, v, output, logSumExp, shape, threads); break;
+            case SimdWidth.Vector128: Forward<FloatVector128>(q, k, v, output, logSumExp, shape, threads); break;
+            default: Forward<FloatScalar>(q, k, v, output, logSumExp, shape, threads); break;
         }
     }
 
-    private static void Forward<TW, TV>(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v,
+    private static void Forward<TV>(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v,
         Memory<float> output, Memory<float> logSumExp, AttentionShape shape, int threads)
-        where TW : IVectorWidth<TV> where TV : struct
+        where TV : struct, IFloatVector<TV>
     {
         int tiles = CeilDiv(shape.QueryLength, QueryTile);
         long work = 2L * shape.RowCount * shape.KeyLength * shape.HeadDim;
         ForEach(shape.Batch * shape.Heads * tiles, ThreadCount(threads, work), item =>
-            ForwardTile<TW, TV>(q.Span, k.Span, v.Span, output.Span, logSumExp.Span, shape, item / tiles, item % tiles * QueryTile));
+            ForwardTile<TV>(q.Span, k.Span, v.Span, output.Span, logSumExp.Span, shape, item / tiles, item % tiles * QueryTile));
     }
 
     // One query tile of one head: rows i0 .. i0 + R of q[b, h] (R ≤ Br) against k[b, h / group], v[b, h / group].
     // Per key block: S (R, Lc) = scale·Q·Kᵀ; per row m' = max(m, max S), P = exp(S − m'), l = l·e^(m − m') + Σ P,
     // O ← O·e^(m − m') + P·V. At the end O /= l, lse = m + log l.
-    private static void ForwardTile<TW, TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+    private static void ForwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
         Span<float> output, Span<float> logSumExp, AttentionShape shape, int bh, int i0)
-        where TW : IVectorWidth<TV> where TV : struct
+        where TV : struct, IFloatVector<TV>
     {
         int depth = shape.HeadDim, rows = Math.Min(QueryTile, shape.QueryLength - i0);
         int queryOffset = shape.QueryHeadOffset(bh) + i0 * depth, keyOffset = shape.KeyHeadOffset(bh);
@@ -66,9 +67,9 @@ internal static partial class AttentionKernels
         for (int j0 = 0; j0 < keyEnd; j0 += KeyBlock)
         {
             int blockKeys = Math.Min(KeyBlock, keyEnd - j0);
-            int width = RoundUp(blockKeys, 2 * TW.Count);
+            int width = RoundUp(blockKeys, 2 * TV.Count);
             PackTransposed(keys.Slice(j0 * depth, blockKeys * depth), blockKeys, depth, keysT, width);
-            ScorePanel<TW, TV>(queries, depth, keysT, scores, rows, depth, width, shape.Scale);
+            ScorePanel<TV>(queries, depth, keysT, scores, rows, depth, width, shape.Scale);
             for (int r = 0; r < rows; r++)
             {
                 var row = scores.Slice(r * width, width);
@@ -92,7 +93,7 @@ internal static partial class AttentionKernels
                     TensorPrimitives.Multiply(o, correction, o);
                 }
             }
-            AccumulateProduct<TW, TV>(result, depth, scores, width, 1, values.Slice(j0 * depth, blockKeys * depth), depth,
+            AccumulateProduct<TV>(result, depth, scores, width, 1, values.Slice(j0 * depth, blockKeys * depth), depth,
                 rows, blockKeys, depth);
         }
 

@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
-// The two register-tiled micro-kernels every attention product runs on, written once over a register width W:
+// The two register-tiled micro-kernels every attention product runs on, written once over a register width W (an <c>IFloatVector</c>):
 //   ScorePanel:        C (R, L) = alpha · A (R, D) · Bᵀ   with Bᵀ packed as a (D, L) panel, vectorised over L
 //   AccumulateProduct: O (N, D) += A (N, M) · X (M, D)      A read through strides, vectorised over D
 // Forward: S = scale·Q·Kᵀ (ScorePanel), O += P·V (AccumulateProduct).
@@ -26,17 +27,17 @@ internal static partial class AttentionKernels
 
     // a: (R, D) rows lda apart    bt: (D, L) packed, L a multiple of 2W    c: (R, L)
     /// <summary>c = alpha · a · bt: 4 rows × 2 registers of columns per register tile.</summary>
-    private static void ScorePanel<TW, TV>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> bt, Span<float> c,
+    private static void ScorePanel<TV>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> bt, Span<float> c,
         int rows, int depth, int width, float alpha)
-        where TW : IVectorWidth<TV> where TV : struct
+        where TV : struct, IFloatVector<TV>
     {
-        int w = TW.Count;
+        int w = TV.Count;
         Debug.Assert(width % (2 * w) == 0 && bt.Length >= depth * width && c.Length >= rows * width);
         Debug.Assert(rows == 0 || a.Length >= (rows - 1) * lda + depth);
         ref float a0 = ref MemoryMarshal.GetReference(a);
         ref float b0 = ref MemoryMarshal.GetReference(bt);
         ref float c0 = ref MemoryMarshal.GetReference(c);
-        TV scale = TW.Broadcast(alpha);
+        TV scale = TV.Create(alpha);
         int i = 0;
         for (; i + 4 <= rows; i += 4)
         {
@@ -44,35 +45,35 @@ internal static partial class AttentionKernels
             ref float cr = ref Unsafe.Add(ref c0, i * width);
             for (int col = 0; col < width; col += 2 * w)
             {
-                TV s00 = TW.Zero, s01 = TW.Zero, s10 = TW.Zero, s11 = TW.Zero;
-                TV s20 = TW.Zero, s21 = TW.Zero, s30 = TW.Zero, s31 = TW.Zero;
+                TV s00 = TV.Zero, s01 = TV.Zero, s10 = TV.Zero, s11 = TV.Zero;
+                TV s20 = TV.Zero, s21 = TV.Zero, s30 = TV.Zero, s31 = TV.Zero;
                 ref float bc = ref Unsafe.Add(ref b0, col);
                 for (int d = 0; d < depth; d++)
                 {
-                    TV x0 = TW.Load(ref Unsafe.Add(ref bc, d * width));
-                    TV x1 = TW.Load(ref Unsafe.Add(ref bc, d * width + w));
-                    TV y = TW.Broadcast(Unsafe.Add(ref ar, d));
-                    s00 = TW.MultiplyAdd(y, x0, s00);
-                    s01 = TW.MultiplyAdd(y, x1, s01);
-                    y = TW.Broadcast(Unsafe.Add(ref ar, lda + d));
-                    s10 = TW.MultiplyAdd(y, x0, s10);
-                    s11 = TW.MultiplyAdd(y, x1, s11);
-                    y = TW.Broadcast(Unsafe.Add(ref ar, 2 * lda + d));
-                    s20 = TW.MultiplyAdd(y, x0, s20);
-                    s21 = TW.MultiplyAdd(y, x1, s21);
-                    y = TW.Broadcast(Unsafe.Add(ref ar, 3 * lda + d));
-                    s30 = TW.MultiplyAdd(y, x0, s30);
-                    s31 = TW.MultiplyAdd(y, x1, s31);
+                    TV x0 = TV.Load(ref Unsafe.Add(ref bc, d * width));
+                    TV x1 = TV.Load(ref Unsafe.Add(ref bc, d * width + w));
+                    TV y = TV.Create(Unsafe.Add(ref ar, d));
+                    s00 = TV.MultiplyAdd(y, x0, s00);
+                    s01 = TV.MultiplyAdd(y, x1, s01);
+                    y = TV.Create(Unsafe.Add(ref ar, lda + d));
+                    s10 = TV.MultiplyAdd(y, x0, s10);
+                    s11 = TV.MultiplyAdd(y, x1, s11);
+                    y = TV.Create(Unsafe.Add(ref ar, 2 * lda + d));
+                    s20 = TV.MultiplyAdd(y, x0, s20);
+                    s21 = TV.MultiplyAdd(y, x1, s21);
+                    y = TV.Create(Unsafe.Add(ref ar, 3 * lda + d));
+                    s30 = TV.MultiplyAdd(y, x0, s30);
+                    s31 = TV.MultiplyAdd(y, x1, s31);
                 }
                 ref float cc = ref Unsafe.Add(ref cr, col);
-                TW.Store(TW.Multiply(s00, scale), ref cc);
-                TW.Store(TW.Multiply(s01, scale), ref Unsafe.Add(ref cc, w));
-                TW.Store(TW.Multiply(s10, scale), ref Unsafe.Add(ref cc, width));
-                TW.Store(TW.Multiply(s11, scale), ref Unsafe.Add(ref cc, width + w));
-                TW.Store(TW.Multiply(s20, scale), ref Unsafe.Add(ref cc, 2 * width));
-                TW.Store(TW.Multiply(s21, scale), ref Unsafe.Add(ref cc, 2 * width + w));
-                TW.Store(TW.Multiply(s30, scale), ref Unsafe.Add(ref cc, 3 * width));
-                TW.Store(TW.Multiply(s31, scale), ref Unsafe.Add(ref cc, 3 * width + w));
+                TV.Store(s00 * scale, ref cc);
+                TV.Store(s01 * scale, ref Unsafe.Add(ref cc, w));
+                TV.Store(s10 * scale, ref Unsafe.Add(ref cc, width));
+                TV.Store(s11 * scale, ref Unsafe.Add(ref cc, width + w));
+                TV.Store(s20 * scale, ref Unsafe.Add(ref cc, 2 * width));
+                TV.Store(s21 * scale, ref Unsafe.Add(ref cc, 2 * width + w));
+                TV.Store(s30 * scale, ref Unsafe.Add(ref cc, 3 * width));
+                TV.Store(s31 * scale, ref Unsafe.Add(ref cc, 3 * width + w));
             }
         }
         for (; i < rows; i++)
@@ -81,25 +82,25 @@ internal static partial class AttentionKernels
             ref float cr = ref Unsafe.Add(ref c0, i * width);
             for (int col = 0; col < width; col += 2 * w)
             {
-                TV s0 = TW.Zero, s1 = TW.Zero;
+                TV s0 = TV.Zero, s1 = TV.Zero;
                 ref float bc = ref Unsafe.Add(ref b0, col);
                 for (int d = 0; d < depth; d++)
                 {
-                    TV y = TW.Broadcast(Unsafe.Add(ref ar, d));
-                    s0 = TW.MultiplyAdd(y, TW.Load(ref Unsafe.Add(ref bc, d * width)), s0);
-                    s1 = TW.MultiplyAdd(y, TW.Load(ref Unsafe.Add(ref bc, d * width + w)), s1);
+                    TV y = TV.Create(Unsafe.Add(ref ar, d));
+                    s0 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref bc, d * width)), s0);
+                    s1 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref bc, d * width + w)), s1);
                 }
-                TW.Store(TW.Multiply(s0, scale), ref Unsafe.Add(ref cr, col));
-                TW.Store(TW.Multiply(s1, scale), ref Unsafe.Add(ref cr, col + w));
+                TV.Store(s0 * scale, ref Unsafe.Add(ref cr, col));
+                TV.Store(s1 * scale, ref Unsafe.Add(ref cr, col + w));
             }
         }
     }
 
     // output: (N, D) rows ldo apart    a: (N, M), element (i, j) at a[i·ars + j·acs]    x: (M, D) rows ldx apart
     /// <summary>output += a · x: 4 rows × 2 registers of D per register tile, scalar D tail.</summary>
-    private static void AccumulateProduct<TW, TV>(Span<float> output, int ldo, ReadOnlySpan<float> a, int ars, int acs,
+    private static void AccumulateProduct<TV>(Span<float> output, int ldo, ReadOnlySpan<float> a, int ars, int acs,
         ReadOnlySpan<float> x, int ldx, int n, int m, int depth)
-        where TW : IVectorWidth<TV> where TV : struct
+        where TV : struct, IFloatVector<TV>
     {
         Debug.Assert(n == 0 || output.Length >= (n - 1) * ldo + depth);
         Debug.Assert(m == 0 || x.Length >= (m - 1) * ldx + depth);
@@ -109,66 +110,66 @@ internal static partial class AttentionKernels
         ref float x0 = ref MemoryMarshal.GetReference(x);
         int i = 0;
         for (; i + 4 <= n; i += 4)
-            AccumulateRows4<TW, TV>(ref Unsafe.Add(ref o0, i * ldo), ldo, ref Unsafe.Add(ref a0, i * ars), ars, acs, ref x0, ldx, m, depth);
+            AccumulateRows4<TV>(ref Unsafe.Add(ref o0, i * ldo), ldo, ref Unsafe.Add(ref a0, i * ars), ars, acs, ref x0, ldx, m, depth);
         for (; i < n; i++)
-            AccumulateRow<TW, TV>(ref Unsafe.Add(ref o0, i * ldo), ref Unsafe.Add(ref a0, i * ars), acs, ref x0, ldx, m, depth);
+            AccumulateRow<TV>(ref Unsafe.Add(ref o0, i * ldo), ref Unsafe.Add(ref a0, i * ars), acs, ref x0, ldx, m, depth);
     }
 
     // o: 4 rows (D) ldo apart    a: 4 rows (M), (r, j) at a[r·ars + j·acs]    x: (M, D) rows ldx apart
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AccumulateRows4<TW, TV>(ref float o, int ldo, ref float a, int ars, int acs,
+    private static void AccumulateRows4<TV>(ref float o, int ldo, ref float a, int ars, int acs,
         ref float x, int ldx, int m, int depth)
-        where TW : IVectorWidth<TV> where TV : struct
+        where TV : struct, IFloatVector<TV>
     {
-        int w = TW.Count;
+        int w = TV.Count;
         ref float o1 = ref Unsafe.Add(ref o, ldo);
         ref float o2 = ref Unsafe.Add(ref o, 2 * ldo);
         ref float o3 = ref Unsafe.Add(ref o, 3 * ldo);
         int d = 0;
         for (; d + 2 * w <= depth; d += 2 * w)
         {
-            TV r00 = TW.Load(ref Unsafe.Add(ref o, d)), r01 = TW.Load(ref Unsafe.Add(ref o, d + w));
-            TV r10 = TW.Load(ref Unsafe.Add(ref o1, d)), r11 = TW.Load(ref Unsafe.Add(ref o1, d + w));
-            TV r20 = TW.Load(ref Unsafe.Add(ref o2, d)), r21 = TW.Load(ref Unsafe.Add(ref o2, d + w));
-            TV r30 = TW.Load(ref Unsafe.Add(ref o3, d)), r31 = TW.Load(ref Unsafe.Add(ref o3, d + w));
+            TV r00 = TV.Load(ref Unsafe.Add(ref o, d)), r01 = TV.Load(ref Unsafe.Add(ref o, d + w));
+            TV r10 = TV.Load(ref Unsafe.Add(ref o1, d)), r11 = TV.Load(ref Unsafe.Add(ref o1, d + w));
+            TV r20 = TV.Load(ref Unsafe.Add(ref o2, d)), r21 = TV.Load(ref Unsafe.Add(ref o2, d + w));
+            TV r30 = TV.Load(ref Unsafe.Add(ref o3, d)), r31 = TV.Load(ref Unsafe.Add(ref o3, d + w));
             for (int j = 0; j < m; j++)
             {
                 ref float xr = ref Unsafe.Add(ref x, j * ldx + d);
-                TV x0 = TW.Load(ref xr), x1 = TW.Load(ref Unsafe.Add(ref xr, w));
+                TV x0 = TV.Load(ref xr), x1 = TV.Load(ref Unsafe.Add(ref xr, w));
                 ref float aj = ref Unsafe.Add(ref a, j * acs);
-                TV y = TW.Broadcast(aj);
-                r00 = TW.MultiplyAdd(y, x0, r00);
-                r01 = TW.MultiplyAdd(y, x1, r01);
-                y = TW.Broadcast(Unsafe.Add(ref aj, ars));
-                r10 = TW.MultiplyAdd(y, x0, r10);
-                r11 = TW.MultiplyAdd(y, x1, r11);
-                y = TW.Broadcast(Unsafe.Add(ref aj, 2 * ars));
-                r20 = TW.MultiplyAdd(y, x0, r20);
-                r21 = TW.MultiplyAdd(y, x1, r21);
-                y = TW.Broadcast(Unsafe.Add(ref aj, 3 * ars));
-                r30 = TW.MultiplyAdd(y, x0, r30);
-                r31 = TW.MultiplyAdd(y, x1, r31);
+                TV y = TV.Create(aj);
+                r00 = TV.MultiplyAdd(y, x0, r00);
+                r01 = TV.MultiplyAdd(y, x1, r01);
+                y = TV.Create(Unsafe.Add(ref aj, ars));
+                r10 = TV.MultiplyAdd(y, x0, r10);
+                r11 = TV.MultiplyAdd(y, x1, r11);
+                y = TV.Create(Unsafe.Add(ref aj, 2 * ars));
+                r20 = TV.MultiplyAdd(y, x0, r20);
+                r21 = TV.MultiplyAdd(y, x1, r21);
+                y = TV.Create(Unsafe.Add(ref aj, 3 * ars));
+                r30 = TV.MultiplyAdd(y, x0, r30);
+                r31 = TV.MultiplyAdd(y, x1, r31);
             }
-            TW.Store(r00, ref Unsafe.Add(ref o, d)); TW.Store(r01, ref Unsafe.Add(ref o, d + w));
-            TW.Store(r10, ref Unsafe.Add(ref o1, d)); TW.Store(r11, ref Unsafe.Add(ref o1, d + w));
-            TW.Store(r20, ref Unsafe.Add(ref o2, d)); TW.Store(r21, ref Unsafe.Add(ref o2, d + w));
-            TW.Store(r30, ref Unsafe.Add(ref o3, d)); TW.Store(r31, ref Unsafe.Add(ref o3, d + w));
+            TV.Store(r00, ref Unsafe.Add(ref o, d)); TV.Store(r01, ref Unsafe.Add(ref o, d + w));
+            TV.Store(r10, ref Unsafe.Add(ref o1, d)); TV.Store(r11, ref Unsafe.Add(ref o1, d + w));
+            TV.Store(r20, ref Unsafe.Add(ref o2, d)); TV.Store(r21, ref Unsafe.Add(ref o2, d + w));
+            TV.Store(r30, ref Unsafe.Add(ref o3, d)); TV.Store(r31, ref Unsafe.Add(ref o3, d + w));
         }
         for (; d + w <= depth; d += w)
         {
-            TV r0 = TW.Load(ref Unsafe.Add(ref o, d)), r1 = TW.Load(ref Unsafe.Add(ref o1, d));
-            TV r2 = TW.Load(ref Unsafe.Add(ref o2, d)), r3 = TW.Load(ref Unsafe.Add(ref o3, d));
+            TV r0 = TV.Load(ref Unsafe.Add(ref o, d)), r1 = TV.Load(ref Unsafe.Add(ref o1, d));
+            TV r2 = TV.Load(ref Unsafe.Add(ref o2, d)), r3 = TV.Load(ref Unsafe.Add(ref o3, d));
             for (int j = 0; j < m; j++)
             {
-                TV xv = TW.Load(ref Unsafe.Add(ref x, j * ldx + d));
+                TV xv = TV.Load(ref Unsafe.Add(ref x, j * ldx + d));
                 ref float aj = ref Unsafe.Add(ref a, j * acs);
-                r0 = TW.MultiplyAdd(TW.Broadcast(aj), xv, r0);
-                r1 = TW.MultiplyAdd(TW.Broadcast(Unsafe.Add(ref aj, ars)), xv, r1);
-                r2 = TW.MultiplyAdd(TW.Broadcast(Unsafe.Add(ref aj, 2 * ars)), xv, r2);
-                r3 = TW.MultiplyAdd(TW.Broadcast(Unsafe.Add(ref aj, 3 * ars)), xv, r3);
+                r0 = TV.MultiplyAdd(TV.Create(aj), xv, r0);
+                r1 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref aj, ars)), xv, r1);
+                r2 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref aj, 2 * ars)), xv, r2);
+                r3 = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref aj, 3 * ars)), xv, r3);
             }
-            TW.Store(r0, ref Unsafe.Add(ref o, d)); TW.Store(r1, ref Unsafe.Add(ref o1, d));
-            TW.Store(r2, ref Unsafe.Add(ref o2, d)); TW.Store(r3, ref Unsafe.Add(ref o3, d));
+            TV.Store(r0, ref Unsafe.Add(ref o, d)); TV.Store(r1, ref Unsafe.Add(ref o1, d));
+            TV.Store(r2, ref Unsafe.Add(ref o2, d)); TV.Store(r3, ref Unsafe.Add(ref o3, d));
         }
         for (; d < depth; d++)
         {
@@ -190,30 +191,30 @@ internal static partial class AttentionKernels
     }
 
     // o: (D)    a: (M), element j at a[j·acs]    x: (M, D) rows ldx apart
-    private static void AccumulateRow<TW, TV>(ref float o, ref float a, int acs, ref float x, int ldx, int m, int depth)
-        where TW : IVectorWidth<TV> where TV : struct
+    private static void AccumulateRow<TV>(ref float o, ref float a, int acs, ref float x, int ldx, int m, int depth)
+        where TV : struct, IFloatVector<TV>
     {
-        int w = TW.Count;
+        int w = TV.Count;
         int d = 0;
         for (; d + 2 * w <= depth; d += 2 * w)
         {
-            TV r0 = TW.Load(ref Unsafe.Add(ref o, d)), r1 = TW.Load(ref Unsafe.Add(ref o, d + w));
+            TV r0 = TV.Load(ref Unsafe.Add(ref o, d)), r1 = TV.Load(ref Unsafe.Add(ref o, d + w));
             for (int j = 0; j < m; j++)
             {
                 ref float xr = ref Unsafe.Add(ref x, j * ldx + d);
-                TV y = TW.Broadcast(Unsafe.Add(ref a, j * acs));
-                r0 = TW.MultiplyAdd(y, TW.Load(ref xr), r0);
-                r1 = TW.MultiplyAdd(y, TW.Load(ref Unsafe.Add(ref xr, w)), r1);
+                TV y = TV.Create(Unsafe.Add(ref a, j * acs));
+                r0 = TV.MultiplyAdd(y, TV.Load(ref xr), r0);
+                r1 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref xr, w)), r1);
             }
-            TW.Store(r0, ref Unsafe.Add(ref o, d));
-            TW.Store(r1, ref Unsafe.Add(ref o, d + w));
+            TV.Store(r0, ref Unsafe.Add(ref o, d));
+            TV.Store(r1, ref Unsafe.Add(ref o, d + w));
         }
         for (; d + w <= depth; d += w)
         {
-            TV r = TW.Load(ref Unsafe.Add(ref o, d));
+            TV r = TV.Load(ref Unsafe.Add(ref o, d));
             for (int j = 0; j < m; j++)
-                r = TW.MultiplyAdd(TW.Broadcast(Unsafe.Add(ref a, j * acs)), TW.Load(ref Unsafe.Add(ref x, j * ldx + d)), r);
-            TW.Store(r, ref Unsafe.Add(ref o, d));
+                r = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref a, j * acs)), TV.Load(ref Unsafe.Add(ref x, j * ldx + d)), r);
+            TV.Store(r, ref Unsafe.Add(ref o, d));
         }
         for (; d < depth; d++)
         {

@@ -1,4 +1,4 @@
-using System.Runtime.Intrinsics;
+using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
@@ -11,7 +11,7 @@ namespace Peft.Net.Core.Kernels;
 /// </summary>
 /// <remarks>
 /// Inner products run on two register-tiled micro-kernels (<c>AttentionKernels.Tiles.cs</c>) written once over
-/// <see cref="IVectorWidth{TVector}"/>; <see cref="SimdWidth"/> picks the specialisation at run time.
+/// <see cref="IFloatVector{TSelf}"/>; <see cref="SimdWidth"/> picks the specialisation at run time.
 /// </remarks>
 internal static partial class AttentionKernels
 {
@@ -34,9 +34,9 @@ internal static partial class AttentionKernels
     internal static SimdWidth ResolveWidth(SimdWidth requested, int headDim)
     {
         if (requested != SimdWidth.Auto) return requested;
-        if (Vector512.IsHardwareAccelerated && headDim >= Vector512<float>.Count) return SimdWidth.Vector512;
-        if (Vector256.IsHardwareAccelerated && headDim >= Vector256<float>.Count) return SimdWidth.Vector256;
-        if (Vector128.IsHardwareAccelerated) return SimdWidth.Vector128;
+        if (FloatVector512.IsHardwareAccelerated && headDim >= FloatVector512.Count) return SimdWidth.Vector512;
+        if (FloatVector256.IsHardwareAccelerated && headDim >= FloatVector256.Count) return SimdWidth.Vector256;
+        if (FloatVector128.IsHardwareAccelerated) return SimdWidth.Vector128;
         return SimdWidth.Scalar;
     }
 

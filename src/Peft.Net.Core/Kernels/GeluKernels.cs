@@ -129,30 +129,23 @@ internal static class GeluKernels
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector128<float> Invoke(Vector128<float> g, Vector128<float> x)
-        {
-            var x2 = x * x;
-            var e = Vector128.Exp(Vector128.Create(-2f * Beta) * (x + Vector128.Create(Kappa) * (x2 * x)));
-            var slope = Vector128.Create(2f * Beta) * (Vector128<float>.One + Vector128.Create(3f * Kappa) * x2);
-            return g * (Vector128<float>.One / (Vector128<float>.One + e) + x * VectorMath.SigmoidSlope(e) * slope);
-        }
+        public Vector128<float> Invoke(Vector128<float> g, Vector128<float> x) => Invoke<FloatVector128>(g, x);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x)
-        {
-            var x2 = x * x;
-            var e = Vector256.Exp(Vector256.Create(-2f * Beta) * (x + Vector256.Create(Kappa) * (x2 * x)));
-            var slope = Vector256.Create(2f * Beta) * (Vector256<float>.One + Vector256.Create(3f * Kappa) * x2);
-            return g * (Vector256<float>.One / (Vector256<float>.One + e) + x * VectorMath.SigmoidSlope(e) * slope);
-        }
+        public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x) => Invoke<FloatVector256>(g, x);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x)
+        public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x) => Invoke<FloatVector512>(g, x);
+
+        // g, x: one register → g·GELU'(x), the float formula above at every width
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static TVector Invoke<TVector>(TVector g, TVector x) where TVector : struct, IFloatVector<TVector>
         {
+            var one = TVector.Create(1f);
             var x2 = x * x;
-            var e = Vector512.Exp(Vector512.Create(-2f * Beta) * (x + Vector512.Create(Kappa) * (x2 * x)));
-            var slope = Vector512.Create(2f * Beta) * (Vector512<float>.One + Vector512.Create(3f * Kappa) * x2);
-            return g * (Vector512<float>.One / (Vector512<float>.One + e) + x * VectorMath.SigmoidSlope(e) * slope);
+            var e = TVector.Exp(TVector.Create(-2f * Beta) * (x + TVector.Create(Kappa) * (x2 * x)));
+            var slope = TVector.Create(2f * Beta) * (one + TVector.Create(3f * Kappa) * x2);
+            return g * (one / (one + e) + x * VectorMath.SigmoidSlope(e) * slope);
         }
     }
 }

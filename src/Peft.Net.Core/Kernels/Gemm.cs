@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
@@ -116,7 +117,7 @@ internal static unsafe class Gemm
         long macs = (long)m * n * k;
         int items = macs < ParallelThreshold ? 1 : (int)Math.Clamp(macs / MinMacsPerThread, 1, Math.Max(1, threads));
         bool dot = UsesDotKernel(problem, path);
-        var (tileM, tileN) = dot ? (GemmDotKernel.Rows, GemmDotDriver<Vector512Ops, Vector512<float>>.NB) : TileOf(path);
+        var (tileM, tileN) = dot ? (GemmDotKernel.Rows, GemmDotDriver<FloatVector512>.NB) : TileOf(path);
         // Each thread packs the whole of the operand it does not split: split the dimension whose other operand
         // is cheaper to pack redundantly (a weight costs a decode, so prefer splitting N then). The dot kernel
         // packs only B, so it splits M unless C has only a few rows.
@@ -206,9 +207,9 @@ internal static unsafe class Gemm
         try
         {
             if (dot && path == GemmKernelPath.Vector512)
-                GemmDotDriver<Vector512Ops, Vector512<float>>.Run(problem, m0, m1, n0, n1, workspace);
+                GemmDotDriver<FloatVector512>.Run(problem, m0, m1, n0, n1, workspace);
             else if (dot)
-                GemmDotDriver<Vector256Ops, Vector256<float>>.Run(problem, m0, m1, n0, n1, workspace);
+                GemmDotDriver<FloatVector256>.Run(problem, m0, m1, n0, n1, workspace);
             else if (path == GemmKernelPath.Vector512)
                 GemmDriver<GemmMicroKernel512>.Run(problem, m0, m1, n0, n1, workspace);
             else if (path == GemmKernelPath.Vector256)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
@@ -7,9 +8,8 @@ namespace Peft.Net.Core.Kernels;
 /// A not transposed: op(A) rows are read in place (no packing of the large operand); Bᵀ is read in place when B is
 /// stored (N, K), and otherwise built one (NB × KB) block at a time (transposed, or decoded from a weight).
 /// </summary>
-internal static unsafe class GemmDotDriver<TOps, TVector>
-    where TOps : struct, IGemmVectorOps<TVector>
-    where TVector : struct
+internal static unsafe class GemmDotDriver<TVector>
+    where TVector : struct, IFloatVector<TVector>
 {
     /// <summary>Depth of one Bᵀ block.</summary>
     public const int KB = 2048;
@@ -48,7 +48,7 @@ internal static unsafe class GemmDotDriver<TOps, TVector>
                     float* a = problem.A + i * lda + p0;
                     float* c = problem.C + i * ldc + j0;
                     for (int j = 0; j < nb; j += GemmDotKernel.Columns)
-                        GemmDotKernel.Tile<TOps, TVector>(kb, a, lda, bt + j * ldb, ldb, c + j, ldc,
+                        GemmDotKernel.Tile<TVector>(kb, a, lda, bt + j * ldb, ldb, c + j, ldc,
                             rows, Math.Min(GemmDotKernel.Columns, nb - j), accumulate);
                 }
             }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
@@ -22,35 +23,34 @@ internal static unsafe class GemmDotKernel
     /// and are not stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile<TOps, TVector>(int k, float* a, nint lda, float* bt, nint ldb, float* c, nint ldc,
+    public static void Tile<TVector>(int k, float* a, nint lda, float* bt, nint ldb, float* c, nint ldc,
         int rows, int cols, bool accumulate)
-        where TOps : struct, IGemmVectorOps<TVector>
-        where TVector : struct
+        where TVector : struct, IFloatVector<TVector>
     {
         float* a0 = a, a1 = a + (rows > 1 ? lda : 0);
         float* b0 = bt, b1 = bt + (cols > 1 ? ldb : 0), b2 = bt + (cols > 2 ? 2 * ldb : 0), b3 = bt + (cols > 3 ? 3 * ldb : 0);
-        TVector s00 = default, s01 = default, s02 = default, s03 = default;
-        TVector s10 = default, s11 = default, s12 = default, s13 = default;
-        int width = TOps.Count, p = 0;
+        TVector s00 = TVector.Zero, s01 = TVector.Zero, s02 = TVector.Zero, s03 = TVector.Zero;
+        TVector s10 = TVector.Zero, s11 = TVector.Zero, s12 = TVector.Zero, s13 = TVector.Zero;
+        int width = TVector.Count, p = 0;
         for (; p <= k - width; p += width)
         {
-            TVector x0 = TOps.Load(a0 + p), x1 = TOps.Load(a1 + p);
-            TVector y = TOps.Load(b0 + p);
-            s00 = TOps.MultiplyAdd(x0, y, s00);
-            s10 = TOps.MultiplyAdd(x1, y, s10);
-            y = TOps.Load(b1 + p);
-            s01 = TOps.MultiplyAdd(x0, y, s01);
-            s11 = TOps.MultiplyAdd(x1, y, s11);
-            y = TOps.Load(b2 + p);
-            s02 = TOps.MultiplyAdd(x0, y, s02);
-            s12 = TOps.MultiplyAdd(x1, y, s12);
-            y = TOps.Load(b3 + p);
-            s03 = TOps.MultiplyAdd(x0, y, s03);
-            s13 = TOps.MultiplyAdd(x1, y, s13);
+            TVector x0 = TVector.Load(ref a0[p]), x1 = TVector.Load(ref a1[p]);
+            TVector y = TVector.Load(ref b0[p]);
+            s00 = TVector.FusedMultiplyAdd(x0, y, s00);
+            s10 = TVector.FusedMultiplyAdd(x1, y, s10);
+            y = TVector.Load(ref b1[p]);
+            s01 = TVector.FusedMultiplyAdd(x0, y, s01);
+            s11 = TVector.FusedMultiplyAdd(x1, y, s11);
+            y = TVector.Load(ref b2[p]);
+            s02 = TVector.FusedMultiplyAdd(x0, y, s02);
+            s12 = TVector.FusedMultiplyAdd(x1, y, s12);
+            y = TVector.Load(ref b3[p]);
+            s03 = TVector.FusedMultiplyAdd(x0, y, s03);
+            s13 = TVector.FusedMultiplyAdd(x1, y, s13);
         }
         Span<float> sums = stackalloc float[Rows * Columns];
-        sums[0] = TOps.Sum(s00); sums[1] = TOps.Sum(s01); sums[2] = TOps.Sum(s02); sums[3] = TOps.Sum(s03);
-        sums[4] = TOps.Sum(s10); sums[5] = TOps.Sum(s11); sums[6] = TOps.Sum(s12); sums[7] = TOps.Sum(s13);
+        sums[0] = TVector.Sum(s00); sums[1] = TVector.Sum(s01); sums[2] = TVector.Sum(s02); sums[3] = TVector.Sum(s03);
+        sums[4] = TVector.Sum(s10); sums[5] = TVector.Sum(s11); sums[6] = TVector.Sum(s12); sums[7] = TVector.Sum(s13);
         for (; p < k; p++) // K tail
         {
             float x0 = a0[p], x1 = a1[p], y0 = b0[p], y1 = b1[p], y2 = b2[p], y3 = b3[p];

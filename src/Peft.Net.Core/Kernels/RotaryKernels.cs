@@ -7,7 +7,7 @@ namespace Peft.Net.Core.Kernels;
 /// halves x = [x₁, x₂], <c>y = x·cos + [−x₂, x₁]·sin</c>, cos and sin read from the table row of the token's position.
 /// The backward pass applies the transposed (inverse) rotation. The <c>…Reference</c> methods are the scalar specification.
 /// </summary>
-internal static class RotaryKernels
+internal static partial class RotaryKernels
 {
     /// <summary>
     /// How a tensor is walked: it is seen as [B, O, T, I, D] where T is the dimension the positions index, D the
@@ -48,32 +48,25 @@ internal static class RotaryKernels
     {
         CheckLengths(y.Length, x.Length, cos.Length, sin.Length, positions.Length, layout);
         int d = layout.HeadDim, half = d / 2, n = TVector.Count;
-        int row = 0;
-        for (int b = 0; b < layout.Batch; b++)
-        for (int o = 0; o < layout.Outer; o++)
-        for (int t = 0; t < layout.Time; t++)
+        foreach (var (row, p) in new RowWalk(layout, positions))
         {
-            int p = positions[layout.PositionsPerBatch ? b * layout.Time + t : t];
             var c = cos.Slice(p * d, d);
             var s = sin.Slice(p * d, d);
-            for (int h = 0; h < layout.Inner; h++, row++)
+            var xr = x.Slice(row * d, d);
+            var yr = y.Slice(row * d, d);
+            int j = 0;
+            for (; j <= half - n; j += n)
             {
-                var xr = x.Slice(row * d, d);
-                var yr = y.Slice(row * d, d);
-                int j = 0;
-                for (; j <= half - n; j += n)
-                {
-                    var x1 = TVector.Load(xr, j);
-                    var x2 = TVector.Load(xr, j + half);
-                    TVector.Store(x1 * TVector.Load(c, j) - x2 * TVector.Load(s, j), yr, j);
-                    TVector.Store(x2 * TVector.Load(c, j + half) + x1 * TVector.Load(s, j + half), yr, j + half);
-                }
-                for (; j < half; j++)
-                {
-                    float x1 = xr[j], x2 = xr[j + half];
-                    yr[j] = x1 * c[j] - x2 * s[j];
-                    yr[j + half] = x2 * c[j + half] + x1 * s[j + half];
-                }
+                var x1 = TVector.Load(xr, j);
+                var x2 = TVector.Load(xr, j + half);
+                TVector.Store(x1 * TVector.Load(c, j) - x2 * TVector.Load(s, j), yr, j);
+                TVector.Store(x2 * TVector.Load(c, j + half) + x1 * TVector.Load(s, j + half), yr, j + half);
+            }
+            for (; j < half; j++)
+            {
+                float x1 = xr[j], x2 = xr[j + half];
+                yr[j] = x1 * c[j] - x2 * s[j];
+                yr[j + half] = x2 * c[j + half] + x1 * s[j + half];
             }
         }
     }
@@ -84,32 +77,25 @@ internal static class RotaryKernels
     {
         CheckLengths(dx.Length, dy.Length, cos.Length, sin.Length, positions.Length, layout);
         int d = layout.HeadDim, half = d / 2, n = TVector.Count;
-        int row = 0;
-        for (int b = 0; b < layout.Batch; b++)
-        for (int o = 0; o < layout.Outer; o++)
-        for (int t = 0; t < layout.Time; t++)
+        foreach (var (row, p) in new RowWalk(layout, positions))
         {
-            int p = positions[layout.PositionsPerBatch ? b * layout.Time + t : t];
             var c = cos.Slice(p * d, d);
             var s = sin.Slice(p * d, d);
-            for (int h = 0; h < layout.Inner; h++, row++)
+            var gr = dy.Slice(row * d, d);
+            var dxr = dx.Slice(row * d, d);
+            int j = 0;
+            for (; j <= half - n; j += n)
             {
-                var gr = dy.Slice(row * d, d);
-                var dxr = dx.Slice(row * d, d);
-                int j = 0;
-                for (; j <= half - n; j += n)
-                {
-                    var g1 = TVector.Load(gr, j);
-                    var g2 = TVector.Load(gr, j + half);
-                    TVector.Store(TVector.Load(dxr, j) + g1 * TVector.Load(c, j) + g2 * TVector.Load(s, j + half), dxr, j);
-                    TVector.Store(TVector.Load(dxr, j + half) + g2 * TVector.Load(c, j + half) - g1 * TVector.Load(s, j), dxr, j + half);
-                }
-                for (; j < half; j++)
-                {
-                    float g1 = gr[j], g2 = gr[j + half];
-                    dxr[j] += g1 * c[j] + g2 * s[j + half];
-                    dxr[j + half] += g2 * c[j + half] - g1 * s[j];
-                }
+                var g1 = TVector.Load(gr, j);
+                var g2 = TVector.Load(gr, j + half);
+                TVector.Store(TVector.Load(dxr, j) + g1 * TVector.Load(c, j) + g2 * TVector.Load(s, j + half), dxr, j);
+                TVector.Store(TVector.Load(dxr, j + half) + g2 * TVector.Load(c, j + half) - g1 * TVector.Load(s, j), dxr, j + half);
+            }
+            for (; j < half; j++)
+            {
+                float g1 = gr[j], g2 = gr[j + half];
+                dxr[j] += g1 * c[j] + g2 * s[j + half];
+                dxr[j + half] += g2 * c[j + half] - g1 * s[j];
             }
         }
     }

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
@@ -27,57 +27,41 @@ internal static class SgdKernel
         ref float g = ref MemoryMarshal.GetReference(gradient);
         ref float b = ref MemoryMarshal.GetReference(momentumBuffer);
         int i = 0;
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
-        {
-            var wd = Vector512.Create(c.WeightDecay);
-            var momentum = Vector512.Create(c.Momentum);
-            var oneMinusDampening = Vector512.Create(c.OneMinusDampening);
-            var negLr = Vector512.Create(c.NegativeLearningRate);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                nuint at = (nuint)i;
-                var pi = Vector512.LoadUnsafe(ref p, at);
-                var d = Vector512.LoadUnsafe(ref g, at);
-                if (c.HasWeightDecay) d = Vector512.FusedMultiplyAdd(pi, wd, d);
-                if (c.Mode != SgdMomentumMode.None)
-                {
-                    var buffer = c.Mode == SgdMomentumMode.Initialize
-                        ? d
-                        : Vector512.FusedMultiplyAdd(d, oneMinusDampening, Vector512.LoadUnsafe(ref b, at) * momentum);
-                    buffer.StoreUnsafe(ref b, at);
-                    d = c.Nesterov ? Vector512.FusedMultiplyAdd(buffer, momentum, d) : buffer;
-                }
-                Vector512.FusedMultiplyAdd(d, negLr, pi).StoreUnsafe(ref p, at);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
-        {
-            var wd = Vector256.Create(c.WeightDecay);
-            var momentum = Vector256.Create(c.Momentum);
-            var oneMinusDampening = Vector256.Create(c.OneMinusDampening);
-            var negLr = Vector256.Create(c.NegativeLearningRate);
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                nuint at = (nuint)i;
-                var pi = Vector256.LoadUnsafe(ref p, at);
-                var d = Vector256.LoadUnsafe(ref g, at);
-                if (c.HasWeightDecay) d = Vector256.FusedMultiplyAdd(pi, wd, d);
-                if (c.Mode != SgdMomentumMode.None)
-                {
-                    var buffer = c.Mode == SgdMomentumMode.Initialize
-                        ? d
-                        : Vector256.FusedMultiplyAdd(d, oneMinusDampening, Vector256.LoadUnsafe(ref b, at) * momentum);
-                    buffer.StoreUnsafe(ref b, at);
-                    d = c.Nesterov ? Vector256.FusedMultiplyAdd(buffer, momentum, d) : buffer;
-                }
-                Vector256.FusedMultiplyAdd(d, negLr, pi).StoreUnsafe(ref p, at);
-            }
-        }
+        if (FloatVector512.IsHardwareAccelerated && n >= FloatVector512.Count) i = UpdateVectors<FloatVector512>(ref p, ref g, ref b, n, c);
+        else if (FloatVector256.IsHardwareAccelerated && n >= FloatVector256.Count) i = UpdateVectors<FloatVector256>(ref p, ref g, ref b, n, c);
         for (; i < n; i++)
         {
             ref float bi = ref c.Mode == SgdMomentumMode.None ? ref Unsafe.NullRef<float>() : ref Unsafe.Add(ref b, i);
             UpdateElement(ref Unsafe.Add(ref p, i), Unsafe.Add(ref g, i), ref bi, c);
         }
+    }
+
+    // p, g: (N); b: (N), or unused when the mode is None → the index where the scalar tail starts
+    /// <summary>The whole-vector part of <see cref="Update"/> at one width.</summary>
+    private static int UpdateVectors<TVector>(ref float p, ref float g, ref float b, int n, in SgdCoefficients c)
+        where TVector : struct, IFloatVector<TVector>
+    {
+        var wd = TVector.Create(c.WeightDecay);
+        var momentum = TVector.Create(c.Momentum);
+        var oneMinusDampening = TVector.Create(c.OneMinusDampening);
+        var negLr = TVector.Create(c.NegativeLearningRate);
+        int i = 0;
+        for (; i <= n - TVector.Count; i += TVector.Count)
+        {
+            var pi = TVector.Load(ref Unsafe.Add(ref p, i));
+            var d = TVector.Load(ref Unsafe.Add(ref g, i));
+            if (c.HasWeightDecay) d = TVector.FusedMultiplyAdd(pi, wd, d);
+            if (c.Mode != SgdMomentumMode.None)
+            {
+                var buffer = c.Mode == SgdMomentumMode.Initialize
+                    ? d
+                    : TVector.FusedMultiplyAdd(d, oneMinusDampening, TVector.Load(ref Unsafe.Add(ref b, i)) * momentum);
+                TVector.Store(buffer, ref Unsafe.Add(ref b, i));
+                d = c.Nesterov ? TVector.FusedMultiplyAdd(buffer, momentum, d) : buffer;
+            }
+            TVector.Store(TVector.FusedMultiplyAdd(d, negLr, pi), ref Unsafe.Add(ref p, i));
+        }
+        return i;
     }
 
     // parameter, gradient: (N); momentumBuffer: (N), or empty when the mode is None

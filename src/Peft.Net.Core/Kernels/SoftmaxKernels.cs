@@ -86,37 +86,10 @@ internal static class SoftmaxKernels
         ref float yr = ref MemoryMarshal.GetReference(y);
         nuint n = (nuint)x.Length, i = 0;
         float sum = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            var s = Vector512.Create(shift);
-            var acc = Vector512<float>.Zero;
-            for (; i + 16 <= n; i += 16)
-            {
-                var e = Vector512.Exp(Vector512.LoadUnsafe(ref xr, i) - s);
-                e.StoreUnsafe(ref yr, i);
-                acc += e;
-            }
-            sum += Vector512.Sum(acc);
-        }
-        if (Vector256.IsHardwareAccelerated && i + 8 <= n)
-        {
-            var s = Vector256.Create(shift);
-            var acc = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8)
-            {
-                var e = Vector256.Exp(Vector256.LoadUnsafe(ref xr, i) - s);
-                e.StoreUnsafe(ref yr, i);
-                acc += e;
-            }
-            sum += Vector256.Sum(acc);
-        }
-        if (Vector128.IsHardwareAccelerated && i + 4 <= n)
-        {
-            var e = Vector128.Exp(Vector128.LoadUnsafe(ref xr, i) - Vector128.Create(shift));
-            e.StoreUnsafe(ref yr, i);
-            sum += Vector128.Sum(e);
-            i += 4;
-        }
+        if (FloatVector512.IsHardwareAccelerated) sum += ExpShiftedSumVectors<FloatVector512>(ref xr, ref yr, n, ref i, shift);
+        if (FloatVector256.IsHardwareAccelerated) sum += ExpShiftedSumVectors<FloatVector256>(ref xr, ref yr, n, ref i, shift);
+        // at most one Vector128 block (as before the width-generic rewrite: same summation order on every machine)
+        if (FloatVector128.IsHardwareAccelerated) sum += ExpShiftedSumVectors<FloatVector128>(ref xr, ref yr, Math.Min(n, i + 4), ref i, shift);
         for (; i < n; i++)
         {
             float e = MathF.Exp(Unsafe.Add(ref xr, i) - shift);
@@ -124,6 +97,24 @@ internal static class SoftmaxKernels
             sum += e;
         }
         return sum;
+    }
+
+    // x, y: (C), from index i on → Σ of the lanes written; i advances past the whole vectors
+    /// <summary>The whole-vector part of <see cref="ExpShiftedSum"/> at one width (adds 0 when none fits).</summary>
+    private static float ExpShiftedSumVectors<TVector>(ref float x, ref float y, nuint n, ref nuint i, float shift)
+        where TVector : struct, IFloatVector<TVector>
+    {
+        nuint width = (nuint)TVector.Count;
+        if (i + width > n) return 0f;
+        var s = TVector.Create(shift);
+        var acc = TVector.Zero;
+        for (; i + width <= n; i += width)
+        {
+            var e = TVector.Exp(TVector.Load(ref Unsafe.Add(ref x, i)) - s);
+            TVector.Store(e, ref Unsafe.Add(ref y, i));
+            acc += e;
+        }
+        return TVector.Sum(acc);
     }
 
     /// <summary>The number of rows; checks that both spans hold whole rows of the same count.</summary>

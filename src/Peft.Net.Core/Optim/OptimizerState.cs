@@ -58,6 +58,11 @@ public sealed record OptimizerState(string OptimizerType, IReadOnlyList<string> 
     }
 
     /// <summary>Reads a state written by <see cref="WriteTo"/>.</summary>
+    /// <remarks>
+    /// Every count and string length in the stream is checked against the bytes left before anything is allocated,
+    /// so a corrupt or hostile stream cannot make the reader allocate much more than the stream's size (for
+    /// streams that cannot seek, buffers grow only as data actually arrives).
+    /// </remarks>
     /// <exception cref="InvalidDataException">The stream is not an optimizer state, has another version, or is truncated or corrupt.</exception>
     public static OptimizerState ReadFrom(Stream stream)
     {
@@ -72,53 +77,100 @@ public sealed record OptimizerState(string OptimizerType, IReadOnlyList<string> 
             int version = reader.ReadInt32();
             if (version != FormatVersion)
                 throw new InvalidDataException($"Optimizer state format version {version} is not supported (this build reads version {FormatVersion}).");
-            string type = reader.ReadString();
-            var bufferNames = new string[ReadCount(reader, "buffer names")];
-            for (int i = 0; i < bufferNames.Length; i++) bufferNames[i] = reader.ReadString();
-            var groups = new ParamGroupState[ReadCount(reader, "groups")];
-            for (int g = 0; g < groups.Length; g++)
+            string type = ReadString(reader, "optimizer type");
+            // Smallest encodings: a string takes ≥ 1 byte, a group ≥ 9 (name, two counts), a hyper-parameter ≥ 9
+            // (key, double), a parameter ≥ 1 (presence flag), a float 4.
+            int bufferCount = ReadCount(reader, "buffer names", 1);
+            var bufferNames = new List<string>(Math.Min(bufferCount, 64));
+            for (int i = 0; i < bufferCount; i++) bufferNames.Add(ReadString(reader, "buffer name"));
+            int groupCount = ReadCount(reader, "groups", 9);
+            var groups = new List<ParamGroupState>(Math.Min(groupCount, 64));
+            for (int g = 0; g < groupCount; g++)
             {
-                string name = reader.ReadString();
-                int hyperparameterCount = ReadCount(reader, $"hyper-parameters of group '{name}'");
-                var hyperparameters = new Dictionary<string, double>(hyperparameterCount);
+                string name = ReadString(reader, $"name of group {g}");
+                int hyperparameterCount = ReadCount(reader, $"hyper-parameters of group '{name}'", 9);
+                var hyperparameters = new Dictionary<string, double>(Math.Min(hyperparameterCount, 64));
                 for (int h = 0; h < hyperparameterCount; h++)
                 {
-                    string key = reader.ReadString();
+                    string key = ReadString(reader, $"hyper-parameter name in group '{name}'");
                     if (!hyperparameters.TryAdd(key, reader.ReadDouble()))
                         throw new InvalidDataException($"Group '{name}' repeats the hyper-parameter '{key}'.");
                 }
-                var parameters = new ParameterState?[ReadCount(reader, $"parameters of group '{name}'")];
-                for (int p = 0; p < parameters.Length; p++)
+                int parameterCount = ReadCount(reader, $"parameters of group '{name}'", 1);
+                var parameters = new List<ParameterState?>(Math.Min(parameterCount, 1024));
+                for (int p = 0; p < parameterCount; p++)
                 {
-                    if (!reader.ReadBoolean()) continue;
+                    if (!reader.ReadBoolean())
+                    {
+                        parameters.Add(null);
+                        continue;
+                    }
                     long step = reader.ReadInt64();
                     if (step < 0)
                         throw new InvalidDataException($"Parameter {p} of group '{name}' has a negative step count {step}.");
-                    var buffers = new float[bufferNames.Length][];
+                    var buffers = new float[bufferNames.Count][];
                     for (int b = 0; b < buffers.Length; b++)
-                    {
-                        buffers[b] = new float[ReadCount(reader, $"elements of '{bufferNames[b]}' of parameter {p} in group '{name}'")];
-                        ReadFloats(reader, buffers[b]);
-                    }
-                    parameters[p] = new ParameterState(step, buffers);
+                        buffers[b] = ReadFloats(reader, ReadCount(reader, $"elements of '{bufferNames[b]}' of parameter {p} in group '{name}'", sizeof(float)));
+                    parameters.Add(new ParameterState(step, buffers));
                 }
-                groups[g] = new ParamGroupState(name, hyperparameters, parameters);
+                groups.Add(new ParamGroupState(name, hyperparameters, parameters.ToArray()));
             }
-            return new OptimizerState(type, bufferNames, groups);
+            return new OptimizerState(type, bufferNames.ToArray(), groups.ToArray());
         }
         catch (EndOfStreamException e)
         {
             throw new InvalidDataException("The optimizer state is truncated.", e);
         }
+        catch (FormatException e)
+        {
+            // A string length that is not a valid 7-bit encoded integer.
+            throw new InvalidDataException($"The optimizer state is corrupt: {e.Message}", e);
+        }
     }
 
-    private static int ReadCount(BinaryReader reader, string what)
+    /// <summary>Reads a count and checks that <paramref name="bytesPerItem"/> × count bytes can still follow.</summary>
+    private static int ReadCount(BinaryReader reader, string what, int bytesPerItem)
     {
         int count = reader.ReadInt32();
-        long left = reader.BaseStream.CanSeek ? reader.BaseStream.Length - reader.BaseStream.Position : long.MaxValue;
-        if (count < 0 || count > left)
+        if (count < 0 || (long)count * bytesPerItem > BytesLeft(reader))
             throw new InvalidDataException($"The optimizer state is corrupt: {count} {what}.");
         return count;
+    }
+
+    /// <summary>Reads a length-prefixed UTF-8 string (the <see cref="BinaryWriter.Write(string)"/> encoding), checking the length first.</summary>
+    private static string ReadString(BinaryReader reader, string what)
+    {
+        int length = reader.Read7BitEncodedInt();
+        if (length < 0 || length > BytesLeft(reader))
+            throw new InvalidDataException($"The optimizer state is corrupt: the {what} claims {length} bytes.");
+        if (length <= 1024 || reader.BaseStream.CanSeek)
+        {
+            var bytes = new byte[length];
+            reader.BaseStream.ReadExactly(bytes);
+            return Encoding.UTF8.GetString(bytes);
+        }
+        return Encoding.UTF8.GetString(ReadGrowing(reader.BaseStream, length));
+    }
+
+    private static long BytesLeft(BinaryReader reader) =>
+        reader.BaseStream.CanSeek ? reader.BaseStream.Length - reader.BaseStream.Position : long.MaxValue;
+
+    /// <summary>Reads <paramref name="length"/> bytes from a stream that cannot tell its length, growing the buffer as data arrives.</summary>
+    private static byte[] ReadGrowing(Stream stream, long length)
+    {
+        const int chunk = 1 << 20;
+        var buffer = new byte[Math.Min(length, 4096)];
+        long done = 0;
+        while (done < length)
+        {
+            if (done == buffer.Length)
+                Array.Resize(ref buffer, (int)Math.Min(length, 2L * buffer.Length));
+            int read = stream.Read(buffer, (int)done, (int)Math.Min(buffer.Length - done, chunk));
+            if (read == 0)
+                throw new EndOfStreamException();
+            done += read;
+        }
+        return buffer;
     }
 
     private static void WriteFloats(BinaryWriter writer, float[] values)
@@ -129,11 +181,23 @@ public sealed record OptimizerState(string OptimizerType, IReadOnlyList<string> 
             foreach (float v in values) writer.Write(v);
     }
 
-    private static void ReadFloats(BinaryReader reader, float[] values)
+    /// <summary>Reads <paramref name="count"/> little-endian floats; for a stream that cannot seek the array grows as data arrives.</summary>
+    private static float[] ReadFloats(BinaryReader reader, int count)
     {
-        if (BitConverter.IsLittleEndian)
-            reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
-        else
-            for (int i = 0; i < values.Length; i++) values[i] = reader.ReadSingle();
+        const int chunk = 1 << 18;
+        var values = new float[reader.BaseStream.CanSeek ? count : Math.Min(count, 1024)];
+        for (int done = 0; done < count;)
+        {
+            if (done == values.Length)
+                Array.Resize(ref values, (int)Math.Min(count, 2L * values.Length));
+            int length = Math.Min(values.Length - done, chunk);
+            var target = values.AsSpan(done, length);
+            reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(target));
+            if (!BitConverter.IsLittleEndian)
+                for (int i = 0; i < target.Length; i++)
+                    target[i] = BitConverter.Int32BitsToSingle(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(target[i])));
+            done += length;
+        }
+        return values;
     }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Peft.Net.Core.IO;
 
 namespace Peft.Net.Models.Data;
 
@@ -106,20 +107,30 @@ public sealed class JsonlDataset
     private static string? StringField(JsonElement root, string name, string source, int lineNumber)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
-        return value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : throw new JsonlFormatException(source, lineNumber, $"\"{name}\" must be a string but is {value.ValueKind}");
+        if (value.ValueKind != JsonValueKind.String)
+            throw new JsonlFormatException(source, lineNumber, $"\"{name}\" must be a string but is {value.ValueKind}");
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException e)
+        {
+            // An escape that is not valid UTF-16, e.g. an unpaired surrogate "\ud800".
+            throw new JsonlFormatException(source, lineNumber, $"\"{name}\" is not valid Unicode ({e.Message})", e);
+        }
     }
 
-    /// <summary>Writes rows to a JSONL file (UTF-8 without BOM, one object per line, '\n' line ends).</summary>
+    /// <summary>
+    /// Writes rows to a JSONL file (UTF-8 without BOM, one object per line, '\n' line ends), atomically: a crash
+    /// mid-write leaves the previous file (or none), never a partial one.
+    /// </summary>
     /// <param name="path">The file to create or overwrite.</param>
     /// <param name="records">The rows.</param>
     public static void Save(string path, IEnumerable<DatasetRecord> records)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(records);
-        using var stream = File.Create(path);
-        Write(stream, records);
+        AtomicFile.Write(path, stream => Write(stream, records));
     }
 
     /// <summary>Writes prompt/completion pairs to a JSONL file.</summary>

@@ -117,6 +117,10 @@ public sealed record LlamaConfig
             throw new ArgumentException($"rms_norm_eps must be positive; got {RmsNormEps}.");
         if (!(RopeTheta > 0))
             throw new ArgumentException($"rope_theta must be positive; got {RopeTheta}.");
+        if (RopeScaling is { } scaling && (!(scaling.Factor > 0) || !(scaling.LowFreqFactor > 0) || !(scaling.HighFreqFactor > scaling.LowFreqFactor)
+                                           || scaling.OriginalMaxPositionEmbeddings <= 0 || !double.IsFinite(scaling.Factor) || !double.IsFinite(scaling.HighFreqFactor)))
+            throw new ArgumentException(
+                $"rope_scaling needs a finite factor > 0, 0 < low_freq_factor < high_freq_factor (finite) and original_max_position_embeddings > 0; got {scaling}.");
         if (TorchDType is { } dtype && !dtype.IsFloatingPoint())
             throw new ArgumentException($"torch_dtype must be a floating dtype (F32, F16 or BF16); got {dtype}.");
         if (ModelType == "qwen2" && (!QkvBias || OutputProjectionBias))

@@ -9,6 +9,19 @@ internal static class LlamaConfigJson
 {
     public static LlamaConfig Read(string path)
     {
+        try
+        {
+            return ReadDocument(path);
+        }
+        catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType?.Assembly == typeof(JsonDocument).Assembly)
+        {
+            // A string escape that is not valid UTF-16 (an unpaired surrogate such as "\ud800") fails only when read.
+            throw new InvalidDataException($"{path}: holds a string that is not valid Unicode ({e.Message}).", e);
+        }
+    }
+
+    private static LlamaConfig ReadDocument(string path)
+    {
         if (!File.Exists(path))
             throw new FileNotFoundException($"{path}: the model config file does not exist.", path);
         JsonDocument document;
@@ -118,10 +131,9 @@ internal static class LlamaConfigJson
     public static void Write(LlamaConfig config, string path)
     {
         config.Validate();
-        string temporary = path + ".tmp";
-        using (var stream = File.Create(temporary))
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        Peft.Net.Core.IO.AtomicFile.Write(path, stream =>
         {
+            using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
             json.WriteStartObject();
             json.WriteStartArray("architectures");
             json.WriteStringValue(config.ModelType switch { "qwen2" => "Qwen2ForCausalLM", "mistral" => "MistralForCausalLM", _ => "LlamaForCausalLM" });
@@ -171,8 +183,7 @@ internal static class LlamaConfigJson
             WriteOptionalId(json, "pad_token_id", config.PadTokenId);
             if (config.TorchDType is { } dtype) json.WriteString("torch_dtype", DTypeName(dtype));
             json.WriteEndObject();
-        }
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 
     private static void WriteOptionalId(Utf8JsonWriter json, string name, int? id)

@@ -140,7 +140,22 @@ public sealed class BpeTokenizer : ITokenizer
         }
         using (document)
         {
-            var root = document.RootElement;
+            try
+            {
+                return Build(document.RootElement, source, config, context);
+            }
+            catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType?.Assembly == typeof(JsonDocument).Assembly)
+            {
+                // A string escape that is not valid UTF-16 (an unpaired surrogate such as "\ud800") only fails
+                // when the string is read, with the parser's InvalidOperationException.
+                throw new InvalidDataException($"{source}: holds a string that is not valid Unicode ({e.Message}).", e);
+            }
+        }
+    }
+
+    private static BpeTokenizer Build(JsonElement root, string source, TokenizerConfig? config, TokenizerJsonContext context)
+    {
+        {
             if (root.ValueKind != JsonValueKind.Object)
                 throw context.Invalid("$", "must be a JSON object (the tokenizer.json document)");
             var modelJson = context.Required(root, "model", "$");
@@ -152,7 +167,7 @@ public sealed class BpeTokenizer : ITokenizer
 
             var model = BpeModel.FromJson(modelJson, context);
             var normalizer = NormalizerFactory.Create(TokenizerJsonContext.Optional(root, "normalizer"), context);
-            var added = new AddedVocabulary(ReadAddedTokens(root, context), normalizer);
+            var added = new AddedVocabulary(ReadAddedTokens(root, model.MaxId, context), normalizer);
             return new BpeTokenizer(source, model, added,
                 PreTokenizerFactory.Create(TokenizerJsonContext.Optional(root, "pre_tokenizer"), context),
                 DecoderFactory.Create(TokenizerJsonContext.Optional(root, "decoder"), context),
@@ -161,7 +176,7 @@ public sealed class BpeTokenizer : ITokenizer
         }
     }
 
-    private static List<AddedToken> ReadAddedTokens(JsonElement root, TokenizerJsonContext context)
+    private static List<AddedToken> ReadAddedTokens(JsonElement root, int modelMaxId, TokenizerJsonContext context)
     {
         var tokens = new List<AddedToken>();
         if (TokenizerJsonContext.Optional(root, "added_tokens") is not { } list) return tokens;
@@ -180,6 +195,8 @@ public sealed class BpeTokenizer : ITokenizer
                 context.OptionalBool(item, "rstrip", false, path),
                 context.OptionalBool(item, "normalized", !special, path)));
             if (tokens[^1].Id < 0) throw context.Invalid(path + ".id", "must not be negative");
+            if (tokens[^1].Id > (long)modelMaxId + BpeModel.MaxIdGap + tokens.Count)
+                throw context.Invalid(path + ".id", $"is {tokens[^1].Id}, far past the vocabulary (largest model id {modelMaxId}); ids must be (nearly) dense");
         }
         return tokens;
     }

@@ -44,6 +44,10 @@ internal sealed record TokenizerConfig(string? BosToken, string? EosToken, strin
         {
             throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e);
         }
+        catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType?.Assembly == typeof(JsonDocument).Assembly)
+        {
+            throw new InvalidDataException($"{path}: holds a string that is not valid Unicode ({e.Message}).", e);
+        }
     }
 
     /// <summary>A special token given as "&lt;s&gt;" or as {"__type": "AddedToken", "content": "&lt;s&gt;", …}.</summary>

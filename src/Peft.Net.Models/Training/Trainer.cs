@@ -268,7 +268,7 @@ public sealed class Trainer
                 LogHistory = [.. _history],
                 ExtraRandomStates = CheckpointedRandomGenerators.Select(r => r.GetState()).ToList(),
             };
-            AtomicFile.WriteText(Path.Combine(temp, TrainerState.FileName), state.Serialize());
+            AtomicFile.WriteAllText(Path.Combine(temp, TrainerState.FileName), state.Serialize());
             if (_model.Module.AdapterConfigs().Count > 0)
                 _model.Module.SaveAdapter(temp, _model.Module.ActiveAdapter() ?? "default");
             BeforeCheckpointCommit?.Invoke(temp);

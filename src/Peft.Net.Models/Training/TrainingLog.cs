@@ -1,3 +1,4 @@
+using Peft.Net.Core.IO;
 using System.Globalization;
 using System.Text;
 
@@ -23,7 +24,7 @@ public static class TrainingLog
         foreach (var e in entries)
             csv.Append(string.Create(CultureInfo.InvariantCulture,
                 $"{e.Step},{e.Loss:R},{(e.EvalLoss is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "")},{e.LearningRate:R},{e.TokensPerSecond:F1}\n"));
-        AtomicFile.WriteText(path, csv.ToString());
+        AtomicFile.WriteAllText(path, csv.ToString());
     }
 
     /// <summary>Writes an SVG line chart of the training loss and the evaluation loss against the step, atomically.</summary>
@@ -34,6 +35,6 @@ public static class TrainingLog
         var chart = new SvgLineChart("Training loss", "step", "loss")
             .AddSeries("train", "#1f77b4", list.Select(e => ((double)e.Step, e.Loss)))
             .AddSeries("eval", "#d62728", list.Where(e => e.EvalLoss is not null).Select(e => ((double)e.Step, e.EvalLoss!.Value)));
-        AtomicFile.WriteText(path, chart.Render());
+        AtomicFile.WriteAllText(path, chart.Render());
     }
 }

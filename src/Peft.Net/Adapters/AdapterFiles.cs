@@ -15,20 +15,6 @@ public static class AdapterFiles
     /// <summary>The safetensors metadata PEFT writes: <c>{"format": "pt"}</c>.</summary>
     public static IReadOnlyDictionary<string, string> Metadata { get; } = new Dictionary<string, string> { ["format"] = "pt" };
 
-    /// <summary>Writes <paramref name="text"/> (UTF-8, no BOM) to a temporary file beside <paramref name="path"/>, then renames it over the target.</summary>
-    internal static void WriteTextAtomically(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        string temporary = $"{full}.tmp-{Guid.NewGuid().ToString("N")[..8]}";
-        try
-        {
-            File.WriteAllText(temporary, text, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
-    }
+    /// <summary>Writes <paramref name="text"/> (UTF-8, no BOM) to a temporary file beside <paramref name="path"/>, flushes it and renames it over the target.</summary>
+    internal static void WriteTextAtomically(string path, string text) => Peft.Net.Core.IO.AtomicFile.WriteAllText(path, text);
 }

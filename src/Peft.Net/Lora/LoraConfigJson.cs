@@ -17,10 +17,24 @@ internal static class LoraConfigJson
 
     public static LoraConfig Parse(string json, string source)
     {
+        try
+        {
+            return ParseCore(json, source);
+        }
+        catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType?.Assembly == typeof(JsonNode).Assembly)
+        {
+            // A string escape that is not valid UTF-16 (an unpaired surrogate such as "\ud800") fails only when read.
+            throw new AdapterFormatException(source, $"holds a string that is not valid Unicode ({e.Message})", e);
+        }
+    }
+
+    private static LoraConfig ParseCore(string json, string source)
+    {
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false });
+            // Duplicate keys are rejected while parsing: JsonObject would otherwise throw ArgumentException when first read.
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {

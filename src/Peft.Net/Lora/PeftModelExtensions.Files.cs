@@ -59,12 +59,14 @@ public static partial class PeftModelExtensions
         using var file = SafetensorsFile.Open(weightsPath);
 
         bool hadAdapters = PeftModelState.Find(model)?.Configs.Count > 0;
+        CheckRankAgainstFile(config, file, configPath);
         try
         {
             AddAdapterCore(model, config, adapterName, LoraInit.Default, seed: 0);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
+            RemovePartialAdapter(model, adapterName, hadAdapters);
             throw new AdapterFormatException(configPath, $"cannot apply this adapter to the {model.GetType().Name}: {e.Message}", e);
         }
         try
@@ -82,6 +84,35 @@ public static partial class PeftModelExtensions
             throw;
         }
         return config;
+    }
+
+    /// <summary>
+    /// Rejects, before anything is allocated, a config whose rank <c>r</c> no lora_A tensor of the file has (when no
+    /// rank_pattern is given every adapted module has rank r): a corrupt or hostile r such as 10⁸ would otherwise make
+    /// the model allocate gigabytes of adapter matrices only to find that they do not match the file.
+    /// </summary>
+    private static void CheckRankAgainstFile(LoraConfig config, SafetensorsFile file, string configPath)
+    {
+        if (config.RankPattern.Count > 0) return;
+        var fileRanks = file.Entries
+            .Where(e => e.Shape.Length == 2 && (e.Name.EndsWith(".lora_A.weight", StringComparison.Ordinal) || e.Name.EndsWith(".lora_embedding_A", StringComparison.Ordinal)))
+            .Select(e => e.Shape[0]).Distinct().Order().ToList();
+        if (fileRanks.Count > 0 && !fileRanks.Contains(config.R))
+            throw new AdapterFormatException(configPath,
+                $"'r' is {config.R} but the adapter weights have rank {string.Join(", ", fileRanks)} (lora_A rows)");
+    }
+
+    /// <summary>Undoes an <see cref="AddAdapterCore"/> that failed half-way: removes the adapter from every layer that got it and unwraps empty layers.</summary>
+    private static void RemovePartialAdapter(Module model, string adapterName, bool hadAdapters)
+    {
+        foreach (var (_, module) in LoraTargets.Candidates(model))
+        {
+            if (module is ILoraLayer layer && layer.AdapterNames.Contains(adapterName)) layer.DeleteAdapter(adapterName);
+            else if (module is ModulesToSaveWrapper wrapper && wrapper.AdapterNames.Contains(adapterName)) wrapper.DeleteAdapter(adapterName);
+        }
+        RemoveEmptyWrappers(model);
+        if (!hadAdapters && PeftModelState.Find(model) is { Configs.Count: 0 })
+            model.Unload();
     }
 
     /// <summary>Puts back the base module of every LoRA layer and modules_to_save wrapper that has no adapter left.</summary>

@@ -58,6 +58,21 @@ internal sealed record Bnb4BitQuantState(QuantType QuantType, int BlockSize, DTy
     /// <param name="error">Makes the exception to throw from a problem description.</param>
     public static Bnb4BitQuantState Parse(ReadOnlySpan<byte> utf8, QuantType keyQuantType, Func<string, Exception> error)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+            throw error("the quant_state is not valid UTF-8");
+        try
+        {
+            return ParseJson(utf8, keyQuantType, error);
+        }
+        catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType?.Assembly == typeof(JsonDocument).Assembly)
+        {
+            // A string escape that is not valid UTF-16 (an unpaired surrogate such as "\ud800") fails only when read.
+            throw error($"the quant_state JSON holds a string that is not valid Unicode ({e.Message})");
+        }
+    }
+
+    private static Bnb4BitQuantState ParseJson(ReadOnlySpan<byte> utf8, QuantType keyQuantType, Func<string, Exception> error)
+    {
         JsonDocument document;
         try
         {

@@ -57,7 +57,16 @@ public sealed partial class Nf4Linear : Module, ILinearLayer
 
     // x: (..., K) → (..., N)
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Ops.Linear(input, Weight, Bias);
+    /// <remarks>
+    /// With a <see cref="GemvBackend"/> registered, a single input row without an input gradient to record is
+    /// computed by the backend (float32 accumulation in its own order: equal to the CPU result within float32
+    /// rounding, not bit for bit); otherwise, or when the backend declines, by the CPU GEMM.
+    /// </remarks>
+    public override Tensor Forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return TryForwardOnBackend(input) ?? Ops.Linear(input, Weight, Bias);
+    }
 
     /// <summary>The weight decoded to a dense tensor [out, in] (F32 by default), e.g. to merge an adapter into it.</summary>
     public Tensor DequantizeWeight(DType dtype = DType.F32) => Weight.Dequantize(dtype);

@@ -41,16 +41,20 @@ internal static class VectorMath
     public static float SigmoidSlope(float e) => 1f / (2f + e + 1f / e);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> SigmoidSlope(Vector128<float> e) =>
-        Vector128<float>.One / (Vector128.Create(2f) + e + Vector128<float>.One / e);
+    public static Vector128<float> SigmoidSlope(Vector128<float> e) => SigmoidSlope<FloatVector128>(e);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> SigmoidSlope(Vector256<float> e) =>
-        Vector256<float>.One / (Vector256.Create(2f) + e + Vector256<float>.One / e);
+    public static Vector256<float> SigmoidSlope(Vector256<float> e) => SigmoidSlope<FloatVector256>(e);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> SigmoidSlope(Vector512<float> e) =>
-        Vector512<float>.One / (Vector512.Create(2f) + e + Vector512<float>.One / e);
+    public static Vector512<float> SigmoidSlope(Vector512<float> e) => SigmoidSlope<FloatVector512>(e);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector SigmoidSlope<TVector>(TVector e) where TVector : struct, IFloatVector<TVector>
+    {
+        var one = TVector.Create(1f);
+        return one / (TVector.Create(2f) + e + one / e);
+    }
 
     // ---- standard normal Φ(x) and density φ(x) ----
 
@@ -90,108 +94,69 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> NormalCdf(Vector128<float> x)
     {
-        var tail = UpperTail(Vector128.Abs(x), out _, out _);
+        Vector128<float> tail = UpperTail<FloatVector128>(Vector128.Abs(x), out _, out _);
         return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), tail, Vector128<float>.One - tail);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> NormalCdfAndDensity(Vector128<float> x, out Vector128<float> density)
     {
-        var tail = UpperTail(Vector128.Abs(x), out var head, out var lowPart);
-        density = Vector128.Create(InvSqrt2Pi) * head * Vector128.Exp(-lowPart);
+        Vector128<float> tail = UpperTail<FloatVector128>(Vector128.Abs(x), out var head, out var lowPart);
+        density = FloatVector128.Create(InvSqrt2Pi) * head * FloatVector128.Exp(-lowPart);
         return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), tail, Vector128<float>.One - tail);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> UpperTail(Vector128<float> a, out Vector128<float> head, out Vector128<float> lowPart)
-    {
-        var t = Vector128<float>.One / (Vector128<float>.One + Vector128.Create(HalfInvSqrt2) * a);
-        var p = Vector128.Create(P9);
-        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P8));
-        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P7));
-        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P6));
-        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P5));
-        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P4));
-        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P3));
-        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P2));
-        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P1));
-        p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(P0));
-        var hi = (a.AsUInt32() & Vector128.Create(HighBitsMask)).AsSingle();
-        var half = Vector128.Create(0.5f);
-        lowPart = half * (a - hi) * (a + hi);
-        head = Vector128.Exp(-(half * hi * hi));
-        return half * t * head * Vector128.Exp(p - lowPart);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> NormalCdf(Vector256<float> x)
     {
-        var tail = UpperTail(Vector256.Abs(x), out _, out _);
+        Vector256<float> tail = UpperTail<FloatVector256>(Vector256.Abs(x), out _, out _);
         return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), tail, Vector256<float>.One - tail);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> NormalCdfAndDensity(Vector256<float> x, out Vector256<float> density)
     {
-        var tail = UpperTail(Vector256.Abs(x), out var head, out var lowPart);
-        density = Vector256.Create(InvSqrt2Pi) * head * Vector256.Exp(-lowPart);
+        Vector256<float> tail = UpperTail<FloatVector256>(Vector256.Abs(x), out var head, out var lowPart);
+        density = FloatVector256.Create(InvSqrt2Pi) * head * FloatVector256.Exp(-lowPart);
         return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), tail, Vector256<float>.One - tail);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> UpperTail(Vector256<float> a, out Vector256<float> head, out Vector256<float> lowPart)
-    {
-        var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(HalfInvSqrt2) * a);
-        var p = Vector256.Create(P9);
-        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P8));
-        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P7));
-        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P6));
-        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P5));
-        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P4));
-        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P3));
-        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P2));
-        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P1));
-        p = Vector256.MultiplyAddEstimate(p, t, Vector256.Create(P0));
-        var hi = (a.AsUInt32() & Vector256.Create(HighBitsMask)).AsSingle();
-        var half = Vector256.Create(0.5f);
-        lowPart = half * (a - hi) * (a + hi);
-        head = Vector256.Exp(-(half * hi * hi));
-        return half * t * head * Vector256.Exp(p - lowPart);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> NormalCdf(Vector512<float> x)
     {
-        var tail = UpperTail(Vector512.Abs(x), out _, out _);
+        Vector512<float> tail = UpperTail<FloatVector512>(Vector512.Abs(x), out _, out _);
         return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), tail, Vector512<float>.One - tail);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> NormalCdfAndDensity(Vector512<float> x, out Vector512<float> density)
     {
-        var tail = UpperTail(Vector512.Abs(x), out var head, out var lowPart);
-        density = Vector512.Create(InvSqrt2Pi) * head * Vector512.Exp(-lowPart);
+        Vector512<float> tail = UpperTail<FloatVector512>(Vector512.Abs(x), out var head, out var lowPart);
+        density = FloatVector512.Create(InvSqrt2Pi) * head * FloatVector512.Exp(-lowPart);
         return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), tail, Vector512<float>.One - tail);
     }
 
+    // a: one register of values ≥ 0 → Q(a), with e^(−hi²/2) and lo·(a + hi)/2 for the density; every width
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> UpperTail(Vector512<float> a, out Vector512<float> head, out Vector512<float> lowPart)
+    private static TVector UpperTail<TVector>(TVector a, out TVector head, out TVector lowPart)
+        where TVector : struct, IFloatVector<TVector>
     {
-        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(HalfInvSqrt2) * a);
-        var p = Vector512.Create(P9);
-        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P8));
-        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P7));
-        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P6));
-        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P5));
-        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P4));
-        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P3));
-        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P2));
-        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P1));
-        p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(P0));
-        var hi = (a.AsUInt32() & Vector512.Create(HighBitsMask)).AsSingle();
-        var half = Vector512.Create(0.5f);
+        var one = TVector.Create(1f);
+        var t = one / (one + TVector.Create(HalfInvSqrt2) * a);
+        var p = TVector.Create(P9);
+        p = TVector.MultiplyAdd(p, t, TVector.Create(P8));
+        p = TVector.MultiplyAdd(p, t, TVector.Create(P7));
+        p = TVector.MultiplyAdd(p, t, TVector.Create(P6));
+        p = TVector.MultiplyAdd(p, t, TVector.Create(P5));
+        p = TVector.MultiplyAdd(p, t, TVector.Create(P4));
+        p = TVector.MultiplyAdd(p, t, TVector.Create(P3));
+        p = TVector.MultiplyAdd(p, t, TVector.Create(P2));
+        p = TVector.MultiplyAdd(p, t, TVector.Create(P1));
+        p = TVector.MultiplyAdd(p, t, TVector.Create(P0));
+        var hi = TVector.KeepBits(a, HighBitsMask);
+        var half = TVector.Create(0.5f);
         lowPart = half * (a - hi) * (a + hi);
-        head = Vector512.Exp(-(half * hi * hi));
-        return half * t * head * Vector512.Exp(p - lowPart);
+        head = TVector.Exp(-(half * hi * hi));
+        return half * t * head * TVector.Exp(p - lowPart);
     }
 }

@@ -58,6 +58,12 @@ internal sealed class BpeModel
 
     public string? TokenOf(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
 
+    /// <summary>
+    /// How far ids may run past the number of tokens. Real vocabularies are dense (0..n−1, at most a few holes); a
+    /// larger gap is a corrupt file and would make the id → token table allocate for ids that do not exist.
+    /// </summary>
+    internal const int MaxIdGap = 1 << 16;
+
     public static BpeModel FromJson(JsonElement model, TokenizerJsonContext context)
     {
         const string path = "model";
@@ -75,6 +81,8 @@ internal sealed class BpeModel
                 throw context.Invalid($"model.vocab[\"{entry.Name}\"]", "must be a non-negative integer id");
             vocab[entry.Name] = id;
         }
+        if (vocab.Count > 0 && vocab.Values.Max() is int maxId && maxId >= vocab.Count + MaxIdGap)
+            throw context.Invalid("model.vocab", $"has {vocab.Count} tokens but ids up to {maxId}; ids must be (nearly) dense from 0");
         if (unkToken is not null && !vocab.ContainsKey(unkToken))
             throw context.Invalid("model.unk_token", $"names '{unkToken}', which is not in model.vocab");
 
