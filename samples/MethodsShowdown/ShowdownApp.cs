@@ -45,8 +45,8 @@ public static class ShowdownApp
 
         string chartPath = Path.Combine(options.OutputDirectory, "loss_curves.svg");
         int window = Math.Max(1, options.FineTuneSteps / 20);
-        var chart = new SvgLossChart($"Training loss by method (mean of the last {window} steps)", "step", "training loss");
-        foreach (var result in results) chart.Add(result.Method, MovingAverage(result.LossCurve, window));
+        var chart = new SvgLineChart($"Training loss by method (mean of the last {window} steps)", "step", "training loss");
+        foreach (var result in results) chart.AddSeries(result.Method, MovingAverage(result.LossCurve, window));
         chart.Save(chartPath);
 
         PrintTable(results);

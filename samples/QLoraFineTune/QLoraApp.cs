@@ -71,8 +71,8 @@ public static class QLoraApp
         AnsiConsole.Write(losses);
 
         string chartPath = Path.Combine(options.OutputDirectory, "loss_curves.svg");
-        new SvgLossChart("LoRA on a float32 base vs QLoRA (NF4 + double quant)", "step", "training loss")
-            .Add("LoRA (float32)", loraCurve).Add("QLoRA (NF4)", qloraCurve).Save(chartPath);
+        new SvgLineChart("LoRA on a float32 base vs QLoRA (NF4 + double quant)", "step", "training loss")
+            .AddSeries("LoRA (float32)", loraCurve).AddSeries("QLoRA (NF4)", qloraCurve).Save(chartPath);
         AnsiConsole.MarkupLine($"Loss curves: [blue]{Markup.Escape(chartPath)}[/]; QLoRA adapter: [blue]{Markup.Escape(adapterDirectory)}[/]");
         return new QLoraReport(bytesBefore, bytesAfter, quantization.BytesBefore, quantization.BytesAfter, loraEval, qloraEval, loraCurve, qloraCurve);
     }

@@ -1,20 +1,41 @@
 using System.Globalization;
 using System.Text;
+using Peft.Net.Core.IO;
 
 namespace Peft.Net.Models.Training;
 
-/// <summary>A minimal SVG line chart (axes, ticks, one polyline per series, a legend); no dependencies.</summary>
-internal sealed class SvgLineChart(string title, string xLabel, string yLabel)
+/// <summary>
+/// A minimal SVG line chart (axes, ticks, one polyline per series, a legend) for loss curves; no dependencies.
+/// The trainer writes its loss plot with it, and the samples their method comparisons.
+/// </summary>
+/// <param name="title">Chart title.</param>
+/// <param name="xLabel">Label of the horizontal axis.</param>
+/// <param name="yLabel">Label of the vertical axis.</param>
+public sealed class SvgLineChart(string title, string xLabel, string yLabel)
 {
     private const int Width = 720, Height = 420, Left = 70, Right = 20, Top = 40, Bottom = 55;
+    private static readonly string[] Palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"];
     private readonly List<(string Name, string Color, IReadOnlyList<(double X, double Y)> Points)> _series = [];
 
+    /// <summary>Adds a series drawn in <paramref name="color"/> (any SVG colour); non-finite points are dropped.</summary>
     public SvgLineChart AddSeries(string name, string color, IEnumerable<(double X, double Y)> points)
     {
         _series.Add((name, color, points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList()));
         return this;
     }
 
+    /// <summary>Adds a series in the next colour of a fixed palette.</summary>
+    public SvgLineChart AddSeries(string name, IEnumerable<(double X, double Y)> points) =>
+        AddSeries(name, Palette[_series.Count % Palette.Length], points);
+
+    /// <summary>Writes the chart to <paramref name="path"/> atomically, creating its folder.</summary>
+    public void Save(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFile.WriteAllText(path, Render());
+    }
+
+    /// <summary>The chart as an SVG document.</summary>
     public string Render()
     {
         var all = _series.SelectMany(s => s.Points).ToList();
