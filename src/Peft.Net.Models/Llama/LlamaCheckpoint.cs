@@ -28,10 +28,11 @@ internal static class LlamaCheckpoint
         {
             var expected = ExpectedTensors(config);
             var located = Locate(files, directory);
+            var quantized = ReadQuantized(expected, located);
             CheckTensors(expected, located);
             // Norm weights and biases are F32 (the kernels compute in F32); matrices keep or take the asked dtype.
             var model = new LlamaForCausalLM(config, new LoadedLlamaParameters(
-                name => ReadAs(located[name].File, name, expected[name].Length == 1 ? DType.F32 : dtype)));
+                name => ReadAs(located[name].File, name, expected[name].Length == 1 ? DType.F32 : dtype), quantized));
             if (loadIn4Bit) QuantizeLinearLayers(model);
             model.Eval();
             return model;
@@ -140,6 +141,33 @@ internal static class LlamaCheckpoint
                     throw new InvalidDataException(
                         $"{directory}: tensor '{entry.Name}' is in both {Path.GetFileName(located[entry.Name].Item1.FilePath)} and {Path.GetFileName(file.FilePath)}.");
         return located;
+    }
+
+    /// <summary>
+    /// Weights saved by transformers + bitsandbytes in 4-bit (a <c>.quant_state.bitsandbytes__nf4/fp4</c> key beside
+    /// them): read as <see cref="QuantizedTensor"/>s, checked against the config's shapes, and taken out of
+    /// <paramref name="expected"/> and <paramref name="located"/> together with their parts (absmax, maps, state).
+    /// </summary>
+    private static Dictionary<string, QuantizedTensor> ReadQuantized(OrderedDictionary<string, int[]> expected,
+        Dictionary<string, (SafetensorsFile File, SafetensorsEntry Entry)> located)
+    {
+        var quantized = new Dictionary<string, QuantizedTensor>(StringComparer.Ordinal);
+        foreach (string name in Bnb4BitSerializer.FindQuantizedTensors(located.Keys.ToList()))
+        {
+            if (!located.TryGetValue(name, out var found))
+                throw new InvalidDataException($"The checkpoint has a 4-bit quant_state for '{name}' but no tensor '{name}'.");
+            string where = $"{Path.GetFileName(found.File.FilePath)}: tensor '{name}'";
+            if (!expected.TryGetValue(name, out var shape))
+                throw new InvalidDataException($"{where} is quantized but the model has no such weight.");
+            var weight = Bnb4BitSerializer.Read(found.File, name);
+            if (!weight.Shape.AsSpan().SequenceEqual(shape))
+                throw new InvalidDataException($"{where} is a 4-bit weight of shape {Shape(weight.Shape)}, the config needs {Shape(shape)}.");
+            quantized[name] = weight;
+            expected.Remove(name);
+            foreach (string key in located.Keys.Where(k => k == name || k.StartsWith(name + ".", StringComparison.Ordinal)).ToList())
+                located.Remove(key);
+        }
+        return quantized;
     }
 
     /// <summary>Every missing, unexpected, mis-shaped or non-floating tensor, listed in one exception.</summary>

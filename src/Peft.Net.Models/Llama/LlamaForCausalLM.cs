@@ -31,7 +31,7 @@ public sealed class LlamaForCausalLM : Module
         // Tied: lm_head wraps the embedding's very tensor, which is then saved once, as model.embed_tokens.weight.
         RegisterModule("lm_head", config.TieWordEmbeddings
             ? new Linear(model.StateDict()["embed_tokens.weight"], null)
-            : source.Linear("lm_head", config.HiddenSize, config.VocabSize, bias: false));
+            : (Module)source.Linear("lm_head", config.HiddenSize, config.VocabSize, bias: false));
     }
 
     /// <summary>The configuration the model was built from.</summary>

@@ -1,5 +1,6 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
+using Peft.Net.Quantization;
 
 namespace Peft.Net.Models;
 
@@ -10,7 +11,8 @@ namespace Peft.Net.Models;
 /// </summary>
 internal abstract class LlamaParameterSource
 {
-    public abstract Linear Linear(string name, int inFeatures, int outFeatures, bool bias);
+    /// <summary>A linear layer: <see cref="Core.Nn.Linear"/>, or <see cref="Nf4Linear"/> for a 4-bit checkpoint weight.</summary>
+    public abstract Module Linear(string name, int inFeatures, int outFeatures, bool bias);
 
     public abstract Embedding Embedding(string name, int count, int dim);
 
@@ -23,18 +25,28 @@ internal abstract class LlamaParameterSource
 /// <summary>PyTorch's default initialisation (nn.Linear, nn.Embedding N(0, 1), norms at one).</summary>
 internal sealed class RandomLlamaParameters(TensorRandom random) : LlamaParameterSource
 {
-    public override Linear Linear(string name, int inFeatures, int outFeatures, bool bias) => new(inFeatures, outFeatures, bias, random);
+    public override Module Linear(string name, int inFeatures, int outFeatures, bool bias) =>
+        new Linear(inFeatures, outFeatures, bias, random);
 
     public override Embedding Embedding(string name, int count, int dim) => new(count, dim, random);
 
     public override RmsNorm RmsNorm(string name, int dim, float eps) => new(dim, eps);
 }
 
-/// <summary>Checkpoint tensors by name (already checked against the config's shapes).</summary>
-internal sealed class LoadedLlamaParameters(Func<string, Tensor> read) : LlamaParameterSource
+/// <summary>
+/// Checkpoint tensors by name (already checked against the config's shapes); weights stored in the bitsandbytes 4-bit
+/// layout come from <paramref name="quantized"/> and stay 4-bit.
+/// </summary>
+internal sealed class LoadedLlamaParameters(Func<string, Tensor> read, IReadOnlyDictionary<string, QuantizedTensor> quantized)
+    : LlamaParameterSource
 {
-    public override Linear Linear(string name, int inFeatures, int outFeatures, bool bias) =>
-        new(read(name + ".weight"), bias ? read(name + ".bias") : null);
+    public override Module Linear(string name, int inFeatures, int outFeatures, bool bias)
+    {
+        var biasTensor = bias ? read(name + ".bias") : null;
+        return quantized.TryGetValue(name + ".weight", out var weight)
+            ? new Nf4Linear(weight, biasTensor)
+            : new Linear(read(name + ".weight"), biasTensor);
+    }
 
     public override Embedding Embedding(string name, int count, int dim) => new(read(name + ".weight"));
 

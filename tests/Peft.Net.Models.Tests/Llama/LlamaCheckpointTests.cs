@@ -105,4 +105,39 @@ public class LlamaCheckpointTests
         Assert.Contains("dequantize", error.Message);
         Assert.Empty(folder.FileNames());
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_checkpoint_in_the_bitsandbytes_4bit_layout_loads_with_its_linear_layers_still_4bit(bool doubleQuant)
+    {
+        // What transformers + bitsandbytes save for a 4-bit model: every quantized weight as packed U8 plus its
+        // absmax / quant_map / (nested) / quant_state parts, the rest as plain tensors.
+        var model = new LlamaForCausalLM(LlamaFixtures.TinyConfig(false, "llama"), new TensorRandom(13));
+        model.QuantizeNf4(doubleQuant: doubleQuant);
+        using var folder = new TempFolder();
+        model.Config.Save(folder.File("config.json"));
+        var state = model.StateDict();
+        Assert.Contains(state.Keys, k => k.EndsWith(".q_proj.weight.quant_state.bitsandbytes__nf4", StringComparison.Ordinal));
+        Safetensors.Save(folder.File("model.safetensors"), state);
+
+        var loaded = LlamaForCausalLM.FromPretrained(folder.Path);
+        var modules = loaded.NamedModules().ToDictionary(m => m.Name, m => m.Module);
+        var q = Assert.IsType<Nf4Linear>(modules["model.layers.0.self_attn.q_proj"]);
+        Assert.Equal(doubleQuant, q.Weight.IsDoubleQuantized);
+        Assert.IsType<Core.Nn.Linear>(modules["lm_head"]);
+        TensorAssert.BitEqual(Logits(model), Logits(loaded), "logits of the reloaded 4-bit checkpoint");
+    }
+
+    [Fact]
+    public void A_4bit_weight_whose_shape_disagrees_with_the_config_is_named_in_the_error()
+    {
+        var model = new LlamaForCausalLM(LlamaFixtures.TinyConfig(false, "llama"), new TensorRandom(13));
+        model.QuantizeNf4();
+        using var folder = new TempFolder();
+        (model.Config with { IntermediateSize = model.Config.IntermediateSize * 2 }).Save(folder.File("config.json"));
+        Safetensors.Save(folder.File("model.safetensors"), model.StateDict());
+        var error = Assert.Throws<InvalidDataException>(() => LlamaForCausalLM.FromPretrained(folder.Path));
+        Assert.Matches(@"model\.safetensors: tensor 'model\.layers\.\d+\.mlp\.(gate|up|down)_proj\.weight' is a 4-bit weight of shape \[\d+, \d+\], the config needs", error.Message);
+    }
 }
