@@ -50,7 +50,7 @@ public sealed partial class Tensor
     /// <summary>Number of dimensions.</summary>
     public int Rank => _shape.Length;
 
-    /// <summary>An optional name used in error messages (parameters get their dotted path).</summary>
+    /// <summary>An optional name used in error messages (set it to a parameter's dotted path to have errors name it).</summary>
     public string? Name { get; set; }
 
     /// <summary>Size of dimension <paramref name="dim"/>; negative values count from the end.</summary>
