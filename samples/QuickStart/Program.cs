@@ -7,6 +7,7 @@ using Peft.Net.Models;
 using Peft.Net.Models.Data;
 using Peft.Net.Models.Tokenization;
 using Peft.Net.Models.Training;
+using Peft.Net.Samples;
 using QuickStart;
 using Spectre.Console;
 

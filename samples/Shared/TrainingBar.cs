@@ -16,10 +16,12 @@ internal static class TrainingBar
             .Start(context =>
             {
                 var task = context.AddTask(Markup.Escape(title), maxValue: trainer.TotalSteps);
+                double? evalLoss = null; // the last eval loss stays on the bar until the next evaluation
                 result = trainer.Train(new Reporter(p =>
                 {
                     onStep?.Invoke();
-                    string eval = p.EvalLoss is { } e ? $" eval {e:F3}" : "";
+                    evalLoss = p.EvalLoss ?? evalLoss;
+                    string eval = evalLoss is { } e ? $" eval {e:F3}" : "";
                     task.Description = Markup.Escape($"{title}: loss {p.Loss:F3}{eval}, {p.TokensPerSecond:F0} tok/s");
                     task.Value = p.Step;
                 }));
