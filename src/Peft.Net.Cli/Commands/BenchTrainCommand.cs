@@ -82,9 +82,19 @@ internal static class BenchTrainCommand
         }
 
         Step(); // warm-up: first-touch allocations, JIT tiering, packed weights
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var pauseBefore = GC.GetTotalPauseDuration();
         var clock = Stopwatch.StartNew();
         for (int s = 0; s < steps; s++) Step();
-        double stepMs = clock.Elapsed.TotalMilliseconds / steps;
+        double wallMs = clock.Elapsed.TotalMilliseconds;
+        process.Refresh();
+        double cpuMs = (process.TotalProcessorTime - cpuBefore).TotalMilliseconds;
+        double allocatedMbPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (1024.0 * 1024.0) / steps;
+        double utilisation = cpuMs / (wallMs * ComputeSettings.ThreadCount);
+        double stepMs = wallMs / steps;
+        double gcPauseMsPerStep = (GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds / steps;
         double tokensPerSecond = batch * seq / (stepMs / 1e3);
         double peakMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
         if (json)
@@ -96,14 +106,18 @@ internal static class BenchTrainCommand
                 w.WriteNumber("peak_mb", peakMb);
                 w.WriteString("peak_mb_source", "process peak working set");
                 w.WriteNumber("trainable_params", summary.TrainableParameters);
+                w.WriteNumber("allocated_mb_per_step", allocatedMbPerStep);
+                w.WriteNumber("cpu_utilisation", utilisation);
+                w.WriteNumber("gc_pause_ms_per_step", gcPauseMsPerStep);
                 w.WriteString("method", method);
-                w.WriteNumber("threads", Environment.ProcessorCount);
+                w.WriteNumber("threads", ComputeSettings.ThreadCount);
             });
         }
         else
         {
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{method}: {tokensPerSecond:F0} tokens/s, {stepMs:F1} ms/step, peak working set {peakMb:F0} MB, {summary.TrainableParameters} trainable parameters"));
+                $"{method}: {tokensPerSecond:F0} tokens/s, {stepMs:F1} ms/step, peak working set {peakMb:F0} MB, {summary.TrainableParameters} trainable parameters, "
+                + $"{allocatedMbPerStep:F1} MB allocated per step, CPU utilisation {utilisation:P0} of {ComputeSettings.ThreadCount} threads, GC pauses {gcPauseMsPerStep:F1} ms per step"));
         }
         return CliAction.Success;
     }
