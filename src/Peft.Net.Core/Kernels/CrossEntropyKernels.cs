@@ -6,9 +6,10 @@ namespace Peft.Net.Core.Kernels;
 /// Fused log-softmax + negative log-likelihood over rows of logits, numerically stable (the row maximum is
 /// subtracted before exponentiating). The forward pass keeps only one float per row, log Σ exp(logits); the
 /// backward pass recomputes softmax from the logits instead of storing a [N, V] probability tensor.
-/// The <c>…Reference</c> methods are the scalar specification.
+/// The SIMD kernels run in parallel chunks of rows (the loss is then summed over the rows in order, so it does not
+/// depend on the thread count); the <c>…Reference</c> methods are the scalar specification.
 /// </summary>
-internal static class CrossEntropyKernels
+internal static unsafe partial class CrossEntropyKernels
 {
     // logSumExp: (N); logits: (N, V); targets: (N)
     /// <summary>
@@ -44,9 +45,25 @@ internal static class CrossEntropyKernels
         int ignoreIndex, int vocab) where TVector : struct, IFloatVector<TVector>
     {
         CheckLengths(logits.Length, logSumExp.Length, targets.Length, vocab, "forward");
-        int n = TVector.Count;
+        fixed (float* pLogSumExp = logSumExp, pLogits = logits)
+        fixed (int* pTargets = targets)
+        {
+            var work = RowsWork<TVector>.Cached ??= new();
+            work.Set(null, pLogits, pTargets, pLogSumExp, targets.Length, vocab, ignoreIndex, 0f);
+            work.RunChunks(targets.Length, ChunkedWork.ChunkOf(vocab));
+        }
         double total = 0;
         for (int r = 0; r < targets.Length; r++)
+            if (targets[r] != ignoreIndex) total += (double)logSumExp[r] - logits[r * vocab + targets[r]];
+        return total;
+    }
+
+    // Rows [start, end) of Forward: logSumExp[r] for rows not ignored, 0 for ignored ones.
+    private static void ForwardRows<TVector>(Span<float> logSumExp, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets,
+        int ignoreIndex, int vocab, int start, int end) where TVector : struct, IFloatVector<TVector>
+    {
+        int n = TVector.Count;
+        for (int r = start; r < end; r++)
         {
             logSumExp[r] = 0;
             if (targets[r] == ignoreIndex) continue;
@@ -68,11 +85,8 @@ internal static class CrossEntropyKernels
             float sum = TVector.Sum(acc);
             for (; i < vocab; i++) sum += MathF.Exp(row[i] - max);
 
-            float lse = max + MathF.Log(sum);
-            logSumExp[r] = lse;
-            total += (double)lse - row[targets[r]];
+            logSumExp[r] = max + MathF.Log(sum);
         }
-        return total;
     }
 
     /// <summary><see cref="Backward"/> at one vector width.</summary>
@@ -81,9 +95,22 @@ internal static class CrossEntropyKernels
     {
         CheckLengths(logits.Length, logSumExp.Length, targets.Length, vocab, "backward");
         CheckLengths(dlogits.Length, logSumExp.Length, targets.Length, vocab, "backward");
+        fixed (float* pDlogits = dlogits, pLogits = logits, pLogSumExp = logSumExp)
+        fixed (int* pTargets = targets)
+        {
+            var work = RowsWork<TVector>.Cached ??= new();
+            work.Set(pDlogits, pLogits, pTargets, pLogSumExp, targets.Length, vocab, ignoreIndex, scale);
+            work.RunChunks(targets.Length, ChunkedWork.ChunkOf(2L * vocab));
+        }
+    }
+
+    // Rows [start, end) of Backward.
+    private static void BackwardRows<TVector>(Span<float> dlogits, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets,
+        ReadOnlySpan<float> logSumExp, int ignoreIndex, int vocab, float scale, int start, int end) where TVector : struct, IFloatVector<TVector>
+    {
         int n = TVector.Count;
         var vscale = TVector.Create(scale);
-        for (int r = 0; r < targets.Length; r++)
+        for (int r = start; r < end; r++)
         {
             if (targets[r] == ignoreIndex) continue;
             var row = logits.Slice(r * vocab, vocab);

@@ -3,12 +3,29 @@ using System.Numerics.Tensors;
 namespace Peft.Net.Core.Kernels;
 
 /// <summary>Span kernels shared by autograd plumbing. Each SIMD path has a scalar reference beside it.</summary>
-internal static class ElementwiseKernels
+internal static unsafe class ElementwiseKernels
 {
+    [ThreadStatic] private static AddWork? t_add;
+
     // destination, source: (N)
-    /// <summary>destination[i] += source[i].</summary>
-    public static void AddInPlace(Span<float> destination, ReadOnlySpan<float> source) =>
-        TensorPrimitives.Add(destination, source, destination);
+    /// <summary>destination[i] += source[i], in parallel chunks of <see cref="ChunkedWork.FloatsPerChunk"/> floats.</summary>
+    public static void AddInPlace(Span<float> destination, ReadOnlySpan<float> source)
+    {
+        if (source.Length != destination.Length)
+            throw new ArgumentException($"AddInPlace: the source has {source.Length} floats, the destination {destination.Length}.", nameof(source));
+        if (destination.Length <= ChunkedWork.FloatsPerChunk)
+        {
+            TensorPrimitives.Add(destination, source, destination);
+            return;
+        }
+        fixed (float* pDestination = destination, pSource = source)
+        {
+            var work = t_add ??= new AddWork();
+            work.Destination = pDestination;
+            work.Source = pSource;
+            work.RunChunks(destination.Length, ChunkedWork.FloatsPerChunk);
+        }
+    }
 
     /// <summary>Scalar reference of <see cref="AddInPlace"/>.</summary>
     public static void AddInPlaceReference(Span<float> destination, ReadOnlySpan<float> source)
@@ -16,5 +33,17 @@ internal static class ElementwiseKernels
         if (source.Length != destination.Length)
             throw new ArgumentException("Lengths differ.", nameof(source));
         for (int i = 0; i < destination.Length; i++) destination[i] += source[i];
+    }
+
+    /// <summary>Floats [start, end) of <see cref="AddInPlace"/>.</summary>
+    private sealed class AddWork : ChunkedWork
+    {
+        public float* Destination, Source;
+
+        protected override void Run(int start, int end)
+        {
+            var destination = new Span<float>(Destination + start, end - start);
+            TensorPrimitives.Add(destination, new ReadOnlySpan<float>(Source + start, end - start), destination);
+        }
     }
 }

@@ -5,9 +5,11 @@ namespace Peft.Net.Core.Kernels;
 /// <summary>
 /// RMS normalisation over the last dimension, as Hugging Face's <c>LlamaRMSNorm</c> in float32:
 /// <c>y = weight · (x · rstd)</c> with <c>rstd = 1/√(mean(x²) + eps)</c> per row.
-/// The SIMD kernels are generic over the vector width; the <c>…Reference</c> methods are the scalar specification.
+/// The SIMD kernels are generic over the vector width and run in parallel chunks of rows (the weight gradient in
+/// chunks of channels, each summed over the rows in order), so results do not depend on the thread count; the
+/// <c>…Reference</c> methods are the scalar specification.
 /// </summary>
-internal static class RmsNormKernels
+internal static unsafe partial class RmsNormKernels
 {
     // y, x: (N, C); rstd: (N); weight: (C)
     /// <summary>Normalises each of the <paramref name="rows"/> rows and saves its rstd for the backward pass.</summary>
@@ -53,7 +55,20 @@ internal static class RmsNormKernels
         int rows, int channels, float eps) where TVector : struct, IFloatVector<TVector>
     {
         CheckLengths(y.Length, rstd.Length, x.Length, weight.Length, rows, channels);
-        for (int r = 0; r < rows; r++)
+        fixed (float* pY = y, pRstd = rstd, pX = x, pWeight = weight)
+        {
+            var work = ForwardWork<TVector>.Cached ??= new();
+            work.Y = pY; work.Rstd = pRstd; work.X = pX; work.Weight = pWeight; work.Rows = rows;
+            work.Channels = channels; work.Eps = eps;
+            work.RunChunks(rows, ChunkedWork.ChunkOf(2L * channels));
+        }
+    }
+
+    // Rows [start, end) of Forward.
+    private static void ForwardRows<TVector>(Span<float> y, Span<float> rstd, ReadOnlySpan<float> x, ReadOnlySpan<float> weight,
+        int channels, float eps, int start, int end) where TVector : struct, IFloatVector<TVector>
+    {
+        for (int r = start; r < end; r++)
         {
             var xr = x.Slice(r * channels, channels);
             float s = InverseRms(SumOfSquares<TVector>(xr), channels, eps);
@@ -69,8 +84,23 @@ internal static class RmsNormKernels
     {
         CheckLengths(y.Length, rstd.Length, x.Length, weight.Length, rows, channels);
         CheckLengths(sum.Length, rstd.Length, residual.Length, weight.Length, rows, channels);
+        fixed (float* pSum = sum, pY = y, pRstd = rstd, pResidual = residual, pX = x, pWeight = weight)
+        {
+            var work = AddForwardWork<TVector>.Cached ??= new();
+            work.Sum = pSum; work.Y = pY; work.Rstd = pRstd; work.Residual = pResidual; work.X = pX;
+            work.Weight = pWeight;
+            work.Rows = rows; work.Channels = channels; work.Eps = eps;
+            work.RunChunks(rows, ChunkedWork.ChunkOf(4L * channels));
+        }
+    }
+
+    // Rows [start, end) of AddForward.
+    private static void AddForwardRows<TVector>(Span<float> sum, Span<float> y, Span<float> rstd, ReadOnlySpan<float> residual,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> weight, int channels, float eps, int start, int end)
+        where TVector : struct, IFloatVector<TVector>
+    {
         int n = TVector.Count;
-        for (int r = 0; r < rows; r++)
+        for (int r = start; r < end; r++)
         {
             var ar = residual.Slice(r * channels, channels);
             var xr = x.Slice(r * channels, channels);
@@ -101,42 +131,72 @@ internal static class RmsNormKernels
         ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int rows, int channels) where TVector : struct, IFloatVector<TVector>
     {
         CheckBackwardLengths(dx, dweight, dy, x, weight, rstd, rows, channels);
+        fixed (float* pDx = dx, pDweight = dweight, pDy = dy, pX = x, pWeight = weight, pRstd = rstd)
+        {
+            var work = BackwardWork<TVector>.Cached ??= new();
+            work.Dx = pDx; work.Dweight = pDweight; work.Dy = pDy; work.X = pX; work.Weight = pWeight;
+            work.Rstd = pRstd;
+            work.Rows = rows; work.Channels = channels;
+            if (!dx.IsEmpty)
+            {
+                work.WeightPass = false;
+                work.RunChunks(rows, ChunkedWork.ChunkOf(3L * channels));
+            }
+            if (!dweight.IsEmpty)
+            {
+                work.WeightPass = true;
+                work.RunChunks(channels, WeightGradientChunk);
+            }
+        }
+    }
+
+    // Rows [start, end) of dx += rstd·(dy·w − x·rstd²·mean(dy·w·x)).
+    private static void InputGradientRows<TVector>(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int channels, int start, int end) where TVector : struct, IFloatVector<TVector>
+    {
         int n = TVector.Count;
-        bool inputGrad = !dx.IsEmpty, weightGrad = !dweight.IsEmpty;
-        for (int r = 0; r < rows; r++)
+        for (int r = start; r < end; r++)
         {
             var dyr = dy.Slice(r * channels, channels);
             var xr = x.Slice(r * channels, channels);
             float s = rstd[r];
-            if (inputGrad)
-            {
-                // k = rstd³ · mean(dy·w·x): the part of dx that flows through rstd.
-                var acc = TVector.Create(0f);
-                int i = 0;
-                for (; i <= channels - n; i += n)
-                    acc += TVector.Load(dyr, i) * TVector.Load(weight, i) * TVector.Load(xr, i);
-                float dot = TVector.Sum(acc);
-                for (; i < channels; i++) dot += dyr[i] * weight[i] * xr[i];
-                float k = dot / channels * s * s * s;
+            // k = rstd³ · mean(dy·w·x): the part of dx that flows through rstd.
+            var acc = TVector.Create(0f);
+            int i = 0;
+            for (; i <= channels - n; i += n)
+                acc += TVector.Load(dyr, i) * TVector.Load(weight, i) * TVector.Load(xr, i);
+            float dot = TVector.Sum(acc);
+            for (; i < channels; i++) dot += dyr[i] * weight[i] * xr[i];
+            float k = dot / channels * s * s * s;
 
-                var dxr = dx.Slice(r * channels, channels);
-                var vs = TVector.Create(s);
-                var vk = TVector.Create(k);
-                for (i = 0; i <= channels - n; i += n)
-                {
-                    var g = TVector.Load(dyr, i) * TVector.Load(weight, i) * vs - TVector.Load(xr, i) * vk;
-                    TVector.Store(TVector.Load(dxr, i) + g, dxr, i);
-                }
-                for (; i < channels; i++) dxr[i] += dyr[i] * weight[i] * s - xr[i] * k;
-            }
-            if (weightGrad)
+            var dxr = dx.Slice(r * channels, channels);
+            var vs = TVector.Create(s);
+            var vk = TVector.Create(k);
+            for (i = 0; i <= channels - n; i += n)
             {
-                var vs = TVector.Create(s);
-                int i = 0;
-                for (; i <= channels - n; i += n)
-                    TVector.Store(TVector.Load(dweight, i) + TVector.Load(dyr, i) * (TVector.Load(xr, i) * vs), dweight, i);
-                for (; i < channels; i++) dweight[i] += dyr[i] * (xr[i] * s);
+                var g = TVector.Load(dyr, i) * TVector.Load(weight, i) * vs - TVector.Load(xr, i) * vk;
+                TVector.Store(TVector.Load(dxr, i) + g, dxr, i);
             }
+            for (; i < channels; i++) dxr[i] += dyr[i] * weight[i] * s - xr[i] * k;
+        }
+    }
+
+    // Channels [start, end) of dweight += Σ_rows dy·x·rstd, the rows added in order.
+    private static void WeightGradientChannels<TVector>(Span<float> dweight, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
+        ReadOnlySpan<float> rstd, int rows, int channels, int start, int end) where TVector : struct, IFloatVector<TVector>
+    {
+        int n = TVector.Count;
+        var dw = dweight[start..end];
+        for (int r = 0; r < rows; r++)
+        {
+            var dyr = dy.Slice(r * channels + start, end - start);
+            var xr = x.Slice(r * channels + start, end - start);
+            float s = rstd[r];
+            var vs = TVector.Create(s);
+            int i = 0;
+            for (; i <= dw.Length - n; i += n)
+                TVector.Store(TVector.Load(dw, i) + TVector.Load(dyr, i) * (TVector.Load(xr, i) * vs), dw, i);
+            for (; i < dw.Length; i++) dw[i] += dyr[i] * (xr[i] * s);
         }
     }
 
@@ -183,6 +243,9 @@ internal static class RmsNormKernels
             }
         }
     }
+
+    // Channels per chunk of the weight gradient: a multiple of every vector width, so the chunks split no vector.
+    private const int WeightGradientChunk = 64;
 
     private static float InverseRms(float sumOfSquares, int channels, float eps) =>
         1f / MathF.Sqrt(sumOfSquares / channels + eps);

@@ -5,9 +5,10 @@ namespace Peft.Net.Core.Kernels;
 /// <summary>
 /// Rotary position embedding in Hugging Face Llama's "rotate_half" layout: with the head dimension split in
 /// halves x = [x₁, x₂], <c>y = x·cos + [−x₂, x₁]·sin</c>, cos and sin read from the table row of the token's position.
-/// The backward pass applies the transposed (inverse) rotation. The <c>…Reference</c> methods are the scalar specification.
+/// The backward pass applies the transposed (inverse) rotation. The SIMD kernels run in parallel chunks of rows;
+/// the <c>…Reference</c> methods are the scalar specification.
 /// </summary>
-internal static partial class RotaryKernels
+internal static unsafe partial class RotaryKernels
 {
     /// <summary>
     /// How a tensor is walked: it is seen as [B, O, T, I, D] where T is the dimension the positions index, D the
@@ -47,8 +48,21 @@ internal static partial class RotaryKernels
         ReadOnlySpan<int> positions, Layout layout) where TVector : struct, IFloatVector<TVector>
     {
         CheckLengths(y.Length, x.Length, cos.Length, sin.Length, positions.Length, layout);
+        fixed (float* pY = y, pX = x, pCos = cos, pSin = sin)
+        fixed (int* pPositions = positions)
+        {
+            var work = RowsWork<TVector>.Cached ??= new();
+            work.Set(pY, pX, pCos, pSin, cos.Length, pPositions, positions.Length, layout, backward: false);
+            work.RunChunks(layout.Batch * layout.Outer * layout.Time * layout.Inner, ChunkedWork.ChunkOf(2L * layout.HeadDim));
+        }
+    }
+
+    // Rows [start, end) of Forward.
+    private static void ForwardRows<TVector>(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
+        ReadOnlySpan<int> positions, Layout layout, int start, int end) where TVector : struct, IFloatVector<TVector>
+    {
         int d = layout.HeadDim, half = d / 2, n = TVector.Count;
-        foreach (var (row, p) in new RowWalk(layout, positions))
+        foreach (var (row, p) in new RowWalk(layout, positions, start, end))
         {
             var c = cos.Slice(p * d, d);
             var s = sin.Slice(p * d, d);
@@ -76,8 +90,21 @@ internal static partial class RotaryKernels
         ReadOnlySpan<int> positions, Layout layout) where TVector : struct, IFloatVector<TVector>
     {
         CheckLengths(dx.Length, dy.Length, cos.Length, sin.Length, positions.Length, layout);
+        fixed (float* pDx = dx, pDy = dy, pCos = cos, pSin = sin)
+        fixed (int* pPositions = positions)
+        {
+            var work = RowsWork<TVector>.Cached ??= new();
+            work.Set(pDx, pDy, pCos, pSin, cos.Length, pPositions, positions.Length, layout, backward: true);
+            work.RunChunks(layout.Batch * layout.Outer * layout.Time * layout.Inner, ChunkedWork.ChunkOf(2L * layout.HeadDim));
+        }
+    }
+
+    // Rows [start, end) of Backward.
+    private static void BackwardRows<TVector>(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
+        ReadOnlySpan<int> positions, Layout layout, int start, int end) where TVector : struct, IFloatVector<TVector>
+    {
         int d = layout.HeadDim, half = d / 2, n = TVector.Count;
-        foreach (var (row, p) in new RowWalk(layout, positions))
+        foreach (var (row, p) in new RowWalk(layout, positions, start, end))
         {
             var c = cos.Slice(p * d, d);
             var s = sin.Slice(p * d, d);

@@ -8,16 +8,43 @@ namespace Peft.Net.Core.Kernels;
 /// The SwiGLU inner product y = SiLU(gate)·up in one pass (no SiLU intermediate), and its backward in one pass:
 /// d gate = g·up·SiLU'(gate), d up = g·SiLU(gate) (see <see cref="SiluKernels"/> for the stable SiLU').
 /// </summary>
-internal static class SiluMulKernels
+internal static partial class SiluMulKernels
 {
     // gate, up, y: (N)  (e.g. N = B·T·hidden)
-    /// <summary>y = gate·σ(gate)·up.</summary>
-    public static void Forward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y) =>
-        SimdLoop.Map(default(SiluMulOperator), gate, up, y);
+    /// <summary>y = gate·σ(gate)·up, in parallel chunks of <see cref="ChunkedWork.FloatsPerChunk"/> floats.</summary>
+    public static unsafe void Forward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y)
+    {
+        CheckLengths(y.Length, gate.Length, up.Length, y.Length, y.Length);
+        fixed (float* pGate = gate, pUp = up, pY = y)
+        {
+            var work = t_forward ??= new ForwardWork();
+            work.Gate = pGate; work.Up = pUp; work.Y = pY;
+            work.RunChunks(y.Length, ChunkedWork.FloatsPerChunk);
+        }
+    }
 
     // g, gate, up, dGate, dUp: (N). An empty dGate or dUp is not computed.
-    /// <summary>dGate += g·up·SiLU'(gate); dUp += g·SiLU(gate).</summary>
-    public static void Backward(ReadOnlySpan<float> g, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dGate, Span<float> dUp)
+    /// <summary>
+    /// dGate += g·up·SiLU'(gate); dUp += g·SiLU(gate), in parallel chunks of <see cref="ChunkedWork.FloatsPerChunk"/> floats.
+    /// </summary>
+    public static unsafe void Backward(ReadOnlySpan<float> g, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dGate, Span<float> dUp)
+    {
+        CheckLengths(g.Length, gate.Length, up.Length, dGate.IsEmpty ? g.Length : dGate.Length, dUp.IsEmpty ? g.Length : dUp.Length);
+        if (dGate.IsEmpty && dUp.IsEmpty) return;
+        fixed (float* pG = g, pGate = gate, pUp = up, pDGate = dGate, pDUp = dUp)
+        {
+            var work = t_backward ??= new BackwardWork();
+            work.G = pG; work.Gate = pGate; work.Up = pUp; work.DGate = pDGate; work.DUp = pDUp;
+            work.RunChunks(g.Length, ChunkedWork.FloatsPerChunk);
+        }
+    }
+
+    // One chunk of Forward: gate, up, y are (n) slices.
+    private static void ForwardChunk(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y) =>
+        SimdLoop.Map(default(SiluMulOperator), gate, up, y);
+
+    // One chunk of Backward: every span is an (n) slice; an empty dGate or dUp is not computed.
+    private static void BackwardChunk(ReadOnlySpan<float> g, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dGate, Span<float> dUp)
     {
         if (!dGate.IsEmpty && !dUp.IsEmpty)
             SimdLoop.AccumulatePair(default(SiluMulGradients), g, gate, up, dGate, dUp);
@@ -25,6 +52,12 @@ internal static class SiluMulKernels
             SimdLoop.Accumulate(default(GateGradient), g, gate, up, dGate);
         else if (!dUp.IsEmpty)
             SimdLoop.Accumulate(default(UpGradient), g, gate, up, dUp);
+    }
+
+    private static void CheckLengths(int g, int gate, int up, int dGate, int dUp)
+    {
+        if (gate != g || up != g || dGate != g || dUp != g)
+            throw new ArgumentException($"SiluMul kernel: every operand must hold {g} floats; got gate {gate}, up {up}, gradients {dGate} and {dUp}.");
     }
 
     /// <summary>Scalar reference of <see cref="Forward"/> (double precision).</summary>

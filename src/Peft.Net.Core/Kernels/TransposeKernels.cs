@@ -1,23 +1,57 @@
 namespace Peft.Net.Core.Kernels;
 
-/// <summary>Batched matrix transposes, tiled for cache locality.</summary>
-internal static class TransposeKernels
+/// <summary>
+/// Batched matrix transposes, tiled for cache locality and run in parallel over bands of <see cref="Tile"/> source
+/// rows (each band writes its own destination columns, so any split gives the same result).
+/// </summary>
+internal static unsafe class TransposeKernels
 {
     private const int Tile = 32;
 
+    [ThreadStatic] private static BandWork? t_work;
+
     // source: (batch, rows, cols) → destination: (batch, cols, rows)
     /// <summary>destination[b, c, r] = source[b, r, c].</summary>
-    public static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int batch, int rows, int cols)
+    public static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int batch, int rows, int cols) =>
+        Run(source, destination, batch, rows, cols, accumulate: false);
+
+    // source: (batch, rows, cols) → destination: (batch, cols, rows), accumulated
+    /// <summary>destination[b, c, r] += source[b, r, c].</summary>
+    public static void TransposeAccumulate(ReadOnlySpan<float> source, Span<float> destination, int batch, int rows, int cols) =>
+        Run(source, destination, batch, rows, cols, accumulate: true);
+
+    private static void Run(ReadOnlySpan<float> source, Span<float> destination, int batch, int rows, int cols, bool accumulate)
     {
-        int plane = rows * cols;
-        for (int b = 0; b < batch; b++)
+        long count = (long)batch * rows * cols;
+        if (source.Length < count || destination.Length < count)
+            throw new ArgumentException(
+                $"Transpose kernel: {batch}×{rows}×{cols} = {count} floats needed; got source {source.Length}, destination {destination.Length}.");
+        if (count == 0) return;
+        int bands = (rows + Tile - 1) / Tile;
+        fixed (float* pSource = source, pDestination = destination)
         {
-            var src = source.Slice(b * plane, plane);
-            var dst = destination.Slice(b * plane, plane);
-            for (int r0 = 0; r0 < rows; r0 += Tile)
-            for (int c0 = 0; c0 < cols; c0 += Tile)
+            var work = t_work ??= new BandWork();
+            work.Source = pSource;
+            work.Destination = pDestination;
+            (work.Rows, work.Cols, work.Bands, work.Accumulate) = (rows, cols, bands, accumulate);
+            work.RunChunks(batch * bands, ChunkedWork.ChunkOf(2L * Tile * cols));
+        }
+    }
+
+    // src: (rows, cols) → dst: (cols, rows); source rows [r0, rEnd) only.
+    private static void TransposeBand(float* src, float* dst, int rows, int cols, int r0, int rEnd, bool accumulate)
+    {
+        for (int c0 = 0; c0 < cols; c0 += Tile)
+        {
+            int cEnd = Math.Min(c0 + Tile, cols);
+            if (accumulate)
             {
-                int rEnd = Math.Min(r0 + Tile, rows), cEnd = Math.Min(c0 + Tile, cols);
+                for (int r = r0; r < rEnd; r++)
+                for (int c = c0; c < cEnd; c++)
+                    dst[c * rows + r] += src[r * cols + c];
+            }
+            else
+            {
                 for (int r = r0; r < rEnd; r++)
                 for (int c = c0; c < cEnd; c++)
                     dst[c * rows + r] = src[r * cols + c];
@@ -25,22 +59,20 @@ internal static class TransposeKernels
         }
     }
 
-    // source: (batch, rows, cols) → destination: (batch, cols, rows), accumulated
-    /// <summary>destination[b, c, r] += source[b, r, c].</summary>
-    public static void TransposeAccumulate(ReadOnlySpan<float> source, Span<float> destination, int batch, int rows, int cols)
+    /// <summary>Units [start, end) are bands: unit u is band u mod Bands of batch entry u / Bands.</summary>
+    private sealed class BandWork : ChunkedWork
     {
-        int plane = rows * cols;
-        for (int b = 0; b < batch; b++)
+        public float* Source, Destination;
+        public int Rows, Cols, Bands;
+        public bool Accumulate;
+
+        protected override void Run(int start, int end)
         {
-            var src = source.Slice(b * plane, plane);
-            var dst = destination.Slice(b * plane, plane);
-            for (int r0 = 0; r0 < rows; r0 += Tile)
-            for (int c0 = 0; c0 < cols; c0 += Tile)
+            long plane = (long)Rows * Cols;
+            for (int u = start; u < end; u++)
             {
-                int rEnd = Math.Min(r0 + Tile, rows), cEnd = Math.Min(c0 + Tile, cols);
-                for (int r = r0; r < rEnd; r++)
-                for (int c = c0; c < cEnd; c++)
-                    dst[c * rows + r] += src[r * cols + c];
+                int b = u / Bands, r0 = u % Bands * Tile;
+                TransposeBand(Source + b * plane, Destination + b * plane, Rows, Cols, r0, Math.Min(r0 + Tile, Rows), Accumulate);
             }
         }
     }
