@@ -58,8 +58,13 @@ internal static unsafe partial class RmsNormKernels
         fixed (float* pY = y, pRstd = rstd, pX = x, pWeight = weight)
         {
             var work = ForwardWork<TVector>.Cached ??= new();
-            work.Y = pY; work.Rstd = pRstd; work.X = pX; work.Weight = pWeight; work.Rows = rows;
-            work.Channels = channels; work.Eps = eps;
+            work.Y = pY;
+            work.Rstd = pRstd;
+            work.X = pX;
+            work.Weight = pWeight;
+            work.Rows = rows;
+            work.Channels = channels;
+            work.Eps = eps;
             work.RunChunks(rows, ChunkedWork.ChunkOf(2L * channels));
         }
     }
@@ -87,9 +92,15 @@ internal static unsafe partial class RmsNormKernels
         fixed (float* pSum = sum, pY = y, pRstd = rstd, pResidual = residual, pX = x, pWeight = weight)
         {
             var work = AddForwardWork<TVector>.Cached ??= new();
-            work.Sum = pSum; work.Y = pY; work.Rstd = pRstd; work.Residual = pResidual; work.X = pX;
+            work.Sum = pSum;
+            work.Y = pY;
+            work.Rstd = pRstd;
+            work.Residual = pResidual;
+            work.X = pX;
             work.Weight = pWeight;
-            work.Rows = rows; work.Channels = channels; work.Eps = eps;
+            work.Rows = rows;
+            work.Channels = channels;
+            work.Eps = eps;
             work.RunChunks(rows, ChunkedWork.ChunkOf(4L * channels));
         }
     }
@@ -134,9 +145,14 @@ internal static unsafe partial class RmsNormKernels
         fixed (float* pDx = dx, pDweight = dweight, pDy = dy, pX = x, pWeight = weight, pRstd = rstd)
         {
             var work = BackwardWork<TVector>.Cached ??= new();
-            work.Dx = pDx; work.Dweight = pDweight; work.Dy = pDy; work.X = pX; work.Weight = pWeight;
+            work.Dx = pDx;
+            work.Dweight = pDweight;
+            work.Dy = pDy;
+            work.X = pX;
+            work.Weight = pWeight;
             work.Rstd = pRstd;
-            work.Rows = rows; work.Channels = channels;
+            work.Rows = rows;
+            work.Channels = channels;
             if (!dx.IsEmpty)
             {
                 work.WeightPass = false;

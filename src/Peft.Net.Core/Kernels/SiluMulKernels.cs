@@ -18,7 +18,9 @@ internal static partial class SiluMulKernels
         fixed (float* pGate = gate, pUp = up, pY = y)
         {
             var work = t_forward ??= new ForwardWork();
-            work.Gate = pGate; work.Up = pUp; work.Y = pY;
+            work.Gate = pGate;
+            work.Up = pUp;
+            work.Y = pY;
             work.RunChunks(y.Length, ChunkedWork.FloatsPerChunk);
         }
     }
@@ -34,7 +36,11 @@ internal static partial class SiluMulKernels
         fixed (float* pG = g, pGate = gate, pUp = up, pDGate = dGate, pDUp = dUp)
         {
             var work = t_backward ??= new BackwardWork();
-            work.G = pG; work.Gate = pGate; work.Up = pUp; work.DGate = pDGate; work.DUp = pDUp;
+            work.G = pG;
+            work.Gate = pGate;
+            work.Up = pUp;
+            work.DGate = pDGate;
+            work.DUp = pDUp;
             work.RunChunks(g.Length, ChunkedWork.FloatsPerChunk);
         }
     }

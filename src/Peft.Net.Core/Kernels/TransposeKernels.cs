@@ -33,7 +33,10 @@ internal static unsafe class TransposeKernels
             var work = t_work ??= new BandWork();
             work.Source = pSource;
             work.Destination = pDestination;
-            (work.Rows, work.Cols, work.Bands, work.Accumulate) = (rows, cols, bands, accumulate);
+            work.Rows = rows;
+            work.Cols = cols;
+            work.Bands = bands;
+            work.Accumulate = accumulate;
             work.RunChunks(batch * bands, ChunkedWork.ChunkOf(2L * Tile * cols));
         }
     }
