@@ -125,7 +125,7 @@ public sealed partial class Tensor
         int batch = rows * cols == 0 ? 0 : Count / (rows * cols);
         var shape = (int[])_shape.Clone();
         (shape[^2], shape[^1]) = (cols, rows);
-        var result = NewResult(shape);
+        var result = NewResult(shape, zeroed: false); // the transpose writes every element
         TransposeKernels.Transpose(AsSpan(), result.AsSpan(), batch, rows, cols);
         var source = this;
         return GradMode.Record(result, "transpose", g =>

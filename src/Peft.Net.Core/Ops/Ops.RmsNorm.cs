@@ -14,7 +14,7 @@ public static partial class Ops
     public static Tensor RmsNorm(Tensor x, Tensor weight, float eps = 1e-6f)
     {
         var (rows, channels) = NormRows(x, weight, null, "RmsNorm");
-        var y = Tensor.NewResult(x.ShapeArray());
+        var y = Uninitialized(x.ShapeArray()); // the kernel writes every element
         var rstd = new float[rows];
         RmsNormKernels.Forward(y.AsSpan(), rstd, x.AsSpan(), weight.AsSpan(), rows, channels, eps);
         return RecordRmsNorm(y, x, weight, rstd, rows, channels);
@@ -31,8 +31,8 @@ public static partial class Ops
         if (!residual.SameShape(x))
             throw new ArgumentException($"AddRmsNorm: the residual {residual.Describe()} and the input {x.Describe()} must have the same shape.");
         var (rows, channels) = NormRows(x, weight, null, "AddRmsNorm");
-        var sum = Tensor.NewResult(x.ShapeArray());
-        var y = Tensor.NewResult(x.ShapeArray());
+        var sum = Uninitialized(x.ShapeArray());
+        var y = Uninitialized(x.ShapeArray()); // the kernel writes every element
         var rstd = new float[rows];
         RmsNormKernels.AddForward(sum.AsSpan(), y.AsSpan(), rstd, residual.AsSpan(), x.AsSpan(), weight.AsSpan(), rows, channels, eps);
         sum = GradMode.Record(sum, "add", g =>
