@@ -8,12 +8,16 @@ namespace Peft.Net.Core.Kernels;
 /// <remarks>
 /// The chunk size is chosen from the problem size alone, never from the thread count, and every chunk computes
 /// its part exactly as a one-thread run would, so results are bit-identical whatever the number of threads.
-/// A problem that fits in one chunk runs inline on the calling thread.
+/// A problem of fewer than <see cref="MinParallelChunks"/> chunks runs inline on the calling thread (the same
+/// chunks, in order): handing it to another thread would cost about as much as it saves.
 /// </remarks>
 internal abstract class ChunkedWork : IParallelWork
 {
     /// <summary>About this many floats are read or written per chunk: big enough to amortise a hand-off.</summary>
     public const int FloatsPerChunk = 16384;
+
+    /// <summary>Problems of fewer chunks than this run inline.</summary>
+    public const int MinParallelChunks = 4;
 
     private int _count, _chunk;
 
@@ -25,14 +29,12 @@ internal abstract class ChunkedWork : IParallelWork
     {
         if (count <= 0) return;
         int chunks = (int)(((long)count + chunk - 1) / chunk);
-        if (chunks == 1)
-        {
-            Run(0, count);
-            return;
-        }
         _count = count;
         _chunk = chunk;
-        ParallelRunner.For(chunks, ParallelRunner.MaxThreads, this);
+        if (chunks < MinParallelChunks)
+            for (int i = 0; i < chunks; i++) Execute(i);
+        else
+            ParallelRunner.For(chunks, ParallelRunner.MaxThreads, this);
     }
 
     /// <summary>Runs chunk <paramref name="index"/>.</summary>
