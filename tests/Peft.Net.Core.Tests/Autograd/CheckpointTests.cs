@@ -7,7 +7,7 @@ namespace Peft.Net.Core.Tests.Autograd;
 public sealed class CheckpointTests
 {
     /// <summary>x [N, 8] → linear 8→16, dropout, GELU, linear 16→8.</summary>
-    private sealed class Block : Module
+    internal sealed class Block : Module
     {
         public Block(float dropout, ulong seed)
         {
@@ -206,31 +206,5 @@ public sealed class CheckpointTests
         int calls = 0;
         var y = Checkpoint.Run(v => ++calls == 1 ? [Ops.Silu(v[0])] : [Ops.Silu(v[0]), v[0]], [x], false, [])[0];
         Assert.Throws<InvalidOperationException>(() => Ops.Sum(y).Backward());
-    }
-
-    [Fact]
-    public void Checkpointing_releases_the_activations_between_forward_and_backward()
-    {
-        // 8 blocks on a 2048 × 8 input: the plain graph keeps every block's fc1 output, mask, dropout and GELU
-        // results (4 × 2048 × 16 floats each); the checkpointed one keeps each block's input and output only.
-        long Retained(bool checkpoint)
-        {
-            var blocks = Enumerable.Range(0, 8).Select(i => new Block(0.1f, (ulong)i)).ToArray();
-            var x = Tensor.Normal([2048, 8], 0, 1, new TensorRandom(2));
-            x.RequiresGrad = true;
-            long before = GC.GetTotalMemory(forceFullCollection: true);
-            var h = x;
-            foreach (var block in blocks) h = checkpoint ? Checkpoint.Run(block, h) : block.Forward(h);
-            var loss = Ops.Sum(h);
-            long held = GC.GetTotalMemory(forceFullCollection: true) - before;
-            loss.Backward();
-            GC.KeepAlive(blocks);
-            return held;
-        }
-
-        Retained(true); // warm-up: JIT and first-use caches
-        long plain = Retained(false);
-        long checkpointed = Retained(true);
-        Assert.True(checkpointed * 4 < plain, $"retained {checkpointed} bytes with checkpointing, {plain} without");
     }
 }
