@@ -1,6 +1,7 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Optim;
 using Peft.Net.Lora;
+using Peft.Net.Quantization;
 
 namespace Peft.Net.Models.Tests.Llama;
 
@@ -18,7 +19,8 @@ public sealed class GradientCheckpointingTests
         {
             HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = layers, NumAttentionHeads = 4, NumKeyValueHeads = 2, VocabSize = 40,
         }, new TensorRandom(seed));
-        if (method == "lora") model.ApplyLora(rank: 4, alpha: 8, dropout: dropout, seed: 3);
+        if (method == "qlora") model.QuantizeNf4(QuantType.Nf4, blockSize: 64, doubleQuant: true);
+        if (method is "lora" or "qlora") model.ApplyLora(rank: 4, alpha: 8, dropout: dropout, seed: 3);
         if (method == "dora") model.ApplyDora(rank: 4, alpha: 8, dropout: dropout, seed: 3);
         model.Train();
         return model;
@@ -53,6 +55,7 @@ public sealed class GradientCheckpointingTests
     [Theory]
     [InlineData("lora", 0f)]
     [InlineData("lora", 0.1f)]
+    [InlineData("qlora", 0.1f)]
     [InlineData("dora", 0f)]
     [InlineData("dora", 0.1f)]
     [InlineData("full", 0f)]
