@@ -1,4 +1,3 @@
-using Peft.Net.Core.Kernels;
 using Peft.Net.Core.Nn;
 
 namespace Peft.Net.Core.Autograd;
@@ -54,9 +53,10 @@ public static class Checkpoint
 
     /// <summary>
     /// The primitive: runs <paramref name="forward"/> without recording and attaches one node to its outputs that, in
-    /// the backward pass, rewinds <paramref name="generators"/>, re-runs <paramref name="forward"/> recorded on detached
-    /// copies of the inputs, back-propagates the outputs' gradients through it (parameters accumulate their
-    /// <see cref="Tensor.Grad"/> as usual) and adds the copies' gradients into the inputs'.
+    /// the backward pass, rewinds <paramref name="generators"/>, re-runs <paramref name="forward"/> recorded on stand-ins
+    /// for the inputs (same storage, cut from the outer graph), back-propagates the outputs' gradients through it in a
+    /// nested backward pass (parameters accumulate their <see cref="Tensor.Grad"/> as usual) and hands the stand-ins'
+    /// gradients on to the inputs.
     /// </summary>
     internal static Tensor[] Run(Func<Tensor[], Tensor[]> forward, Tensor[] inputs, bool parametersRequireGrad, TensorRandom[] generators)
     {
@@ -64,70 +64,94 @@ public static class Checkpoint
         if (!GradMode.IsEnabled || !(parametersRequireGrad || inputs.Any(x => x.RequiresGrad)))
             return forward(inputs);
 
-        var rngStates = generators.Select(g => g.GetState()).ToArray();
-        Tensor[] outputs;
-        using (Tensor.NoGrad()) outputs = CheckOutputs(forward(inputs), null);
+        // The recompute takes its activations from the arena the forward pass records into (a model's Loss), if any.
+        var segment = new Segment(forward, inputs, generators, ActivationArena.Current);
+        var outputs = ActivationArena.RunDiscardingActivations(() =>
+        {
+            using var _ = Tensor.NoGrad();
+            return CheckOutputs(forward(inputs), null);
+        });
 
         // Every output hands its gradient to one hub node, which the topological order runs after all of them.
-        var outputGrads = new Tensor?[outputs.Length];
         var hub = Tensor.Scalar(0f);
-        hub.SetNode(new AutogradNode("checkpoint", inputs, _ =>
-            Recompute(forward, inputs, outputGrads, generators, rngStates)));
+        hub.SetNode(new AutogradNode("checkpoint", inputs, _ => segment.Backward()));
         var results = new Tensor[outputs.Length];
+        segment.OutputGrads = new Tensor[outputs.Length];
         for (int j = 0; j < outputs.Length; j++)
         {
             int index = j;
             // A fresh tensor object even when the block returned an input unchanged: its node must not be the input's.
             results[j] = outputs[j].Detach();
+            // A holder of the output's shape takes the gradient over, so the engine neither copies nor recycles it. Its
+            // (never run) node marks it a pass's intermediate, so the buffer stays recyclable when handed on.
+            var holder = segment.OutputGrads[j] = outputs[j].Detach();
+            holder.SetNode(new AutogradNode("checkpoint_gradient", [], _ => { }));
             results[j].SetNode(new AutogradNode("checkpoint_output", [hub], g =>
             {
-                outputGrads[index] = g.Clone(); // a copy: the engine may release or reuse g once this returns
-                hub.GradBuffer();               // marks the hub reached, so its node runs
+                holder.AccumulateGrad(g, handOver: true);
+                hub.GradBuffer(); // marks the hub reached, so its node runs
             }));
         }
         return results;
     }
 
-    /// <summary>The backward pass of <see cref="Run(Func{Tensor[], Tensor[]}, Tensor[], bool, TensorRandom[])"/>.</summary>
-    private static void Recompute(Func<Tensor[], Tensor[]> forward, Tensor[] inputs, Tensor?[] outputGrads,
-        TensorRandom[] generators, ulong[][] rngStates)
+    /// <summary>What the backward pass of one checkpointed block needs: the block, its inputs and the dropout state.</summary>
+    private sealed class Segment(Func<Tensor[], Tensor[]> forward, Tensor[] inputs, TensorRandom[] generators, ActivationArena? arena)
     {
-        var detached = new Tensor[inputs.Length];
-        for (int i = 0; i < inputs.Length; i++)
-        {
-            detached[i] = inputs[i].Detach();
-            if (inputs[i].RequiresGrad) detached[i].RequiresGrad = true;
-        }
+        private readonly ulong[][] _rngStates = generators.Select(g => g.GetState()).ToArray();
 
-        var current = generators.Select(g => g.GetState()).ToArray();
-        Tensor[] outputs;
-        Tensor root;
-        try
+        /// <summary>Per output, a leaf whose <see cref="Tensor.Grad"/> receives the output's gradient.</summary>
+        public Tensor[] OutputGrads { get; set; } = [];
+
+        /// <summary>Re-runs the block recorded and back-propagates the outputs' gradients through it into the inputs.</summary>
+        public void Backward()
         {
-            for (int k = 0; k < generators.Length; k++) generators[k].SetState(rngStates[k]);
-            using (GradMode.Enable())
+            // Stand-ins for the inputs that end the recomputed graph: a node without inputs whose backward hands the
+            // gradient on to the real input (no copy when it has none yet).
+            var detached = new Tensor[inputs.Length];
+            for (int i = 0; i < inputs.Length; i++)
             {
-                outputs = CheckOutputs(forward(detached), outputGrads.Length);
-                // One scalar root over every output, so a single backward pass sees all their gradients at once.
-                root = GradMode.Record(Tensor.Scalar(0f), "checkpoint_join", _ =>
-                {
-                    for (int j = 0; j < outputs.Length; j++)
-                        if (outputGrads[j] is { } g && outputs[j].RequiresGrad)
-                            ElementwiseKernels.AddInPlace(outputs[j].GradBuffer(), g.AsSpan());
-                }, outputs);
+                var input = inputs[i];
+                detached[i] = input.Detach();
+                if (input.RequiresGrad)
+                    detached[i].SetNode(new AutogradNode("checkpoint_input", [], g => input.AccumulateGrad(g, handOver: true)));
             }
-        }
-        finally
-        {
-            for (int k = generators.Length - 1; k >= 0; k--) generators[k].SetState(current[k]);
-        }
 
-        if (root.RequiresGrad)
-            root.Backward();
-        Array.Clear(outputGrads);
-        for (int i = 0; i < inputs.Length; i++)
-            if (detached[i].Grad is { } grad)
-                ElementwiseKernels.AddInPlace(inputs[i].GradBuffer(), grad.AsSpan());
+            var current = generators.Select(g => g.GetState()).ToArray();
+            Tensor root;
+            var recording = arena?.Record();
+            try
+            {
+                for (int k = 0; k < generators.Length; k++) generators[k].SetState(_rngStates[k]);
+                using (GradMode.Enable())
+                {
+                    var outputs = CheckOutputs(forward(detached), OutputGrads.Length);
+                    // One scalar root over every output, so a single backward pass sees all their gradients at once.
+                    root = GradMode.Record(Tensor.Scalar(0f), "checkpoint_join", _ =>
+                    {
+                        for (int j = 0; j < outputs.Length; j++)
+                            if (OutputGrads[j].Grad is { } g && outputs[j].RequiresGrad)
+                                outputs[j].AccumulateGrad(g, handOver: true);
+                    }, outputs);
+                }
+            }
+            catch
+            {
+                recording?.Dispose();
+                arena?.ReleaseUnattached();
+                throw;
+            }
+            finally
+            {
+                for (int k = generators.Length - 1; k >= 0; k--) generators[k].SetState(current[k]);
+            }
+            recording?.Dispose();
+            arena?.Attach(root); // the recompute's activations go back to the arena once its backward pass ends
+
+            if (root.RequiresGrad)
+                root.Backward();
+            foreach (var holder in OutputGrads) holder.Grad = null;
+        }
     }
 
     private static Tensor[] CheckOutputs(Tensor[]? outputs, int? expected)

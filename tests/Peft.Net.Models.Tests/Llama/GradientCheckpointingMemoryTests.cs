@@ -10,13 +10,14 @@ public sealed class GradientCheckpointingMemoryTests
     [Fact]
     public void Checkpointing_holds_less_activation_memory_between_forward_and_backward()
     {
-        // 4 layers, B·T = 128 rows of width 64 (MLP 256): without checkpointing each layer keeps its projections, LoRA
-        // intermediates, attention probabilities and MLP activations; with it, only its two (B, T, C) outputs.
+        // 8 layers, B·T = 128 rows of width 64 (MLP 256): without checkpointing each layer keeps its projections, LoRA
+        // intermediates, attention probabilities and MLP activations; with it, only its two (B, T, C) outputs, plus
+        // one layer's activations that the model's buffer pool keeps for the next layer.
         long Retained(bool checkpointing)
         {
             var model = new LlamaForCausalLM(new LlamaConfig
             {
-                HiddenSize = 64, IntermediateSize = 256, NumHiddenLayers = 4, NumAttentionHeads = 4, NumKeyValueHeads = 4, VocabSize = 32,
+                HiddenSize = 64, IntermediateSize = 256, NumHiddenLayers = 8, NumAttentionHeads = 4, NumKeyValueHeads = 4, VocabSize = 32,
             }, new TensorRandom(1));
             model.ApplyLora(rank: 4, alpha: 8, dropout: 0.1f);
             model.Train();
