@@ -100,7 +100,7 @@ public static class Checkpoint
     {
         private readonly ulong[][] _rngStates = generators.Select(g => g.GetState()).ToArray();
 
-        /// <summary>Per output, a leaf whose <see cref="Tensor.Grad"/> receives the output's gradient.</summary>
+        /// <summary>Per output, a holder whose <see cref="Tensor.Grad"/> receives the output's gradient.</summary>
         public Tensor[] OutputGrads { get; set; } = [];
 
         /// <summary>Re-runs the block recorded and back-propagates the outputs' gradients through it into the inputs.</summary>
