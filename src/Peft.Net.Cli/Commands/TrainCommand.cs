@@ -38,7 +38,7 @@ internal static class TrainCommand
         var evalEvery = new Option<int>("--eval-every") { Description = "Compute the evaluation loss every N steps (and after the last).", DefaultValueFactory = _ => 50 };
         var saveEvery = new Option<int>("--save-every") { Description = "Write <output>/checkpoint-<step> every N steps (0 = only when interrupted).", DefaultValueFactory = _ => 0 };
         var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint folder written by an earlier run with the same data and settings." };
-        var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each decoder layer in the backward pass instead of keeping its activations (less memory, about a third more compute)." };
+        var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each decoder layer in the backward pass instead of keeping its activations (less memory, one more forward pass of the layers per step)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON summary object at the end instead of text." };
         var command = new Command("train", "Fine-tune a Llama-family model with LoRA, DoRA or QLoRA and write the adapter in HF PEFT format.")
         {

@@ -37,8 +37,9 @@ public sealed class LlamaModel : Module
     /// <summary>
     /// Gradient checkpointing (Hugging Face's <c>gradient_checkpointing_enable()</c>): when true, each decoder layer
     /// runs through <see cref="Checkpoint"/> in training mode with recording on and no KV cache, so only the layers'
-    /// inputs stay alive until the backward pass, which runs every layer a second time (about a third more compute
-    /// for a fraction of the activation memory). Losses and gradients are unchanged, LoRA dropout masks included.
+    /// inputs and outputs stay alive until the backward pass, which runs every layer's forward a second time (one more
+    /// forward pass of the layers per step, for a fraction of the activation memory). Losses and gradients are
+    /// bit-identical, LoRA dropout masks included.
     /// Evaluation, <see cref="Tensor.NoGrad"/> and generation run as without it. Default false.
     /// </summary>
     public bool GradientCheckpointing { get; set; }

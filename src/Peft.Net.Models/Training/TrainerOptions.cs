@@ -69,8 +69,8 @@ public sealed record TrainerOptions
 
     /// <summary>
     /// Turn on gradient checkpointing (<see cref="LlamaModel.GradientCheckpointing"/>) in every Llama stack of the model
-    /// (Hugging Face's <c>gradient_checkpointing=True</c>): less activation memory, about a third more compute per step,
-    /// same losses and gradients. False leaves the model's own setting as it is.
+    /// (Hugging Face's <c>gradient_checkpointing=True</c>): less activation memory for one more forward pass of the
+    /// layers per step, the same losses and gradients. False leaves the model's own setting as it is.
     /// </summary>
     public bool GradientCheckpointing { get; init; }
 
