@@ -19,9 +19,7 @@ internal interface IParallelWork
 /// <remarks>
 /// <para><see cref="For"/> hands items out through an atomic counter to the calling thread plus up to
 /// <c>threads − 1</c> pool workers, and returns when every item has run; an exception thrown by an item is rethrown
-/// on the caller once all items are done. A worker that wakes after the caller has taken the last item does not
-/// join, so the caller never waits for a thread the OS has not scheduled yet (on a busy machine small loops then
-/// simply run on the caller).</para>
+/// on the caller once all items are done.</para>
 /// <para>It never oversubscribes: at most <see cref="ComputeSettings.ThreadCount"/> threads work at once. A call
 /// made while the pool is busy (from another thread, or from inside an item) runs its items inline on the calling
 /// thread instead of waiting.</para>
@@ -40,14 +38,8 @@ internal static class ParallelRunner
     private static IParallelWork? _work;
     private static int _count;
     private static int _next;
-    private static int _helpers;
+    private static int _pending;
     private static ExceptionDispatchInfo? _failure;
-
-    // Workers that joined the job in flight, plus Closed while no job takes helpers. A woken worker joins only an
-    // open job with a free helper slot; the caller closes the job once it runs out of items and then waits only
-    // for the workers that joined, never for one that has not been scheduled yet (it finds the job closed later).
-    private const int Closed = 1 << 30;
-    private static int _joined = Closed;
 
     /// <summary>The most threads a call may use: <see cref="ComputeSettings.ThreadCount"/>.</summary>
     public static int MaxThreads => ComputeSettings.ThreadCount;
@@ -71,17 +63,11 @@ internal static class ParallelRunner
             _count = count;
             _next = 0;
             _failure = null;
-            _helpers = threads - 1;
-            Open();
-            try
-            {
-                for (int w = 0; w < threads - 1; w++) Workers[w].Wake();
-                RunShare();
-            }
-            finally
-            {
-                CloseAndDrain();
-            }
+            Volatile.Write(ref _pending, threads - 1);
+            for (int w = 0; w < threads - 1; w++) Workers[w].Wake();
+            RunShare();
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref _pending) != 0) spinner.SpinOnce(sleep1Threshold: -1);
             _failure?.Throw();
         }
         finally
@@ -89,21 +75,6 @@ internal static class ParallelRunner
             _work = null;
             Volatile.Write(ref _busy, 0);
         }
-    }
-
-    // Lets workers join the job just set up (waits out a late worker that is backing off a closed job).
-    private static void Open()
-    {
-        var spinner = new SpinWait();
-        while (Interlocked.CompareExchange(ref _joined, 0, Closed) != Closed) spinner.SpinOnce(sleep1Threshold: -1);
-    }
-
-    // Stops further joins, then waits until every worker that joined has left (they are running: a short wait).
-    private static void CloseAndDrain()
-    {
-        Interlocked.Add(ref _joined, Closed);
-        var spinner = new SpinWait();
-        while (Volatile.Read(ref _joined) != Closed) spinner.SpinOnce(sleep1Threshold: -1);
     }
 
     private static void RunInline(int count, IParallelWork work)
@@ -172,9 +143,8 @@ internal static class ParallelRunner
             while (true)
             {
                 _signal.Wait();
-                // A wake-up may come late, after its job finished: join only an open job with a free helper slot.
-                if (Interlocked.Increment(ref _joined) <= Volatile.Read(ref _helpers)) RunShare();
-                Interlocked.Decrement(ref _joined);
+                RunShare();
+                Interlocked.Decrement(ref _pending);
             }
         }
     }

@@ -38,30 +38,6 @@ public class ParallelRunnerTests
     }
 
     [Fact]
-    public void Many_short_loops_in_a_row_run_every_item_exactly_once()
-    {
-        // Workers woken for one loop often wake after it ended: they must join a later loop or none, never run an
-        // item twice or touch a finished loop. Alternate the thread count so the helper limit changes between loops.
-        int before = ComputeSettings.ThreadCount;
-        try
-        {
-            ComputeSettings.ThreadCount = 4;
-            for (int i = 0; i < 20000; i++)
-            {
-                int count = 2 + i % 4;
-                var work = new CountingWork(count);
-                ParallelRunner.For(count, 2 + i % 3, work);
-                for (int j = 0; j < count; j++)
-                    if (work.Hits[j] != 1) Assert.Fail($"loop {i}: item {j} ran {work.Hits[j]} times");
-            }
-        }
-        finally
-        {
-            ComputeSettings.ThreadCount = before;
-        }
-    }
-
-    [Fact]
     public void Nested_and_concurrent_loops_run_inline_instead_of_deadlocking()
     {
         var inner = new CountingWork(50);
