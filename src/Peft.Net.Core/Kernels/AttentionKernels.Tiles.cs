@@ -12,27 +12,46 @@ namespace Peft.Net.Core.Kernels;
 // Backward: S again, dP = dO·Vᵀ (ScorePanel), dV += Pᵀ·dO, dQ += dS·K, dK += dSᵀ·Q (AccumulateProduct).
 internal static partial class AttentionKernels
 {
-    // rows: (keys, D) row-major  →  panel: (D, width), panel[d, c] = rows[c, d], columns keys .. width zero
+    // rows: (keys, D) rows ld apart  →  panel: (D, width), panel[d, c] = rows[c, d], columns keys .. width zero
     /// <summary>Packs a block of key (or value) rows transposed, padded with zero columns to <paramref name="width"/>.</summary>
-    private static void PackTransposed(ReadOnlySpan<float> rows, int keys, int depth, Span<float> panel, int width)
+    private static void PackTransposed(ReadOnlySpan<float> rows, int ld, int keys, int depth, Span<float> panel, int width)
     {
-        Debug.Assert(rows.Length >= keys * depth && panel.Length >= depth * width && width >= keys);
+        Debug.Assert((keys == 0 || rows.Length >= (keys - 1) * ld + depth) && panel.Length >= depth * width && width >= keys);
         for (int d = 0; d < depth; d++)
         {
             var column = panel.Slice(d * width, width);
-            for (int c = 0; c < keys; c++) column[c] = rows[c * depth + d];
+            for (int c = 0; c < keys; c++) column[c] = rows[c * ld + d];
             column[keys..].Clear();
         }
     }
 
-    // a: (R, D) rows lda apart    bt: (D, L) packed, L a multiple of 2W    c: (R, L)
+    // ds, p: (L)    ds = scale · p ∘ (ds − delta)
+    /// <summary>The score gradient of one row from dP (in <paramref name="ds"/>), P and Δ, with the score scale folded in.</summary>
+    private static void ScoreGradientRow<TV>(Span<float> ds, ReadOnlySpan<float> p, float delta, float scale)
+        where TV : struct, IFloatVector<TV>
+    {
+        Debug.Assert(p.Length >= ds.Length);
+        int w = TV.Count, n = ds.Length, c = 0;
+        ref float d0 = ref MemoryMarshal.GetReference(ds);
+        ref float p0 = ref MemoryMarshal.GetReference(p);
+        TV dv = TV.Create(delta), sv = TV.Create(scale);
+        for (; c + w <= n; c += w)
+        {
+            ref float dc = ref Unsafe.Add(ref d0, c);
+            TV.Store(TV.Load(ref Unsafe.Add(ref p0, c)) * sv * (TV.Load(ref dc) - dv), ref dc);
+        }
+        for (; c < n; c++) Unsafe.Add(ref d0, c) = Unsafe.Add(ref p0, c) * scale * (Unsafe.Add(ref d0, c) - delta);
+    }
+
+    // a: (R, D) rows lda apart    bt: (D, L) packed, rows ldb apart, L a multiple of 2W    c: (R, L)
     /// <summary>c = alpha · a · bt: 4 rows × 2 registers of columns per register tile.</summary>
-    private static void ScorePanel<TV>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> bt, Span<float> c,
+    private static void ScorePanel<TV>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> bt, int ldb, Span<float> c,
         int rows, int depth, int width, float alpha)
         where TV : struct, IFloatVector<TV>
     {
         int w = TV.Count;
-        Debug.Assert(width % (2 * w) == 0 && bt.Length >= depth * width && c.Length >= rows * width);
+        Debug.Assert(width % (2 * w) == 0 && ldb >= width && (depth == 0 || bt.Length >= (depth - 1) * ldb + width));
+        Debug.Assert(c.Length >= rows * width);
         Debug.Assert(rows == 0 || a.Length >= (rows - 1) * lda + depth);
         ref float a0 = ref MemoryMarshal.GetReference(a);
         ref float b0 = ref MemoryMarshal.GetReference(bt);
@@ -50,8 +69,8 @@ internal static partial class AttentionKernels
                 ref float bc = ref Unsafe.Add(ref b0, col);
                 for (int d = 0; d < depth; d++)
                 {
-                    TV x0 = TV.Load(ref Unsafe.Add(ref bc, d * width));
-                    TV x1 = TV.Load(ref Unsafe.Add(ref bc, d * width + w));
+                    TV x0 = TV.Load(ref Unsafe.Add(ref bc, d * ldb));
+                    TV x1 = TV.Load(ref Unsafe.Add(ref bc, d * ldb + w));
                     TV y = TV.Create(Unsafe.Add(ref ar, d));
                     s00 = TV.MultiplyAdd(y, x0, s00);
                     s01 = TV.MultiplyAdd(y, x1, s01);
@@ -87,8 +106,8 @@ internal static partial class AttentionKernels
                 for (int d = 0; d < depth; d++)
                 {
                     TV y = TV.Create(Unsafe.Add(ref ar, d));
-                    s0 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref bc, d * width)), s0);
-                    s1 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref bc, d * width + w)), s1);
+                    s0 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref bc, d * ldb)), s0);
+                    s1 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref bc, d * ldb + w)), s1);
                 }
                 TV.Store(s0 * scale, ref Unsafe.Add(ref cr, col));
                 TV.Store(s1 * scale, ref Unsafe.Add(ref cr, col + w));
