@@ -122,18 +122,22 @@ internal static partial class AttentionKernels
         int tiles = CeilDiv(shape.QueryLength, QueryTile), units = shape.Group * tiles;
         int depth = shape.HeadDim, ks = shape.KeyRowStride, headSize = shape.KeyLength * depth;
         int panelLength = HeadPanelLength(shape);
-        var scratch = Scratch(2 * panelLength + BackwardTileScratch);
+        // Keys are streamed as rows by dQ += dS·K, queries and dO by dK += dSᵀ·Q and dV += Pᵀ·dO: rows H·D apart
+        // (time before heads) are copied contiguous first, keys once per item and queries per tile.
+        bool copyKeys = ks != depth, copyQueries = shape.QueryRowStride != depth;
+        int tileLength = BackwardTileScratch + (copyQueries ? 2 * QueryTile * depth : 0);
+        var scratch = Scratch((copyKeys ? 3 : 2) * panelLength + tileLength);
         var keyPanels = scratch.AsSpan(0, panelLength);
         var valuePanels = scratch.AsSpan(panelLength, panelLength);
-        var tileScratch = scratch.AsSpan(2 * panelLength);
+        var keyCopy = copyKeys ? scratch.AsSpan(2 * panelLength, panelLength) : default;
+        var tileScratch = scratch.AsSpan((copyKeys ? 3 : 2) * panelLength, tileLength);
         int headOffset = shape.KvHeadOffset(kvHead);
         var keys = work.K.Span[headOffset..];
         var values = work.V.Span[headOffset..];
-        // dK, dV of this kv head: in place (rows ks apart), or this item's partial (Tk, D) rows D apart.
         var target = new TileGradients(work.Dq.Span,
             GradientHead(work.Dk, work.PartialK, item, headOffset, headSize), work.PartialK is null ? ks : depth,
             GradientHead(work.Dv, work.PartialV, item, headOffset, headSize), work.PartialV is null ? ks : depth);
-        int b = kvHead / shape.KvHeads, g = kvHead % shape.KvHeads, packedKeys = 0, packedValues = 0;
+        int b = kvHead / shape.KvHeads, g = kvHead % shape.KvHeads, packedKeys = 0, packedValues = 0, copied = 0;
         bool scoreGradNeeded = !work.Dq.IsEmpty || !work.Dk.IsEmpty;
         for (int unit = split; unit < units; unit += splits)
         {
@@ -141,8 +145,9 @@ internal static partial class AttentionKernels
             int keyEnd = shape.KeyEnd(i0 + Math.Min(QueryTile, shape.QueryLength - i0) - 1);
             packedKeys = PackBlocksUpTo(keys, ks, shape, keyPanels, packedKeys, keyEnd);
             if (scoreGradNeeded) packedValues = PackBlocksUpTo(values, ks, shape, valuePanels, packedValues, keyEnd);
-            BackwardTile<TV>(work.Q.Span, keys, keyPanels, valuePanels, work.Output.Span, work.LogSumExp.Span,
-                work.DOutput.Span, target, shape, bh, i0, tileScratch);
+            if (copyKeys && !work.Dq.IsEmpty) copied = CopyBlocksUpTo(keys, ks, shape, keyCopy, copied, keyEnd);
+            BackwardTile<TV>(work.Q.Span, copyKeys ? keyCopy : keys, copyKeys ? depth : ks, keyPanels, valuePanels,
+                work.Output.Span, work.LogSumExp.Span, work.DOutput.Span, target, shape, bh, i0, tileScratch, copyQueries);
         }
     }
 
@@ -161,18 +166,18 @@ internal static partial class AttentionKernels
     private const int BackwardTileScratch = 2 * QueryTile * KeyBlock + QueryTile;
 
     // One query tile of one head: rows i0 .. i0 + R of head bh = b·H + h.
-    // q, output, dOutput, dq: rows QueryRowStride apart    keys: (Tk, D) of kv head h / group, rows KeyRowStride apart
+    // q, output, dOutput, dq: rows QueryRowStride apart    keys: (Tk, D) of kv head h / group, rows keyStride apart
     // keyPanels, valuePanels: Kᵀ, Vᵀ of that kv head in blocks of (D, Bc)
-    private static void BackwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> keyPanels,
-        ReadOnlySpan<float> valuePanels, ReadOnlySpan<float> output, ReadOnlySpan<float> logSumExp,
-        ReadOnlySpan<float> dOutput, TileGradients target, AttentionShape shape, int bh, int i0, Span<float> scratch)
+    // scratch: P, dS (Br, Bc), Δ (Br), then with copyQueries the tile's Q and dO rows (R, D) each, contiguous
+    private static void BackwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, int keyStride,
+        ReadOnlySpan<float> keyPanels, ReadOnlySpan<float> valuePanels, ReadOnlySpan<float> output,
+        ReadOnlySpan<float> logSumExp, ReadOnlySpan<float> dOutput, TileGradients target, AttentionShape shape, int bh,
+        int i0, Span<float> scratch, bool copyQueries)
         where TV : struct, IFloatVector<TV>
     {
         int depth = shape.HeadDim, rows = Math.Min(QueryTile, shape.QueryLength - i0);
-        int qs = shape.QueryRowStride, ks = shape.KeyRowStride;
+        int qs = shape.QueryRowStride;
         int queryOffset = shape.QueryHeadOffset(bh) + i0 * qs;
-        var queries = q[queryOffset..];                                            // (R, D) rows qs apart
-        var outputGrads = dOutput[queryOffset..];                                  // (R, D) rows qs apart
         var queryGrads = target.Dq.IsEmpty ? default : target.Dq[queryOffset..];   // (R, D) rows qs apart
         var lse = logSumExp.Slice(bh * shape.QueryLength + i0, rows);              // (R)
         int block = QueryTile * KeyBlock;
@@ -180,7 +185,19 @@ internal static partial class AttentionKernels
         var scoreGrads = scratch.Slice(block, block);                              // (R, Lc): dP, then dS
         var delta = scratch.Slice(2 * block, rows);                                // Δ (R)
         for (int r = 0; r < rows; r++)
-            delta[r] = TensorPrimitives.Dot(outputGrads.Slice(r * qs, depth), output.Slice(queryOffset + r * qs, depth));
+            delta[r] = TensorPrimitives.Dot(dOutput.Slice(queryOffset + r * qs, depth), output.Slice(queryOffset + r * qs, depth));
+        ReadOnlySpan<float> queries = q[queryOffset..], outputGrads = dOutput[queryOffset..]; // Q, dO (R, D) rows ts apart
+        int ts = qs;
+        if (copyQueries)
+        {
+            var queryCopy = scratch.Slice(2 * block + QueryTile, rows * depth);
+            var outputGradCopy = scratch.Slice(2 * block + QueryTile + QueryTile * depth, rows * depth);
+            CopyRows(queries, qs, rows, depth, queryCopy);
+            CopyRows(outputGrads, qs, rows, depth, outputGradCopy);
+            queries = queryCopy;
+            outputGrads = outputGradCopy;
+            ts = depth;
+        }
         bool scoreGradNeeded = !queryGrads.IsEmpty || !target.Dk.IsEmpty;
 
         int keyEnd = shape.KeyEnd(i0 + rows - 1);
@@ -188,7 +205,7 @@ internal static partial class AttentionKernels
         {
             int blockKeys = Math.Min(KeyBlock, keyEnd - j0);
             int width = RoundUp(blockKeys, 2 * TV.Count);
-            ScorePanel<TV>(queries, qs, keyPanels[(j0 * depth)..], KeyBlock, probabilities, rows, depth, width, shape.Scale);
+            ScorePanel<TV>(queries, ts, keyPanels[(j0 * depth)..], KeyBlock, probabilities, rows, depth, width, shape.Scale);
             for (int r = 0; r < rows; r++)
             {
                 var row = probabilities.Slice(r * width, width);
@@ -200,17 +217,17 @@ internal static partial class AttentionKernels
             }
             if (!target.Dv.IsEmpty) // dV (Lc, D) += Pᵀ (Lc, R) · dO (R, D)
                 AccumulateProduct<TV>(target.Dv[(j0 * target.DvStride)..], target.DvStride, probabilities, 1, width,
-                    outputGrads, qs, blockKeys, rows, depth);
+                    outputGrads, ts, blockKeys, rows, depth);
             if (!scoreGradNeeded) continue;
 
-            ScorePanel<TV>(outputGrads, qs, valuePanels[(j0 * depth)..], KeyBlock, scoreGrads, rows, depth, width, 1f); // dP = dO·Vᵀ
+            ScorePanel<TV>(outputGrads, ts, valuePanels[(j0 * depth)..], KeyBlock, scoreGrads, rows, depth, width, 1f); // dP = dO·Vᵀ
             for (int r = 0; r < rows; r++) // dS = scale · P ∘ (dP − Δ), the scale of S folded in
                 ScoreGradientRow<TV>(scoreGrads.Slice(r * width, width), probabilities.Slice(r * width, width), delta[r], shape.Scale);
             if (!queryGrads.IsEmpty) // dQ (R, D) += dS (R, Lc) · K (Lc, D)
-                AccumulateProduct<TV>(queryGrads, qs, scoreGrads, width, 1, keys[(j0 * ks)..], ks, rows, blockKeys, depth);
+                AccumulateProduct<TV>(queryGrads, qs, scoreGrads, width, 1, keys[(j0 * keyStride)..], keyStride, rows, blockKeys, depth);
             if (!target.Dk.IsEmpty) // dK (Lc, D) += dSᵀ (Lc, R) · Q (R, D)
                 AccumulateProduct<TV>(target.Dk[(j0 * target.DkStride)..], target.DkStride, scoreGrads, 1, width,
-                    queries, qs, blockKeys, rows, depth);
+                    queries, ts, blockKeys, rows, depth);
         }
     }
 }

@@ -68,21 +68,27 @@ internal static partial class AttentionKernels
         int splits = work.Splits, kvHead = item / splits, split = item % splits;
         int tiles = CeilDiv(shape.QueryLength, QueryTile), units = shape.Group * tiles;
         int panelLength = HeadPanelLength(shape);
-        var scratch = Scratch(panelLength + ForwardTileScratch);
+        // Values are streamed as rows by O += P·V: rows Hkv·D apart (time before heads) are copied contiguous first.
+        bool copyValues = shape.KeyRowStride != shape.HeadDim;
+        var scratch = Scratch((copyValues ? 2 : 1) * panelLength + ForwardTileScratch);
         var keyPanels = scratch.AsSpan(0, panelLength);
-        var tileScratch = scratch.AsSpan(panelLength);
-        var keys = work.K.Span[shape.KvHeadOffset(kvHead)..];
-        var values = work.V.Span[shape.KvHeadOffset(kvHead)..];
+        var valueCopy = copyValues ? scratch.AsSpan(panelLength, panelLength) : default;
+        var tileScratch = scratch.AsSpan((copyValues ? 2 : 1) * panelLength);
+        int headOffset = shape.KvHeadOffset(kvHead);
+        var keys = work.K.Span[headOffset..];
+        var values = copyValues ? valueCopy : work.V.Span[headOffset..];
+        int valueStride = copyValues ? shape.HeadDim : shape.KeyRowStride;
         var q = work.Q.Span;
         var output = work.Output.Span;
         var logSumExp = work.LogSumExp.Span;
-        int b = kvHead / shape.KvHeads, g = kvHead % shape.KvHeads, packed = 0;
+        int b = kvHead / shape.KvHeads, g = kvHead % shape.KvHeads, packed = 0, copied = 0;
         for (int unit = split; unit < units; unit += splits)
         {
             int bh = b * shape.Heads + g * shape.Group + unit / tiles, i0 = unit % tiles * QueryTile;
-            int rows = Math.Min(QueryTile, shape.QueryLength - i0);
-            packed = PackBlocksUpTo(keys, shape.KeyRowStride, shape, keyPanels, packed, shape.KeyEnd(i0 + rows - 1));
-            ForwardTile<TV>(q, keyPanels, values, output, logSumExp, shape, bh, i0, tileScratch);
+            int keyEnd = shape.KeyEnd(i0 + Math.Min(QueryTile, shape.QueryLength - i0) - 1);
+            packed = PackBlocksUpTo(keys, shape.KeyRowStride, shape, keyPanels, packed, keyEnd);
+            if (copyValues) copied = CopyBlocksUpTo(work.V.Span[headOffset..], shape.KeyRowStride, shape, valueCopy, copied, keyEnd);
+            ForwardTile<TV>(q, keyPanels, values, valueStride, output, logSumExp, shape, bh, i0, tileScratch);
         }
     }
 
@@ -90,15 +96,15 @@ internal static partial class AttentionKernels
     private const int ForwardTileScratch = QueryTile * KeyBlock + 2 * QueryTile;
 
     // One query tile of one head: rows i0 .. i0 + R of q[b, h] (R ≤ Br) against the packed Kᵀ blocks and the rows
-    // of v of kv head h / group. q, output: rows QueryRowStride apart; values: (Tk, D) rows KeyRowStride apart.
+    // of v of kv head h / group. q, output: rows QueryRowStride apart; values: (Tk, D) rows valueStride apart.
     // Per key block: S (R, Lc) = scale·Q·Kᵀ; per row m' = max(m, max S), P = exp(S − m'), l = l·e^(m − m') + Σ P,
     // O ← O·e^(m − m') + P·V. At the end O /= l, lse = m + log l.
     private static void ForwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> keyPanels, ReadOnlySpan<float> values,
-        Span<float> output, Span<float> logSumExp, AttentionShape shape, int bh, int i0, Span<float> scratch)
+        int valueStride, Span<float> output, Span<float> logSumExp, AttentionShape shape, int bh, int i0, Span<float> scratch)
         where TV : struct, IFloatVector<TV>
     {
         int depth = shape.HeadDim, rows = Math.Min(QueryTile, shape.QueryLength - i0);
-        int qs = shape.QueryRowStride, ks = shape.KeyRowStride;
+        int qs = shape.QueryRowStride;
         int queryOffset = shape.QueryHeadOffset(bh) + i0 * qs;
         var queries = q[queryOffset..];                                              // (R, D) rows qs apart
         var result = output[queryOffset..];                                          // (R, D) rows qs apart, the running O
@@ -138,7 +144,7 @@ internal static partial class AttentionKernels
                     TensorPrimitives.Multiply(o, correction, o);
                 }
             }
-            AccumulateProduct<TV>(result, qs, scores, width, 1, values[(j0 * ks)..], ks, rows, blockKeys, depth);
+            AccumulateProduct<TV>(result, qs, scores, width, 1, values[(j0 * valueStride)..], valueStride, rows, blockKeys, depth);
         }
 
         var lse = logSumExp.Slice(bh * shape.QueryLength + i0, rows);

@@ -78,6 +78,28 @@ internal static partial class AttentionKernels
         return Math.Max(packed, needed);
     }
 
+    // rows: (Tk, D) rows ld apart    copy: (Tk, D) rows D apart
+    /// <summary>
+    /// Copies the key (or value) blocks from <paramref name="copied"/> (a block count) up to the one holding key
+    /// <paramref name="keyEnd"/> − 1 to contiguous rows, for the products that stream them as rows: rows H·D apart
+    /// (time before heads) would fall into a few cache sets. Returns the new count of copied blocks.
+    /// </summary>
+    private static int CopyBlocksUpTo(ReadOnlySpan<float> rows, int ld, AttentionShape shape, Span<float> copy,
+        int copied, int keyEnd)
+    {
+        int depth = shape.HeadDim, needed = CeilDiv(keyEnd, KeyBlock);
+        for (int j = copied * KeyBlock; j < Math.Min(shape.KeyLength, needed * KeyBlock); j++)
+            rows.Slice(j * ld, depth).CopyTo(copy.Slice(j * depth, depth));
+        return Math.Max(copied, needed);
+    }
+
+    // rows: (R, D) rows ld apart → copy: (R, D) rows D apart
+    /// <summary>Copies <paramref name="count"/> rows of <paramref name="depth"/> floats to contiguous rows.</summary>
+    private static void CopyRows(ReadOnlySpan<float> rows, int ld, int count, int depth, Span<float> copy)
+    {
+        for (int r = 0; r < count; r++) rows.Slice(r * ld, depth).CopyTo(copy.Slice(r * depth, depth));
+    }
+
     private static int CeilDiv(int a, int b) => (a + b - 1) / b;
 
     private static int RoundUp(int a, int multiple) => CeilDiv(a, multiple) * multiple;
