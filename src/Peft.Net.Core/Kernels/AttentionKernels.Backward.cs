@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Peft.Net.Core.Kernels.Simd;
 
@@ -114,6 +115,7 @@ internal static partial class AttentionKernels
     }
 
     // Item = (kv head, split) as in ForwardItem; it packs Kᵀ and Vᵀ of its kv head once for all its units.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardItem<TV>(BackwardWork<TV> work, int item)
         where TV : struct, IFloatVector<TV>
     {
@@ -169,6 +171,7 @@ internal static partial class AttentionKernels
     // q, output, dOutput, dq: rows QueryRowStride apart    keys: (Tk, D) of kv head h / group, rows keyStride apart
     // keyPanels, valuePanels: Kᵀ, Vᵀ of that kv head in blocks of (D, Bc)
     // scratch: P, dS (Br, Bc), Δ (Br), then with copyQueries the tile's Q and dO rows (R, D) each, contiguous
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, int keyStride,
         ReadOnlySpan<float> keyPanels, ReadOnlySpan<float> valuePanels, ReadOnlySpan<float> output,
         ReadOnlySpan<float> logSumExp, ReadOnlySpan<float> dOutput, TileGradients target, AttentionShape shape, int bh,
@@ -210,9 +213,7 @@ internal static partial class AttentionKernels
             {
                 var row = probabilities.Slice(r * width, width);
                 int visible = Math.Clamp(shape.KeyEnd(i0 + r) - j0, 0, blockKeys);
-                var p = row[..visible];
-                TensorPrimitives.Subtract(p, lse[r], p);
-                TensorPrimitives.Exp(p, p);
+                ExpShiftRow<TV>(row[..visible], lse[r]);
                 row[visible..].Clear();
             }
             if (!target.Dv.IsEmpty) // dV (Lc, D) += Pᵀ (Lc, R) · dO (R, D)

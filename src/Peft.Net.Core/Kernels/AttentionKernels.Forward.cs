@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Peft.Net.Core.Kernels.Simd;
 
@@ -61,6 +62,7 @@ internal static partial class AttentionKernels
 
     // Item = (kv head b·Hkv + g, split): the units split, split + splits, … of that kv head, where unit u is query
     // head b·H + g·group + u / tiles and query tile u % tiles (strided, so causal tiles of every length mix).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardItem<TV>(ForwardWork<TV> work, int item)
         where TV : struct, IFloatVector<TV>
     {
@@ -99,6 +101,7 @@ internal static partial class AttentionKernels
     // of v of kv head h / group. q, output: rows QueryRowStride apart; values: (Tk, D) rows valueStride apart.
     // Per key block: S (R, Lc) = scale·Q·Kᵀ; per row m' = max(m, max S), P = exp(S − m'), l = l·e^(m − m') + Σ P,
     // O ← O·e^(m − m') + P·V. At the end O /= l, lse = m + log l.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> keyPanels, ReadOnlySpan<float> values,
         int valueStride, Span<float> output, Span<float> logSumExp, AttentionShape shape, int bh, int i0, Span<float> scratch)
         where TV : struct, IFloatVector<TV>
@@ -132,11 +135,10 @@ internal static partial class AttentionKernels
                 }
                 var p = row[..visible];
                 float max = Math.Max(rowMax[r], TensorPrimitives.Max(p));
-                TensorPrimitives.Subtract(p, max, p);
-                TensorPrimitives.Exp(p, p);
+                float blockSum = ExpShiftRow<TV>(p, max);
                 row[visible..].Clear();
                 float correction = MathF.Exp(rowMax[r] - max); // 0 on the row's first block (m = −∞)
-                rowSum[r] = rowSum[r] * correction + TensorPrimitives.Sum(p);
+                rowSum[r] = rowSum[r] * correction + blockSum;
                 rowMax[r] = max;
                 if (correction != 1f)
                 {

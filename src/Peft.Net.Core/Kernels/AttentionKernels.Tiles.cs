@@ -10,23 +10,52 @@ namespace Peft.Net.Core.Kernels;
 //   AccumulateProduct: O (N, D) += A (N, M) · X (M, D)      A read through strides, vectorised over D
 // Forward: S = scale·Q·Kᵀ (ScorePanel), O += P·V (AccumulateProduct).
 // Backward: S again, dP = dO·Vᵀ (ScorePanel), dV += Pᵀ·dO, dQ += dS·K, dK += dSᵀ·Q (AccumulateProduct).
+// The kernels are compiled fully optimised from the first call (AggressiveOptimization): no slow tier-0 loops in the
+// first steps of a run.
 internal static partial class AttentionKernels
 {
     // rows: (keys, D) rows ld apart  →  panel: (D, width), panel[d, c] = rows[c, d], columns keys .. width zero
     /// <summary>Packs a block of key (or value) rows transposed, padded with zero columns to <paramref name="width"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackTransposed(ReadOnlySpan<float> rows, int ld, int keys, int depth, Span<float> panel, int width)
     {
         Debug.Assert((keys == 0 || rows.Length >= (keys - 1) * ld + depth) && panel.Length >= depth * width && width >= keys);
-        for (int d = 0; d < depth; d++)
+        ref float p0 = ref MemoryMarshal.GetReference(panel);
+        // Row by row: each source row is read once in order; the writes go down one column of the small panel.
+        for (int c = 0; c < keys; c++)
         {
-            var column = panel.Slice(d * width, width);
-            for (int c = 0; c < keys; c++) column[c] = rows[c * ld + d];
-            column[keys..].Clear();
+            var row = rows.Slice(c * ld, depth);
+            ref float column = ref Unsafe.Add(ref p0, c);
+            for (int d = 0; d < row.Length; d++) Unsafe.Add(ref column, d * width) = row[d];
         }
+        if (keys < width)
+            for (int d = 0; d < depth; d++) panel.Slice(d * width + keys, width - keys).Clear();
+    }
+
+    // p: (L)    p = exp(p − shift), returns Σ p
+    /// <summary>Exponentiates one row of scores shifted by <paramref name="shift"/> in place and returns their sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float ExpShiftRow<TV>(Span<float> p, float shift)
+        where TV : struct, IFloatVector<TV>
+    {
+        int w = TV.Count, n = p.Length, c = 0;
+        ref float p0 = ref MemoryMarshal.GetReference(p);
+        TV shiftV = TV.Create(shift), sumV = TV.Zero;
+        for (; c + w <= n; c += w)
+        {
+            ref float pc = ref Unsafe.Add(ref p0, c);
+            TV e = TV.Exp(TV.Load(ref pc) - shiftV);
+            TV.Store(e, ref pc);
+            sumV += e;
+        }
+        float sum = TV.Sum(sumV);
+        for (; c < n; c++) sum += Unsafe.Add(ref p0, c) = MathF.Exp(Unsafe.Add(ref p0, c) - shift);
+        return sum;
     }
 
     // ds, p: (L)    ds = scale · p ∘ (ds − delta)
     /// <summary>The score gradient of one row from dP (in <paramref name="ds"/>), P and Δ, with the score scale folded in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScoreGradientRow<TV>(Span<float> ds, ReadOnlySpan<float> p, float delta, float scale)
         where TV : struct, IFloatVector<TV>
     {
@@ -45,6 +74,7 @@ internal static partial class AttentionKernels
 
     // a: (R, D) rows lda apart    bt: (D, L) packed, rows ldb apart, L a multiple of 2W    c: (R, L)
     /// <summary>c = alpha · a · bt: 4 rows × 2 registers of columns per register tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScorePanel<TV>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> bt, int ldb, Span<float> c,
         int rows, int depth, int width, float alpha)
         where TV : struct, IFloatVector<TV>
@@ -117,6 +147,7 @@ internal static partial class AttentionKernels
 
     // output: (N, D) rows ldo apart    a: (N, M), element (i, j) at a[i·ars + j·acs]    x: (M, D) rows ldx apart
     /// <summary>output += a · x: 4 rows × 2 registers of D per register tile, scalar D tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateProduct<TV>(Span<float> output, int ldo, ReadOnlySpan<float> a, int ars, int acs,
         ReadOnlySpan<float> x, int ldx, int n, int m, int depth)
         where TV : struct, IFloatVector<TV>
@@ -210,6 +241,7 @@ internal static partial class AttentionKernels
     }
 
     // o: (D)    a: (M), element j at a[j·acs]    x: (M, D) rows ldx apart
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateRow<TV>(ref float o, ref float a, int acs, ref float x, int ldx, int m, int depth)
         where TV : struct, IFloatVector<TV>
     {
