@@ -19,8 +19,11 @@ namespace Peft.Net.Core.Kernels;
 /// </remarks>
 internal static partial class AttentionKernels
 {
-    /// <summary>Query rows per tile (Br): every packed key block is reused by this many rows.</summary>
-    internal const int QueryTile = 64;
+    /// <summary>
+    /// Query rows per tile (Br). A causal tile computes the whole block that holds its diagonal, so smaller tiles
+    /// waste less (32 beats 64 by ~5% at T = 256); below 32 the per-block overheads win.
+    /// </summary>
+    internal const int QueryTile = 32;
 
     /// <summary>Keys per block (Bc); a multiple of twice every register width.</summary>
     internal const int KeyBlock = 64;
