@@ -208,7 +208,8 @@ internal static partial class AttentionKernels
         {
             int blockKeys = Math.Min(KeyBlock, keyEnd - j0);
             int width = RoundUp(blockKeys, 2 * TV.Count);
-            ScorePanel<TV>(queries, ts, keyPanels[(j0 * depth)..], KeyBlock, probabilities, rows, depth, width, shape.Scale);
+            int diagonal = shape.Causal ? i0 + shape.CausalOffset + 1 - j0 : NoMask; // row r sees keys j0 + c, c < r + diagonal
+            ScorePanel<TV>(queries, ts, keyPanels[(j0 * depth)..], KeyBlock, probabilities, rows, depth, width, shape.Scale, diagonal);
             for (int r = 0; r < rows; r++)
             {
                 var row = probabilities.Slice(r * width, width);
@@ -216,19 +217,25 @@ internal static partial class AttentionKernels
                 ExpShiftRow<TV>(row[..visible], lse[r]);
                 row[visible..].Clear();
             }
-            if (!target.Dv.IsEmpty) // dV (Lc, D) += Pᵀ (Lc, R) · dO (R, D)
+            if (!target.Dv.IsEmpty) // dV (Lc, D) += Pᵀ (Lc, R) · dO (R, D); key c is seen by rows r ≥ c + 1 − diagonal
                 AccumulateProduct<TV>(target.Dv[(j0 * target.DvStride)..], target.DvStride, probabilities, 1, width,
-                    outputGrads, ts, blockKeys, rows, depth);
+                    outputGrads, ts, blockKeys, rows, depth, 1 - diagonal, NoMask);
             if (!scoreGradNeeded) continue;
 
-            ScorePanel<TV>(outputGrads, ts, valuePanels[(j0 * depth)..], KeyBlock, scoreGrads, rows, depth, width, 1f); // dP = dO·Vᵀ
-            for (int r = 0; r < rows; r++) // dS = scale · P ∘ (dP − Δ), the scale of S folded in
-                ScoreGradientRow<TV>(scoreGrads.Slice(r * width, width), probabilities.Slice(r * width, width), delta[r], shape.Scale);
+            ScorePanel<TV>(outputGrads, ts, valuePanels[(j0 * depth)..], KeyBlock, scoreGrads, rows, depth, width, 1f, diagonal); // dP = dO·Vᵀ
+            for (int r = 0; r < rows; r++) // dS = scale · P ∘ (dP − Δ), the scale of S folded in; 0 past the mask
+            {
+                var ds = scoreGrads.Slice(r * width, width);
+                int visible = Math.Clamp(shape.KeyEnd(i0 + r) - j0, 0, blockKeys);
+                ScoreGradientRow<TV>(ds[..visible], probabilities.Slice(r * width, visible), delta[r], shape.Scale);
+                ds[visible..].Clear();
+            }
             if (!queryGrads.IsEmpty) // dQ (R, D) += dS (R, Lc) · K (Lc, D)
-                AccumulateProduct<TV>(queryGrads, qs, scoreGrads, width, 1, keys[(j0 * keyStride)..], keyStride, rows, blockKeys, depth);
+                AccumulateProduct<TV>(queryGrads, qs, scoreGrads, width, 1, keys[(j0 * keyStride)..], keyStride, rows, blockKeys, depth,
+                    -NoMask, diagonal);
             if (!target.Dk.IsEmpty) // dK (Lc, D) += dSᵀ (Lc, R) · Q (R, D)
                 AccumulateProduct<TV>(target.Dk[(j0 * target.DkStride)..], target.DkStride, scoreGrads, 1, width,
-                    queries, ts, blockKeys, rows, depth);
+                    queries, ts, blockKeys, rows, depth, 1 - diagonal, NoMask);
         }
     }
 }

@@ -123,7 +123,8 @@ internal static partial class AttentionKernels
         {
             int blockKeys = Math.Min(KeyBlock, keyEnd - j0);
             int width = RoundUp(blockKeys, 2 * TV.Count);
-            ScorePanel<TV>(queries, qs, keyPanels[(j0 * depth)..], KeyBlock, scores, rows, depth, width, shape.Scale);
+            int diagonal = shape.Causal ? i0 + shape.CausalOffset + 1 - j0 : NoMask; // row r sees keys j0 + c, c < r + diagonal
+            ScorePanel<TV>(queries, qs, keyPanels[(j0 * depth)..], KeyBlock, scores, rows, depth, width, shape.Scale, diagonal);
             for (int r = 0; r < rows; r++)
             {
                 var row = scores.Slice(r * width, width);
@@ -146,7 +147,8 @@ internal static partial class AttentionKernels
                     TensorPrimitives.Multiply(o, correction, o);
                 }
             }
-            AccumulateProduct<TV>(result, qs, scores, width, 1, values[(j0 * valueStride)..], valueStride, rows, blockKeys, depth);
+            AccumulateProduct<TV>(result, qs, scores, width, 1, values[(j0 * valueStride)..], valueStride, rows, blockKeys, depth,
+                -NoMask, diagonal);
         }
 
         var lse = logSumExp.Slice(bh * shape.QueryLength + i0, rows);
