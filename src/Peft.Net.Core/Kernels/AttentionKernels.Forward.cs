@@ -70,8 +70,9 @@ internal static partial class AttentionKernels
         int splits = work.Splits, kvHead = item / splits, split = item % splits;
         int tiles = CeilDiv(shape.QueryLength, QueryTile), units = shape.Group * tiles;
         int panelLength = HeadPanelLength(shape);
-        // Values are streamed as rows by O += P·V: rows Hkv·D apart (time before heads) are copied contiguous first.
-        bool copyValues = shape.KeyRowStride != shape.HeadDim;
+        // Values are streamed as rows by O += P·V: rows Hkv·D apart (time before heads) are copied contiguous first,
+        // unless each is read only about once (a decode step: one query row per head).
+        bool copyValues = shape.KeyRowStride != shape.HeadDim && shape.Group * shape.QueryLength >= 4;
         var scratch = Scratch((copyValues ? 2 : 1) * panelLength + ForwardTileScratch);
         var keyPanels = scratch.AsSpan(0, panelLength);
         var valueCopy = copyValues ? scratch.AsSpan(panelLength, panelLength) : default;
