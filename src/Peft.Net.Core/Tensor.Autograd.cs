@@ -21,9 +21,53 @@ public sealed partial class Tensor
     /// </summary>
     internal Span<float> GradBuffer()
     {
-        Grad ??= Zeros(_shape);
+        if (Grad is null)
+        {
+            var pool = t_passPool;
+            Grad = pool is null
+                ? Zeros(_shape)
+                : new Tensor(pool.Rent(Count, zeroed: true), 0, (int[])_shape.Clone(), DType.F32) { IsRecyclableGradient = Node is not null };
+        }
         return Grad.AsSpan();
     }
+
+    /// <summary>
+    /// Adds <paramref name="gradient"/> (this tensor's shape, F32) into <see cref="Grad"/>. With
+    /// <paramref name="handOver"/> the caller gives the buffer away (it will not read or write it again): when this
+    /// tensor has no gradient yet, the buffer becomes its gradient without a copy.
+    /// </summary>
+    internal void AccumulateGrad(Tensor gradient, bool handOver)
+    {
+        if (handOver && Grad is null && gradient.DType == DType.F32 && gradient.Count == Count)
+        {
+            gradient.WasHandedOver = true;
+            // A leaf keeps the buffer across passes, so it must never go back to a pass's pool.
+            Grad = new Tensor(gradient.Storage, gradient.Offset, (int[])_shape.Clone(), DType.F32)
+            {
+                IsRecyclableGradient = gradient.IsRecyclableGradient && Node is not null,
+            };
+            return;
+        }
+        Kernels.ElementwiseKernels.AddInPlace(GradBuffer(), gradient.AsSpan());
+    }
+
+    /// <summary>Set on a gradient buffer created by a backward pass for an intermediate tensor (it may be recycled).</summary>
+    private bool IsRecyclableGradient { get; init; }
+
+    /// <summary>Set when <see cref="AccumulateGrad"/> gave this gradient buffer to another tensor.</summary>
+    private bool WasHandedOver { get; set; }
+
+    /// <summary>The pool that gradient buffers come from and go back to during the backward pass on this thread.</summary>
+    [ThreadStatic]
+    private static TensorBufferPool? t_passPool;
+
+    /// <summary>Arrays this root's graph took from an <see cref="ActivationArena"/>, released after its backward pass.</summary>
+    private GraphBuffers? _graphBuffers;
+
+    /// <summary>Set once a backward pass released this tensor's graph buffers.</summary>
+    private bool _graphReleased;
+
+    internal void AttachGraphBuffers(GraphBuffers buffers) => _graphBuffers = buffers;
 
     /// <summary>
     /// Back-propagates from this tensor. Without <paramref name="gradient"/> the tensor must hold one element
@@ -42,21 +86,49 @@ public sealed partial class Tensor
             throw new ArgumentException($"The gradient {gradient.Describe()} does not match {Describe()}.", nameof(gradient));
 
         var order = TopologicalOrder(this);
-        using var _ = NoGrad();
-        var seed = GradBuffer();
-        if (gradient is null) seed[0] += 1f;
-        else Kernels.ElementwiseKernels.AddInPlace(seed, gradient.AsSpan());
-
-        // Reverse topological order: a node runs after every consumer of its output has pushed its gradient.
-        for (int i = order.Count - 1; i >= 0; i--)
+        TensorBufferPool? arenaPool = null;
+        foreach (var tensor in order)
         {
-            var tensor = order[i];
-            var node = tensor.Node!;
-            var grad = tensor.Grad;
-            if (grad is null)
-                continue; // no path from the loss reached this tensor
-            node.Backward(grad);
-            tensor.Grad = null; // intermediate results keep no gradient
+            if (tensor._graphReleased)
+                throw new InvalidOperationException(
+                    $"A backward pass already ran through the graph of {tensor.Describe()} and its activation buffers were reused; compute it again (one backward pass per forward pass).");
+            arenaPool ??= tensor._graphBuffers?.Arena.Pool;
+        }
+        using var _ = NoGrad();
+        var previousPool = t_passPool;
+        t_passPool = arenaPool ?? new TensorBufferPool();
+        try
+        {
+            var seed = GradBuffer();
+            if (gradient is null) seed[0] += 1f;
+            else Kernels.ElementwiseKernels.AddInPlace(seed, gradient.AsSpan());
+
+            // Reverse topological order: a node runs after every consumer of its output has pushed its gradient.
+            var pool = t_passPool;
+            for (int i = order.Count - 1; i >= 0; i--)
+            {
+                var tensor = order[i];
+                var node = tensor.Node!;
+                var grad = tensor.Grad;
+                if (grad is null)
+                    continue; // no path from the loss reached this tensor
+                node.Backward(grad);
+                tensor.Grad = null; // intermediate results keep no gradient
+                if (grad.IsRecyclableGradient && !grad.WasHandedOver)
+                    pool.Return((float[])grad.Storage);
+            }
+        }
+        finally
+        {
+            t_passPool = previousPool;
+        }
+        // The graph is spent: activations that came from an arena go back for the next step.
+        foreach (var tensor in order)
+        {
+            if (tensor._graphBuffers is not { } buffers) continue;
+            tensor._graphBuffers = null;
+            tensor._graphReleased = true;
+            buffers.Arena.ReturnAll(buffers.Buffers);
         }
     }
 

@@ -5,6 +5,15 @@ public sealed partial class Tensor
     /// <summary>A new F32 tensor of zeros.</summary>
     public static Tensor Zeros(params int[] shape) => new(new float[CheckShape(shape)], 0, (int[])shape.Clone(), DType.F32);
 
+    /// <summary>
+    /// A new F32 tensor for an operation's result (the shape array is kept, not copied): from the recording
+    /// <see cref="Autograd.ActivationArena"/> of this thread when there is one, else a new array.
+    /// </summary>
+    /// <param name="shape">The result's shape; owned by the new tensor.</param>
+    /// <param name="zeroed">Zero the elements; otherwise the caller overwrites every one.</param>
+    internal static Tensor NewResult(int[] shape, bool zeroed = true) =>
+        new(Autograd.ActivationArena.AllocateResult((int)CheckShape(shape), zeroed), 0, shape, DType.F32);
+
     /// <summary>A new F32 tensor of ones.</summary>
     public static Tensor Ones(params int[] shape) => Full(1f, shape);
 

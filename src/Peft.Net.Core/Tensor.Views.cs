@@ -17,7 +17,7 @@ public sealed partial class Tensor
         var source = this;
         return GradMode.Record(view, "reshape", g =>
         {
-            if (source.RequiresGrad) ElementwiseKernels.AddInPlace(source.GradBuffer(), g.AsSpan());
+            if (source.RequiresGrad) source.AccumulateGrad(g, handOver: true);
         }, this);
     }
 
@@ -54,7 +54,7 @@ public sealed partial class Tensor
         var source = this;
         return GradMode.Record(copy, "clone", g =>
         {
-            if (source.RequiresGrad) ElementwiseKernels.AddInPlace(source.GradBuffer(), g.AsSpan());
+            if (source.RequiresGrad) source.AccumulateGrad(g, handOver: true);
         }, this);
     }
 
@@ -80,7 +80,7 @@ public sealed partial class Tensor
         }
         var shape = (int[])first._shape.Clone();
         shape[d] = total;
-        var result = Zeros(shape);
+        var result = NewResult(shape);
         int outer = first.OuterCount(d);
         int inner = 1;
         for (int i = d + 1; i < first.Rank; i++) inner *= first._shape[i];
@@ -125,7 +125,7 @@ public sealed partial class Tensor
         int batch = rows * cols == 0 ? 0 : Count / (rows * cols);
         var shape = (int[])_shape.Clone();
         (shape[^2], shape[^1]) = (cols, rows);
-        var result = Zeros(shape);
+        var result = NewResult(shape);
         TransposeKernels.Transpose(AsSpan(), result.AsSpan(), batch, rows, cols);
         var source = this;
         return GradMode.Record(result, "transpose", g =>
@@ -151,7 +151,7 @@ public sealed partial class Tensor
         var shape = new int[idsShape.Length + Rank - 1];
         idsShape.CopyTo(shape, 0);
         for (int i = 1; i < Rank; i++) shape[idsShape.Length + i - 1] = _shape[i];
-        var result = Zeros(shape);
+        var result = NewResult(shape);
         var dst = result.AsSpan();
         var idCopy = ids.ToArray();
         for (int i = 0; i < idCopy.Length; i++)

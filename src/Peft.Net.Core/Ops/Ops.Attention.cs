@@ -31,8 +31,8 @@ public static partial class Ops
         AttentionLayout layout = AttentionLayout.BatchHeadsTime)
     {
         var shape = AttentionShapeOf(query, key, value, causal, scale, layout);
-        var output = Tensor.Zeros(query.ShapeArray());
-        var logSumExp = Tensor.Zeros(shape.Batch, shape.Heads, shape.QueryLength);
+        var output = Tensor.NewResult(query.ShapeArray());
+        var logSumExp = Tensor.NewResult([shape.Batch, shape.Heads, shape.QueryLength]);
         AttentionKernels.Forward(F32Memory(query), F32Memory(key), F32Memory(value), F32Memory(output),
             F32Memory(logSumExp), shape);
         return GradMode.Record(output, "scaled_dot_product_attention", g =>

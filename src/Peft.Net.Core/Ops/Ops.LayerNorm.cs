@@ -14,7 +14,7 @@ public static partial class Ops
     public static Tensor LayerNorm(Tensor x, Tensor? weight, Tensor? bias, float eps = 1e-5f)
     {
         var (rows, channels) = NormRows(x, weight, bias, "LayerNorm");
-        var y = Tensor.Zeros(x.ShapeArray());
+        var y = Tensor.NewResult(x.ShapeArray());
         var mean = new float[rows];
         var rstd = new float[rows];
         LayerNormKernels.Forward(y.AsSpan(), mean, rstd, x.AsSpan(), SpanOrEmpty(weight), SpanOrEmpty(bias), rows, channels, eps);

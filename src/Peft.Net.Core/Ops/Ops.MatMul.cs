@@ -29,7 +29,7 @@ public static partial class Ops
         var shape = a.ShapeArray();
         shape[^2] = m;
         shape[^1] = n;
-        var c = Tensor.Zeros(shape);
+        var c = Tensor.NewResult(shape);
 
         var av = a.AsSpan();
         var bv = b.AsSpan();
@@ -124,7 +124,7 @@ public static partial class Ops
         if (k == 0) m = x.Rank == 1 ? 1 : x.OuterCount(x.Rank - 1);
         var shape = x.ShapeArray();
         shape[^1] = n;
-        var y = Tensor.Zeros(shape);
+        var y = Tensor.NewResult(shape);
         Gemm.Multiply(x.AsSpan(), false, weight, true, y.AsSpan(), m, n, k, accumulate: false);
         y = GradMode.Record(y, "linear_frozen", g =>
         {

@@ -1,11 +1,13 @@
+using Peft.Net.Core.Autograd;
+
 namespace Peft.Net.Core;
 
 public static partial class Ops
 {
     /// <summary>
-    /// A new F32 tensor whose elements are not zeroed, for results that a kernel overwrites completely
-    /// (skips a memory pass over large activations).
+    /// A new F32 result whose elements are not zeroed, for results that a kernel overwrites completely
+    /// (skips a memory pass over large activations). Taken from the recording <see cref="ActivationArena"/> when
+    /// there is one.
     /// </summary>
-    internal static Tensor Uninitialized(int[] shape) =>
-        new(GC.AllocateUninitializedArray<float>((int)Tensor.CheckShape(shape)), 0, shape, DType.F32);
+    internal static Tensor Uninitialized(int[] shape) => Tensor.NewResult(shape, zeroed: false);
 }

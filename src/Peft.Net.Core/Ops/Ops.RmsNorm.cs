@@ -14,7 +14,7 @@ public static partial class Ops
     public static Tensor RmsNorm(Tensor x, Tensor weight, float eps = 1e-6f)
     {
         var (rows, channels) = NormRows(x, weight, null, "RmsNorm");
-        var y = Tensor.Zeros(x.ShapeArray());
+        var y = Tensor.NewResult(x.ShapeArray());
         var rstd = new float[rows];
         RmsNormKernels.Forward(y.AsSpan(), rstd, x.AsSpan(), weight.AsSpan(), rows, channels, eps);
         return RecordRmsNorm(y, x, weight, rstd, rows, channels);
@@ -31,14 +31,15 @@ public static partial class Ops
         if (!residual.SameShape(x))
             throw new ArgumentException($"AddRmsNorm: the residual {residual.Describe()} and the input {x.Describe()} must have the same shape.");
         var (rows, channels) = NormRows(x, weight, null, "AddRmsNorm");
-        var sum = Tensor.Zeros(x.ShapeArray());
-        var y = Tensor.Zeros(x.ShapeArray());
+        var sum = Tensor.NewResult(x.ShapeArray());
+        var y = Tensor.NewResult(x.ShapeArray());
         var rstd = new float[rows];
         RmsNormKernels.AddForward(sum.AsSpan(), y.AsSpan(), rstd, residual.AsSpan(), x.AsSpan(), weight.AsSpan(), rows, channels, eps);
         sum = GradMode.Record(sum, "add", g =>
         {
-            if (residual.RequiresGrad) ElementwiseKernels.AddInPlace(residual.GradBuffer(), g.AsSpan());
-            if (x.RequiresGrad) ElementwiseKernels.AddInPlace(x.GradBuffer(), g.AsSpan());
+            // The last receiver takes the buffer itself (no copy); the first gets a copy added.
+            if (residual.RequiresGrad) residual.AccumulateGrad(g, handOver: !x.RequiresGrad);
+            if (x.RequiresGrad) x.AccumulateGrad(g, handOver: true);
         }, residual, x);
         return (sum, RecordRmsNorm(y, sum, weight, rstd, rows, channels));
     }

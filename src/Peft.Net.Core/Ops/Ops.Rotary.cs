@@ -20,7 +20,7 @@ public static partial class Ops
     {
         var layout = RotaryLayout(x, cos, sin, positions, timeDim);
         var saved = positions.ToArray();
-        var y = Tensor.Zeros(x.ShapeArray());
+        var y = Tensor.NewResult(x.ShapeArray());
         RotaryKernels.Forward(y.AsSpan(), x.AsSpan(), cos.AsSpan(), sin.AsSpan(), saved, layout);
         return GradMode.Record(y, "rotary", g =>
         {

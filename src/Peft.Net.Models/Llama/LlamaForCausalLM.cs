@@ -1,3 +1,4 @@
+using Peft.Net.Core.Autograd;
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
 
@@ -82,6 +83,12 @@ public sealed class LlamaForCausalLM : Module
     /// <c>labels[t + 1]</c>, and labels equal to −100 (prompt or padding) are left out. Returns a scalar recorded by
     /// autograd.
     /// </summary>
+    /// <remarks>
+    /// The activations of the graph come from buffers the model keeps and reuses: once <see cref="Tensor.Backward"/>
+    /// has run through the returned loss, its buffers serve the next call, so steps of one shape allocate almost
+    /// nothing after the first. One backward pass per loss (a second one throws), as PyTorch without
+    /// <c>retain_graph</c>. <see cref="ReleaseActivationBuffers"/> gives the memory back.
+    /// </remarks>
     /// <param name="ids">Input ids, batch × time, row-major.</param>
     /// <param name="labels">Labels of the same layout (usually the ids, with −100 where no loss is wanted).</param>
     /// <param name="batch">B.</param>
@@ -95,8 +102,32 @@ public sealed class LlamaForCausalLM : Module
         for (int b = 0; b < batch; b++)
         for (int t = 0; t < time; t++)
             targets[b * time + t] = t + 1 < time ? labels[b * time + t + 1] : IgnoreIndex;
-        return Ops.CrossEntropy(Forward(ids, batch, time), targets, IgnoreIndex);
+        var recording = _activations.Record();
+        try
+        {
+            var loss = Ops.CrossEntropy(Forward(ids, batch, time), targets, IgnoreIndex);
+            recording.Dispose();
+            _activations.Attach(loss); // only the scalar loss leaves: its graph owns the buffers until backward
+            return loss;
+        }
+        catch
+        {
+            recording.Dispose();
+            _activations.ReleaseUnattached();
+            throw;
+        }
     }
+
+    /// <summary>
+    /// Drops the activation and gradient buffers kept for reuse between training steps (see <see cref="Loss"/>); the
+    /// next step allocates them again. Losses whose backward pass has not run yet keep theirs until it runs.
+    /// </summary>
+    public void ReleaseActivationBuffers() => _activations.Pool.Clear();
+
+    /// <summary>Bytes of activation and gradient buffers held for reuse by the next training step.</summary>
+    public long ActivationBufferBytes => _activations.Pool.FreeBytes;
+
+    private readonly ActivationArena _activations = new();
 
     /// <summary>The label value that <see cref="Loss"/> leaves out (−100, as PyTorch and Hugging Face).</summary>
     public const int IgnoreIndex = -100;

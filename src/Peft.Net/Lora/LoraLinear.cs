@@ -1,6 +1,7 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Kernels;
 using Peft.Net.Core.Nn;
+using Peft.Net.Quantization;
 
 namespace Peft.Net.Lora;
 
@@ -170,13 +171,19 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
 
         var x = input.Reshape(-1, k);
         var y = result.Reshape(-1, n);
+        // The plain and 4-bit linear layers return a fresh tensor that their backward does not read, so the first
+        // LoRA update may add into it in place; each LoRA update's own result may be overwritten in turn.
+        bool resultIsScratch = Base is Linear or Nf4Linear;
         foreach (var name in _book.Active)
-            y = AddAdapterOutput(name, x, y);
+        {
+            y = AddAdapterOutput(name, x, y, resultIsScratch);
+            resultIsScratch = !_book[name].UseDora;
+        }
         return y.Reshape(result.ShapeArray());
     }
 
     // x: (M, K), y: (M, N) running result → (M, N)
-    private Tensor AddAdapterOutput(string name, Tensor x, Tensor y)
+    private Tensor AddAdapterOutput(string name, Tensor x, Tensor y, bool overwriteY)
     {
         var options = _book[name];
         var a = LoraA.Get<Linear>(name).Weight;
@@ -185,7 +192,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
         var branchInput = dropout ? ApplyDropout(name, x) : x;
         var down = Ops.MatMul(branchInput, a, transposeB: true);   // (M, R)
         if (!options.UseDora)
-            return LoraOps.AddLowRank(y, down, b, options.Scaling);
+            return LoraOps.AddLowRank(y, down, b, options.Scaling, overwriteY);
 
         var weight = BaseWeight.Of(Base);
         var magnitude = Magnitudes.Get<DoraMagnitudeVector>(name).Weight;

@@ -38,17 +38,25 @@ internal static class LoraOps
     }
 
     // y0: (M, N), u: (M, R), b: (N, R) → (M, N)
-    /// <summary>The LoRA update <c>y0 + scaling · u·Bᵀ</c>, where u = x·Aᵀ was computed by the caller.</summary>
-    public static Tensor AddLowRank(Tensor y0, Tensor u, Tensor b, float scaling)
+    /// <summary>
+    /// The LoRA update <c>y0 + scaling · u·Bᵀ</c>, where u = x·Aᵀ was computed by the caller. With
+    /// <paramref name="overwriteInput"/> the result is written over y0's storage instead of a copy: the caller
+    /// promises that y0 is a fresh result no one reads again (no backward function saved it).
+    /// </summary>
+    public static Tensor AddLowRank(Tensor y0, Tensor u, Tensor b, float scaling, bool overwriteInput = false)
     {
         var (m, n, r) = CheckLowRank(y0, u, b);
         var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
-        var y = Tensor.FromArray(y0.AsSpan(), y0.ShapeArray());
+        var y = y0.Detach();
+        if (!overwriteInput)
+        {
+            y = Tensor.NewResult(y0.ShapeArray(), zeroed: false);
+            y0.AsSpan().CopyTo(y.AsSpan());
+        }
         Gemm.Multiply(u.AsSpan(), false, scaledB, true, y.AsSpan(), m, n, r, accumulate: true);
         return GradMode.Record(y, "lora_add_low_rank", g =>
         {
             var gv = g.AsSpan();
-            if (y0.RequiresGrad) ElementwiseKernels.AddInPlace(y0.GradBuffer(), gv);
             if (b.RequiresGrad)
             {
                 // dB[N,R] += scaling · gᵀ[N,M] · u[M,R]
@@ -59,6 +67,8 @@ internal static class LoraOps
             }
             // du[M,R] += g[M,N] · (scaling·B)[N,R]
             if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
+            // Last use of g: y0 takes the buffer itself (no copy).
+            if (y0.RequiresGrad) y0.AccumulateGrad(g, handOver: true);
         }, y0, u, b);
     }
 
@@ -87,7 +97,7 @@ internal static class LoraOps
         bool reuseBase = p is null;
         float[]? biasView = bias is null ? null : ReadFloat(bias);
 
-        var y = Tensor.Zeros(m, n);
+        var y = Tensor.NewResult([m, n]);
         var yv = y.AsSpan();
         var y0v = y0.AsSpan();
         if (!reuseBase)

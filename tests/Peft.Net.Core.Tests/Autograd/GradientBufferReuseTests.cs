@@ -1,0 +1,166 @@
+using Peft.Net.Core.Autograd;
+using Peft.Net.Core.Tests.Testing;
+
+namespace Peft.Net.Core.Tests.Autograd;
+
+/// <summary>
+/// Gradient buffers handed over between views and recycled within a backward pass, and activation buffers recycled
+/// between passes by <see cref="ActivationArena"/>: every gradient must be what a pass without reuse computes.
+/// </summary>
+public class GradientBufferReuseTests
+{
+    [Fact]
+    public void A_tensor_read_through_two_reshapes_receives_the_sum_of_both_gradients()
+    {
+        var x = Tensor.FromArray([1f, 2f, 3f, 4f, 5f, 6f], 2, 3);
+        x.RequiresGrad = true;
+        var w = Tensor.FromArray([1f, -2f, 3f, 0.5f, 2f, -1f], 6, 1);
+        // d/dx of (reshape(x)·w + sum(reshape(x)²)) = w + 2x, both paths arriving through reshapes.
+        var flat = x.Reshape(1, 6);
+        var y = Ops.Add(Ops.MatMul(flat, w).Reshape(1), Ops.Sum(Ops.Mul(x.Reshape(6), x.Reshape(6))).Reshape(1));
+        Ops.Sum(y).Backward();
+        Assert.Equal([3f, 2f, 9f, 8.5f, 12f, 11f], x.Grad!.ToArray());
+        GradCheck.Assert(t => Ops.Add(Ops.MatMul(t[0].Reshape(1, 6), w).Reshape(1), Ops.Sum(Ops.Mul(t[0].Reshape(6), t[0].Reshape(6))).Reshape(1)), [x]);
+    }
+
+    [Fact]
+    public void AddRmsNorm_with_the_same_tensor_as_residual_and_input_doubles_its_gradient()
+    {
+        var random = new TensorRandom(3);
+        var x = Tensor.Normal([4, 8], 0, 1, random);
+        var weight = Tensor.Normal([8], 1, 0.1f, random);
+        x.RequiresGrad = true;
+        GradCheck.Assert(t =>
+        {
+            var (sum, normed) = Ops.AddRmsNorm(t[0], t[0], weight);
+            return Ops.Add(sum, normed);
+        }, [x]);
+    }
+
+    [Fact]
+    public void A_deep_chain_with_recycled_gradient_buffers_matches_finite_differences()
+    {
+        // Six identical blocks: the backward pass reuses the gradient buffers of the later blocks for earlier ones.
+        var random = new TensorRandom(11);
+        var weights = Enumerable.Range(0, 6).Select(_ => Tensor.Normal([16, 16], 0, 0.3f, random)).ToArray();
+        var x = Tensor.Normal([2, 3, 16], 0, 1, random);
+        x.RequiresGrad = true;
+        foreach (var w in weights) w.RequiresGrad = true;
+        GradCheck.Assert(t =>
+        {
+            var h = t[0];
+            for (int i = 1; i < t.Length; i++)
+                h = Ops.Add(h, Ops.Silu(Ops.Linear(h.Reshape(-1, 16), t[i]).Reshape(2, 3, 16)));
+            return h;
+        }, [x, .. weights], rtol: 2e-2f, atol: 2e-3f);
+    }
+
+    [Fact]
+    public void Leaf_gradients_survive_the_next_backward_pass_that_recycles_buffers()
+    {
+        var random = new TensorRandom(5);
+        var w = Tensor.Normal([8, 8], 0, 0.5f, random);
+        w.RequiresGrad = true;
+        var x = Tensor.Normal([4, 8], 0, 1, random);
+        Tensor Loss() => Ops.Sum(Ops.Silu(Ops.Linear(Ops.Silu(Ops.Linear(x, w)), w)));
+        Loss().Backward();
+        var first = w.Grad!.ToArray();
+        Loss().Backward();
+        var twice = w.Grad!.ToArray();
+        for (int i = 0; i < first.Length; i++)
+            Assert.Equal(2 * first[i], twice[i], 5);
+    }
+
+    [Fact]
+    public void An_arena_recycles_a_graphs_results_after_its_backward_pass_and_gradients_stay_exact()
+    {
+        var random = new TensorRandom(9);
+        var w1 = Tensor.Normal([64, 48], 0, 0.2f, random);
+        var w2 = Tensor.Normal([48, 64], 0, 0.2f, random);
+        w1.RequiresGrad = w2.RequiresGrad = true;
+        var x = Tensor.Normal([32, 48], 0, 1, random);
+        Tensor Forward() => Ops.Sum(Ops.Mul(Ops.Linear(Ops.Silu(Ops.Linear(x, w1)), w2), x));
+
+        var expectedLoss = Forward();
+        expectedLoss.Backward();
+        var expected1 = w1.Grad!.ToArray();
+        var expected2 = w2.Grad!.ToArray();
+
+        var arena = new ActivationArena();
+        var losses = new List<(Tensor Loss, float Value)>();
+        for (int step = 0; step < 3; step++)
+        {
+            w1.Grad = w2.Grad = null;
+            Tensor loss;
+            using (arena.Record()) loss = Forward();
+            arena.Attach(loss);
+            loss.Backward();
+            Assert.Equal(expected1, w1.Grad!.ToArray());
+            Assert.Equal(expected2, w2.Grad!.ToArray());
+            losses.Add((loss, loss.Item()));
+            Assert.True(arena.Pool.FreeBytes > 0, "the spent graph's buffers are back in the pool");
+        }
+        // Scalar losses are not pooled: every step's loss still reads its own value.
+        foreach (var (loss, value) in losses)
+            Assert.Equal(expectedLoss.Item(), value);
+        foreach (var (loss, value) in losses)
+            Assert.Equal(value, loss.Item());
+    }
+
+    [Fact]
+    public void A_second_backward_through_a_released_graph_throws()
+    {
+        var w = Tensor.Normal([64, 64], 0, 0.2f, new TensorRandom(1));
+        w.RequiresGrad = true;
+        var x = Tensor.Normal([32, 64], 0, 1, new TensorRandom(2));
+        var arena = new ActivationArena();
+        Tensor loss;
+        using (arena.Record()) loss = Ops.Sum(Ops.Silu(Ops.Linear(x, w)));
+        arena.Attach(loss);
+        loss.Backward();
+        var error = Assert.Throws<InvalidOperationException>(() => loss.Backward());
+        Assert.Contains("already ran", error.Message);
+    }
+
+    [Fact]
+    public void Results_computed_without_recording_or_outside_a_scope_never_come_from_the_arena()
+    {
+        var arena = new ActivationArena();
+        var x = Tensor.Normal([64, 64], 0, 1, new TensorRandom(4));
+        var w = Tensor.Normal([64, 64], 0, 1, new TensorRandom(5));
+        w.RequiresGrad = true;
+        Tensor kept;
+        using (arena.Record())
+        {
+            using (Tensor.NoGrad()) kept = Ops.Linear(x, w);   // e.g. a cache built under NoGrad
+            var loss = Ops.Sum(Ops.Linear(x, w));
+            arena.Attach(loss);
+            loss.Backward();
+        }
+        var before = kept.ToArray();
+        using (arena.Record())
+        {
+            var loss = Ops.Sum(Ops.Mul(Ops.Linear(x, w), Tensor.Full(3f, 64, 64)));
+            arena.Attach(loss);
+            loss.Backward();
+        }
+        Assert.Equal(before, kept.ToArray());
+    }
+
+    [Fact]
+    public void An_attached_result_without_a_graph_returns_its_buffers_at_once()
+    {
+        var arena = new ActivationArena();
+        var x = Tensor.Normal([64, 64], 0, 1, new TensorRandom(4));
+        Tensor sum;
+        using (arena.Record()) sum = Ops.Sum(Ops.Silu(x)); // nothing requires grad: no graph
+        arena.Attach(sum);
+        Assert.Equal(64 * 64 * sizeof(float), arena.Pool.FreeBytes); // the SiLU result is back at once
+        var w = x.Detach();
+        w.RequiresGrad = true;
+        using (arena.Record())
+        using (Tensor.NoGrad()) sum = Ops.Sum(Ops.Silu(w)); // recording off: ordinary allocations
+        arena.Attach(sum);
+        Assert.Equal(64 * 64 * sizeof(float), arena.Pool.FreeBytes);
+    }
+}
