@@ -26,4 +26,16 @@ public sealed class BenchTrainCommandTests
         Assert.True(root.GetProperty("peak_mb").GetDouble() > 0);
         Assert.Equal(trainable, root.GetProperty("trainable_params").GetInt64());
     }
+
+    [Fact]
+    public void Bench_train_runs_with_gradient_checkpointing()
+    {
+        var result = CliRunner.Run("bench", "train", "--dim", "32", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--ffn", "64",
+            "--vocab", "64", "--seq", "16", "--batch", "2", "--rank", "2", "--steps", "1", "--gradient-checkpointing", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var json = JsonDocument.Parse(result.Out);
+        Assert.True(json.RootElement.GetProperty("gradient_checkpointing").GetBoolean());
+        Assert.True(json.RootElement.GetProperty("tokens_per_s").GetDouble() > 0);
+    }
 }

@@ -55,6 +55,27 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
+    public void Train_with_gradient_checkpointing_gives_the_same_losses()
+    {
+        using var folder = new TempFolder();
+        string model = TinyModel(folder), data = Dataset(folder);
+        string[] common = ["train", "--model", model, "--data", data, "--steps", "3", "--batch", "2", "--seq", "48", "--rank", "2",
+            "--dropout", "0.1", "--eval-fraction", "0.2", "--eval-every", "3", "--json"];
+
+        var plain = CliRunner.Run([.. common, "-o", folder.File("plain")]);
+        var checkpointed = CliRunner.Run([.. common, "-o", folder.File("checkpointed"), "--gradient-checkpointing"]);
+
+        Assert.True(plain.ExitCode == 0, plain.Error);
+        Assert.True(checkpointed.ExitCode == 0, checkpointed.Error);
+        using var a = JsonDocument.Parse(plain.Out);
+        using var b = JsonDocument.Parse(checkpointed.Out);
+        Assert.Equal(a.RootElement.GetProperty("loss").GetDouble(), b.RootElement.GetProperty("loss").GetDouble());
+        Assert.Equal(a.RootElement.GetProperty("eval_loss").GetDouble(), b.RootElement.GetProperty("eval_loss").GetDouble());
+        Assert.Equal(File.ReadAllBytes(Path.Combine(folder.File("plain"), "adapter_model.safetensors")),
+            File.ReadAllBytes(Path.Combine(folder.File("checkpointed"), "adapter_model.safetensors")));
+    }
+
+    [Fact]
     public void Train_resumes_from_a_checkpoint_and_reports_json()
     {
         using var folder = new TempFolder();

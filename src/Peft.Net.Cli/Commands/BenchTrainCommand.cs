@@ -12,7 +12,7 @@ namespace Peft.Net.Cli.Commands;
 
 /// <summary>
 /// <c>peft bench train [--dim 512 --layers 4 --heads 8 --kv-heads 8 --ffn 1376 --vocab 4096 --seq 256 --batch 4 --rank 8
-/// --alpha 16 --method lora|dora|qlora --steps 5] [--json]</c>: a randomly initialised Llama of that shape with the method
+/// --alpha 16 --method lora|dora|qlora --steps 5] [--gradient-checkpointing] [--json]</c>: a randomly initialised Llama of that shape with the method
 /// on every linear layer but the head; times forward + backward + AdamW step after one warm-up step. Reports tokens/s,
 /// ms per step, the process's peak working set (MB) and the trainable parameter count.
 /// </summary>
@@ -34,10 +34,11 @@ internal static class BenchTrainCommand
         var alpha = new Option<float>("--alpha") { DefaultValueFactory = _ => 16f, Description = "lora_alpha." };
         var method = new Option<string>("--method") { DefaultValueFactory = _ => "lora", Description = "lora, dora or qlora (NF4 base)." };
         method.AcceptOnlyFromAmong("lora", "dora", "qlora");
+        var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each decoder layer in the backward pass instead of keeping its activations." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
         var command = new Command("train", "Measure LoRA/DoRA/QLoRA training steps (forward + backward + AdamW) on a random Llama-style model.")
         {
-            dim, layers, heads, kvHeads, ffn, vocab, seq, batch, rank, alpha, method, steps, json,
+            dim, layers, heads, kvHeads, ffn, vocab, seq, batch, rank, alpha, method, steps, checkpointing, json,
         };
         command.SetCliAction((r, console) => Run(console, new LlamaConfig
         {
@@ -48,11 +49,13 @@ internal static class BenchTrainCommand
             IntermediateSize = r.GetValue(ffn),
             VocabSize = r.GetValue(vocab),
             MaxPositionEmbeddings = Math.Max(2048, r.GetValue(seq)),
-        }, r.GetValue(seq), r.GetValue(batch), r.GetValue(rank), r.GetValue(alpha), r.GetValue(method)!, r.GetValue(steps), r.GetValue(json)));
+        }, r.GetValue(seq), r.GetValue(batch), r.GetValue(rank), r.GetValue(alpha), r.GetValue(method)!, r.GetValue(steps),
+            r.GetValue(checkpointing), r.GetValue(json)));
         return command;
     }
 
-    private static int Run(CliConsole console, LlamaConfig config, int seq, int batch, int rank, float alpha, string method, int steps, bool json)
+    private static int Run(CliConsole console, LlamaConfig config, int seq, int batch, int rank, float alpha, string method, int steps,
+        bool gradientCheckpointing, bool json)
     {
         if (seq < 2 || batch < 1 || rank < 1 || steps < 1)
             throw new CliUserException($"--seq ≥ 2, --batch ≥ 1, --rank ≥ 1 and --steps ≥ 1 are required (got {seq}, {batch}, {rank}, {steps})");
@@ -69,6 +72,7 @@ internal static class BenchTrainCommand
         var summary = method == "dora"
             ? model.ApplyDora(rank: rank, alpha: alpha, targetRegex: "all-linear")
             : model.ApplyLora(rank: rank, alpha: alpha, targetRegex: "all-linear");
+        model.GradientCheckpointing = gradientCheckpointing;
         model.Train();
         var random = new TensorRandom(1);
         var ids = new int[batch * seq];
@@ -110,13 +114,14 @@ internal static class BenchTrainCommand
                 w.WriteNumber("cpu_utilisation", utilisation);
                 w.WriteNumber("gc_pause_ms_per_step", gcPauseMsPerStep);
                 w.WriteString("method", method);
+                w.WriteBoolean("gradient_checkpointing", gradientCheckpointing);
                 w.WriteNumber("threads", ComputeSettings.ThreadCount);
             });
         }
         else
         {
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{method}: {tokensPerSecond:F0} tokens/s, {stepMs:F1} ms/step, peak working set {peakMb:F0} MB, {summary.TrainableParameters} trainable parameters, "
+                $"{method}{(gradientCheckpointing ? " (gradient checkpointing)" : "")}: {tokensPerSecond:F0} tokens/s, {stepMs:F1} ms/step, peak working set {peakMb:F0} MB, {summary.TrainableParameters} trainable parameters, "
                 + $"{allocatedMbPerStep:F1} MB allocated per step, CPU utilisation {utilisation:P0} of {ComputeSettings.ThreadCount} threads, GC pauses {gcPauseMsPerStep:F1} ms per step"));
         }
         return CliAction.Success;

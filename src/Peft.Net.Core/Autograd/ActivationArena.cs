@@ -11,7 +11,8 @@ namespace Peft.Net.Core.Autograd;
 /// <para>The owner of the scope guarantees that the only tensors to leave it are roots it attaches with
 /// <see cref="Attach"/> and small tensors (below <see cref="MinimumLength"/> elements, never pooled): in practice
 /// the scalar loss of a model's <c>Loss</c>. Results computed with recording off (<see cref="Tensor.NoGrad"/>) are
-/// ordinary allocations, so caches built under NoGrad and gradient checkpointing's discarded activations are safe.</para>
+/// ordinary allocations, so caches built under NoGrad are safe; the one exception is a checkpointed block's forward
+/// pass (<see cref="RunDiscardingActivations"/>), whose results go back to the pool as soon as the block returns.</para>
 /// <para>After a backward pass has released a graph, a second backward through it throws, as PyTorch does without
 /// <c>retain_graph</c>.</para>
 /// </remarks>
@@ -23,7 +24,13 @@ internal sealed class ActivationArena
     [ThreadStatic]
     private static ActivationArena? t_recording;
 
+    [ThreadStatic]
+    private static bool t_lendWithoutRecording;
+
     private List<float[]> _lent = [];
+
+    /// <summary>The arena recording on this thread, if any (gradient checkpointing recomputes into it).</summary>
+    public static ActivationArena? Current => t_recording;
 
     /// <summary>Where released arrays wait for the next step.</summary>
     public TensorBufferPool Pool { get; } = new();
@@ -35,7 +42,7 @@ internal sealed class ActivationArena
     public static float[] AllocateResult(int length, bool zeroed)
     {
         var arena = t_recording;
-        if (arena is not null && length >= MinimumLength && GradMode.IsEnabled)
+        if (arena is not null && length >= MinimumLength && (GradMode.IsEnabled || t_lendWithoutRecording))
             return arena.Lend(length, zeroed);
         return zeroed ? new float[length] : GC.AllocateUninitializedArray<float>(length);
     }
@@ -53,6 +60,44 @@ internal sealed class ActivationArena
         lock (Pool) (lent, _lent) = (_lent, []);
         if (root.Node is null) ReturnAll(lent);
         else root.AttachGraphBuffers(new GraphBuffers(this, lent));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="block"/> (a checkpointed block's forward pass, recording off) with its results lent by the
+    /// recording arena of this thread, then takes back at once every array lent meanwhile except those that hold the
+    /// block's outputs, which stay lent with the graph: the block's discarded activations serve the next block instead
+    /// of waiting for the garbage collector. Without a recording arena it just runs <paramref name="block"/>.
+    /// </summary>
+    public static Tensor[] RunDiscardingActivations(Func<Tensor[]> block)
+    {
+        var arena = t_recording;
+        if (arena is null) return block();
+        int mark;
+        lock (arena.Pool) mark = arena._lent.Count;
+        bool outer = t_lendWithoutRecording;
+        t_lendWithoutRecording = true;
+        Tensor[] outputs;
+        try
+        {
+            outputs = block();
+        }
+        finally
+        {
+            t_lendWithoutRecording = outer;
+        }
+        var kept = new HashSet<object>(outputs.Select(o => o.Storage), ReferenceEqualityComparer.Instance);
+        lock (arena.Pool)
+        {
+            var lent = arena._lent;
+            int write = mark;
+            for (int read = mark; read < lent.Count; read++)
+            {
+                if (kept.Contains(lent[read])) lent[write++] = lent[read];
+                else arena.Pool.Return(lent[read]);
+            }
+            lent.RemoveRange(write, lent.Count - write);
+        }
+        return outputs;
     }
 
     /// <summary>Returns every array lent since the last <see cref="Attach"/> (after a failed forward pass).</summary>

@@ -14,6 +14,27 @@ internal static class GradMode
     public static void Restore() => t_disabledDepth--;
 
     /// <summary>
+    /// Turns recording back on for this thread until the returned scope ends, even inside <see cref="Tensor.NoGrad"/>
+    /// scopes or a backward pass (which runs without recording); the outer state comes back on dispose.
+    /// </summary>
+    public static EnableGradScope Enable() => new(t_disabledDepth);
+
+    /// <summary>A scope opened by <see cref="Enable"/>.</summary>
+    public readonly struct EnableGradScope : IDisposable
+    {
+        private readonly int _outerDepth;
+
+        internal EnableGradScope(int outerDepth)
+        {
+            _outerDepth = outerDepth;
+            t_disabledDepth = 0;
+        }
+
+        /// <summary>Restores the recording state that was current when the scope opened.</summary>
+        public void Dispose() => t_disabledDepth = _outerDepth;
+    }
+
+    /// <summary>
     /// Attaches a backward node to <paramref name="result"/> when recording is on and any input requires a
     /// gradient; otherwise leaves it a plain leaf. Returns <paramref name="result"/>.
     /// </summary>

@@ -41,6 +41,16 @@ public sealed class LlamaForCausalLM : Module
     /// <summary>The decoder stack (the "model" child).</summary>
     public LlamaModel Model => Child<LlamaModel>("model");
 
+    /// <summary>
+    /// Gradient checkpointing of the decoder layers (Hugging Face's <c>gradient_checkpointing_enable()</c>); the same
+    /// switch as <see cref="LlamaModel.GradientCheckpointing"/>. Default false.
+    /// </summary>
+    public bool GradientCheckpointing
+    {
+        get => Model.GradientCheckpointing;
+        set => Model.GradientCheckpointing = value;
+    }
+
     /// <summary>Makes lm_head.weight the very tensor of model.embed_tokens.weight (done on construction when the config ties them).</summary>
     public void TieWeights() => ReplaceParameter("lm_head.weight", StateDict()["model.embed_tokens.weight"]);
 

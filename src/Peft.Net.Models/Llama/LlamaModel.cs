@@ -1,4 +1,5 @@
 using Peft.Net.Core;
+using Peft.Net.Core.Autograd;
 using Peft.Net.Core.Nn;
 
 namespace Peft.Net.Models;
@@ -33,6 +34,16 @@ public sealed class LlamaModel : Module
     /// <summary>The number of decoder layers.</summary>
     public int LayerCount => Config.NumHiddenLayers;
 
+    /// <summary>
+    /// Gradient checkpointing (Hugging Face's <c>gradient_checkpointing_enable()</c>): when true, each decoder layer
+    /// runs through <see cref="Checkpoint"/> in training mode with recording on and no KV cache, so only the layers'
+    /// inputs and outputs stay alive until the backward pass, which runs every layer's forward a second time (one more
+    /// forward pass of the layers per step, for a fraction of the activation memory). Losses and gradients are
+    /// bit-identical, LoRA dropout masks included.
+    /// Evaluation, <see cref="Tensor.NoGrad"/> and generation run as without it. Default false.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>Decoder layer <paramref name="index"/>.</summary>
     public LlamaDecoderLayer Layer(int index) => Child<LlamaLayerList>("layers")[index];
 
@@ -65,10 +76,24 @@ public sealed class LlamaModel : Module
         var layers = Child<LlamaLayerList>("layers");
         var normed = layers[0].InputLayerNorm.Forward(hidden);
         var residual = hidden;
+        bool checkpoint = GradientCheckpointing && IsTraining && cache is null && Tensor.IsGradEnabled;
         for (int i = 0; i < layers.Count; i++)
         {
+            var layer = layers[i];
             var next = i + 1 < layers.Count ? layers[i + 1].InputLayerNorm : Child<RmsNorm>("norm");
-            (residual, normed) = layers[i].Forward(residual, normed, next, rotary, start, cache?.Layer(i));
+            if (checkpoint)
+            {
+                var outputs = Checkpoint.Run([layer, next], inputs =>
+                {
+                    var (r, n) = layer.Forward(inputs[0], inputs[1], next, rotary, start, null);
+                    return [r, n];
+                }, residual, normed);
+                (residual, normed) = (outputs[0], outputs[1]);
+            }
+            else
+            {
+                (residual, normed) = layer.Forward(residual, normed, next, rotary, start, cache?.Layer(i));
+            }
         }
         cache?.Advance(time);
         return normed;

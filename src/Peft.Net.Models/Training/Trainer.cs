@@ -43,7 +43,7 @@ public sealed class Trainer
     /// <param name="evalData">Held-out examples for the evaluation loss (none: no evaluation).</param>
     /// <param name="optimizer">The optimizer over the model's trainable parameters (e.g. LoRA+); null builds AdamW from <paramref name="options"/>.</param>
     /// <param name="logger">Receives one line per logged step, evaluations, skipped steps and checkpoints.</param>
-    /// <exception cref="ArgumentException">No training examples, no trainable parameters, or invalid options.</exception>
+    /// <exception cref="ArgumentException">No training examples, no trainable parameters, invalid options, or gradient checkpointing asked of a model without a <see cref="LlamaModel"/>.</exception>
     public Trainer(ICausalLanguageModel model, IReadOnlyList<TokenizedExample> trainData, TrainerOptions options,
         IReadOnlyList<TokenizedExample>? evalData = null, Optimizer? optimizer = null, ILogger? logger = null)
     {
@@ -61,6 +61,8 @@ public sealed class Trainer
         _trainable = model.Module.NamedParameters().Where(p => p.Parameter.RequiresGrad && seen.Add(p.Parameter)).ToArray();
         if (_trainable.Length == 0)
             throw new ArgumentException("The model has no trainable parameters: apply an adapter (e.g. ApplyLora) or unfreeze some parameters.", nameof(model));
+        if (options.GradientCheckpointing)
+            EnableGradientCheckpointing(model.Module);
         Optimizer = optimizer ?? new AdamW(_trainable.Select(p => p.Parameter), options.LearningRate, weightDecay: options.WeightDecay);
         int microBatchesPerEpoch = (trainData.Count + options.BatchSize - 1) / options.BatchSize;
         int stepsPerEpoch = (microBatchesPerEpoch + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
@@ -74,6 +76,14 @@ public sealed class Trainer
         };
         _scheduler = new LrScheduler(Optimizer, _schedule);
         _order = new DataOrder(trainData.Count, options.Seed);
+    }
+
+    private static void EnableGradientCheckpointing(Module model)
+    {
+        var stacks = model.NamedModules().Select(m => m.Module).OfType<LlamaModel>().ToList();
+        if (stacks.Count == 0)
+            throw new ArgumentException("GradientCheckpointing is set but the model holds no LlamaModel stack to checkpoint.", nameof(model));
+        foreach (var stack in stacks) stack.GradientCheckpointing = true;
     }
 
     /// <summary>Creates a trainer for a <see cref="LlamaForCausalLM"/>; see the main constructor.</summary>

@@ -67,6 +67,13 @@ public sealed record TrainerOptions
     /// <summary>Log a line every this many steps (≥ 1).</summary>
     public int LogEvery { get; init; } = 1;
 
+    /// <summary>
+    /// Turn on gradient checkpointing (<see cref="LlamaModel.GradientCheckpointing"/>) in every Llama stack of the model
+    /// (Hugging Face's <c>gradient_checkpointing=True</c>): less activation memory for one more forward pass of the
+    /// layers per step, the same losses and gradients. False leaves the model's own setting as it is.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
+
     internal void Validate()
     {
         if (MaxSteps is <= 0) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "MaxSteps must be positive.");

@@ -52,4 +52,33 @@ public sealed class LlamaTrainerTests
             straight.TrainableParameters().SelectMany(p => p.AsSpan().ToArray()).Select(BitConverter.SingleToInt32Bits),
             resumed.TrainableParameters().SelectMany(p => p.AsSpan().ToArray()).Select(BitConverter.SingleToInt32Bits));
     }
+
+    [Fact]
+    public void Gradient_checkpointing_option_trains_bit_for_bit_like_without_it()
+    {
+        var (train, eval) = ExampleBuilder.Split(TinyLanguageModel.Data(24, 12), 0.2, seed: 2);
+        var plain = TinyLlama();
+        var plainTrainer = new Trainer(plain, train, Options(), eval);
+        plainTrainer.Train();
+
+        var checkpointed = TinyLlama();
+        var checkpointedTrainer = new Trainer(checkpointed, train, Options() with { GradientCheckpointing = true }, eval);
+        Assert.True(checkpointed.GradientCheckpointing);
+        checkpointedTrainer.Train();
+
+        Assert.Equal(plainTrainer.History.Select(e => e.Loss), checkpointedTrainer.History.Select(e => e.Loss));
+        Assert.Equal(plainTrainer.History.Select(e => e.EvalLoss), checkpointedTrainer.History.Select(e => e.EvalLoss));
+        Assert.Equal(
+            plain.TrainableParameters().SelectMany(p => p.AsSpan().ToArray()).Select(BitConverter.SingleToInt32Bits),
+            checkpointed.TrainableParameters().SelectMany(p => p.AsSpan().ToArray()).Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
+    public void Gradient_checkpointing_option_needs_a_llama_stack()
+    {
+        var model = new TinyLanguageModel();
+        var error = Assert.Throws<ArgumentException>(() =>
+            new Trainer(model, TinyLanguageModel.Data(8, 6), Options() with { GradientCheckpointing = true }));
+        Assert.Contains("GradientCheckpointing", error.Message);
+    }
 }

@@ -37,6 +37,7 @@ internal static class TrainRunner
             EvalEvery = s.EvalEvery,
             PadTokenId = tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0,
             LogEvery = 1,
+            GradientCheckpointing = s.GradientCheckpointing,
         }, eval, s.LoraPlusRatio > 0 ? new LoraPlusOptimizer(model, s.LearningRate, s.LoraPlusRatio) : null, Logger(console, s));
         if (s.NeftuneAlpha > 0)
         {

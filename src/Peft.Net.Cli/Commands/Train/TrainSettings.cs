@@ -23,5 +23,6 @@ internal sealed record TrainSettings(
     int EvalEvery,
     int SaveEvery,
     string? Resume,
+    bool GradientCheckpointing,
     bool Json,
     bool Verbose);
