@@ -7,7 +7,9 @@ namespace Peft.Net.Benchmarks;
 
 /// <summary>
 /// Causal attention at B = 4, H = 8, T = 256, D = 64: the fused kernels against the naive reference (which
-/// materialises the T × T scores). Hkv = 8 is multi-head attention, Hkv = 2 grouped-query attention.
+/// materialises the T × T scores). Hkv = 8 is multi-head attention, Hkv = 2 grouped-query attention. The
+/// <c>TimeFirst</c> cases run the same data in <see cref="AttentionLayout.BatchTimeHeads"/> ([B, T, H, D], as the
+/// projections of a Llama block produce it), the layout training uses.
 /// Run: <c>dotnet run -c Release --project benchmarks/Peft.Net.Benchmarks -- --filter *AttentionBenchmarks*</c>.
 /// </summary>
 [ShortRunJob]
@@ -18,7 +20,7 @@ public class AttentionBenchmarks
 {
     private const int Batch = 4, Heads = 8, Length = 256, HeadDim = 64;
 
-    private AttentionShape _shape;
+    private AttentionShape _shape, _timeFirst;
     private float[] _q = [], _k = [], _v = [], _dOutput = [];
     private float[] _output = [], _logSumExp = [], _dq = [], _dk = [], _dv = [];
 
@@ -30,6 +32,7 @@ public class AttentionBenchmarks
     public void Setup()
     {
         _shape = new AttentionShape(Batch, Heads, KvHeads, Length, Length, HeadDim, Causal: true, 1f / MathF.Sqrt(HeadDim));
+        _timeFirst = _shape with { Layout = AttentionLayout.BatchTimeHeads };
         var random = new TensorRandom(42);
         _q = Tensor.Normal([_shape.QueryCount], 0, 1, random).ToArray();
         _k = Tensor.Normal([_shape.KeyCount], 0, 1, random).ToArray();
@@ -48,6 +51,9 @@ public class AttentionBenchmarks
     [Benchmark, BenchmarkCategory("Forward")]
     public void FusedForward() => AttentionKernels.Forward(_q, _k, _v, _output, _logSumExp, _shape);
 
+    [Benchmark, BenchmarkCategory("Forward")]
+    public void FusedForwardTimeFirst() => AttentionKernels.Forward(_q, _k, _v, _output, _logSumExp, _timeFirst);
+
     [Benchmark(Baseline = true), BenchmarkCategory("ForwardBackward")]
     public void ReferenceForwardBackward()
     {
@@ -60,5 +66,12 @@ public class AttentionBenchmarks
     {
         AttentionKernels.Forward(_q, _k, _v, _output, _logSumExp, _shape);
         AttentionKernels.Backward(_q, _k, _v, _output, _logSumExp, _dOutput, _dq, _dk, _dv, _shape);
+    }
+
+    [Benchmark, BenchmarkCategory("ForwardBackward")]
+    public void FusedForwardBackwardTimeFirst()
+    {
+        AttentionKernels.Forward(_q, _k, _v, _output, _logSumExp, _timeFirst);
+        AttentionKernels.Backward(_q, _k, _v, _output, _logSumExp, _dOutput, _dq, _dk, _dv, _timeFirst);
     }
 }

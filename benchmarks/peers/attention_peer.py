@@ -4,10 +4,11 @@ Causal attention at B=4, H=8, T=256, D=64 written the way Hugging Face's eager L
 (repeat_kv, matmul, additive mask, softmax, matmul): PyTorch 1.13 has no fused scaled_dot_product_attention.
 Prints the median time of forward and of forward+backward for Hkv = 8 and Hkv = 2.
 
-Run: /usr/bin/python3 benchmarks/peers/attention_peer.py
+Run: /usr/bin/python3 benchmarks/peers/attention_peer.py [threads, default 2]
 """
 import math
 import statistics
+import sys
 import time
 
 import torch
@@ -41,6 +42,7 @@ def median_ms(fn, repeats=20, warmup=3):
 
 
 def main():
+    torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)  # the peer runs on as many threads as we do
     torch.manual_seed(0)
     mask = torch.full((T, T), float("-inf")).triu(1)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={B} H={H} T={T} D={D} causal")

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Peft.Net.Core.Kernels.Simd;
 
@@ -7,6 +9,7 @@ namespace Peft.Net.Core.Kernels;
 internal static partial class AttentionKernels
 {
     // q, output, dOutput, dq: (B, H, Tq, D)  k, v, dk, dv: (B, Hkv, Tk, D)  logSumExp: (B, H, Tq)
+    // (or q, output, dOutput, dq: (B, Tq, H, D)  k, v, dk, dv: (B, Tk, Hkv, D) with AttentionLayout.BatchTimeHeads)
     /// <summary>
     /// Accumulates (+=) the gradients of <see cref="Forward"/> from dOutput, recomputing the probabilities
     /// block by block (FlashAttention-2): P = exp(S − lse), dV += Pᵀ·dO, dP = dO·Vᵀ,
@@ -15,8 +18,9 @@ internal static partial class AttentionKernels
     /// </summary>
     /// <remarks>
     /// A work item owns one kv head (b, g): its dK and dV rows and the dQ rows of its query heads, so no two
-    /// threads write the same element. When there are fewer kv heads than threads, each head's (query head,
-    /// query tile) units are dealt to several items that sum dK/dV into their own partial buffers.
+    /// threads write the same element. When there are fewer than 8 kv heads, each head's (query head, query tile)
+    /// units are dealt to several items that sum dK/dV into their own partial buffers, added in a fixed order; that
+    /// split depends on the shape only, so the result is the same on any number of threads.
     /// </remarks>
     /// <exception cref="ArgumentException">The shape is invalid or a buffer has the wrong length.</exception>
     public static void Backward(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v,
@@ -41,115 +45,197 @@ internal static partial class AttentionKernels
         }
     }
 
+    /// <summary>
+    /// Items a backward call is cut into at least, from the shape alone: kv heads, each split into shares of its
+    /// query tiles when there are fewer. The split decides how dK/dV are summed, so it must not depend on the
+    /// thread count for results to be the same on 1 and n threads.
+    /// </summary>
+    private const int BackwardItems = 8;
+
     private static void Backward<TV>(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v,
         ReadOnlyMemory<float> output, ReadOnlyMemory<float> logSumExp, ReadOnlyMemory<float> dOutput,
         Memory<float> dq, Memory<float> dk, Memory<float> dv, AttentionShape shape, int threads)
         where TV : struct, IFloatVector<TV>
     {
-        int tiles = CeilDiv(shape.QueryLength, QueryTile);
-        int units = shape.Group * tiles;              // (query head of the group, query tile) pairs per kv head
+        int units = shape.Group * CeilDiv(shape.QueryLength, QueryTile); // (query head of the group, query tile) pairs
         int kvHeads = shape.Batch * shape.KvHeads;
         int headSize = shape.KeyLength * shape.HeadDim;
         int threadCount = ThreadCount(threads, 5L * shape.RowCount * shape.KeyLength * shape.HeadDim);
-        int splits = threadCount == 1 || kvHeads >= 2 * threadCount ? 1 : Math.Min(units, CeilDiv(2 * threadCount, kvHeads));
-        // With several splits per kv head each keeps its own dK/dV, summed below; one split writes in place.
-        var partialK = splits > 1 && !dk.IsEmpty ? new float[kvHeads * splits * headSize] : null;
-        var partialV = splits > 1 && !dv.IsEmpty ? new float[kvHeads * splits * headSize] : null;
-
-        ForEach(kvHeads * splits, threadCount, item =>
+        int splits = kvHeads >= BackwardItems ? 1 : Math.Min(units, CeilDiv(BackwardItems, kvHeads));
+        var work = BackwardWork<TV>.Rent();
+        work.Q = q;
+        work.K = k;
+        work.V = v;
+        work.Output = output;
+        work.LogSumExp = logSumExp;
+        work.DOutput = dOutput;
+        work.Dq = dq;
+        work.Dk = dk;
+        work.Dv = dv;
+        work.Shape = shape;
+        work.Splits = splits;
+        // With several splits per kv head each sums its units into its own zeroed (Tk, D), added in split order below.
+        int partialLength = kvHeads * splits * headSize;
+        work.PartialK = splits > 1 && !dk.IsEmpty ? ArrayPool<float>.Shared.Rent(partialLength) : null;
+        work.PartialV = splits > 1 && !dv.IsEmpty ? ArrayPool<float>.Shared.Rent(partialLength) : null;
+        try
         {
-            int kvHead = item / splits, split = item % splits;
-            int b = kvHead / shape.KvHeads, g = kvHead % shape.KvHeads;
-            var dkHead = dk.IsEmpty ? default : partialK is null ? dk.Span.Slice(kvHead * headSize, headSize) : partialK.AsSpan(item * headSize, headSize);
-            var dvHead = dv.IsEmpty ? default : partialV is null ? dv.Span.Slice(kvHead * headSize, headSize) : partialV.AsSpan(item * headSize, headSize);
-            for (int unit = split; unit < units; unit += splits) // strided, so causal tiles of every length mix
-            {
-                int bh = b * shape.Heads + g * shape.Group + unit / tiles;
-                BackwardTile<TV>(q.Span, k.Span, v.Span, output.Span, logSumExp.Span, dOutput.Span, dq.Span,
-                    dkHead, dvHead, shape, bh, unit % tiles * QueryTile);
-            }
-        });
-
-        for (int kvHead = 0; kvHead < kvHeads && splits > 1; kvHead++)
-        for (int split = 0; split < splits; split++)
+            work.PartialK?.AsSpan(0, partialLength).Clear();
+            work.PartialV?.AsSpan(0, partialLength).Clear();
+            ParallelRunner.For(kvHeads * splits, threadCount, work);
+            if (work.PartialK is not null) AddPartials(work.PartialK, dk.Span, shape, splits);
+            if (work.PartialV is not null) AddPartials(work.PartialV, dv.Span, shape, splits);
+        }
+        finally
         {
-            int partial = (kvHead * splits + split) * headSize;
-            if (partialK is not null)
+            if (work.PartialK is not null) ArrayPool<float>.Shared.Return(work.PartialK);
+            if (work.PartialV is not null) ArrayPool<float>.Shared.Return(work.PartialV);
+            work.Return();
+        }
+    }
+
+    // partials: (B·Hkv, splits, Tk, D)    target: dk or dv, rows KeyRowStride apart
+    /// <summary>Adds the per-split gradients of every kv head into <paramref name="target"/>, in split order.</summary>
+    private static void AddPartials(float[] partials, Span<float> target, AttentionShape shape, int splits)
+    {
+        int depth = shape.HeadDim, ks = shape.KeyRowStride, headSize = shape.KeyLength * depth;
+        for (int kvHead = 0; kvHead < shape.Batch * shape.KvHeads; kvHead++)
+        {
+            var head = target[shape.KvHeadOffset(kvHead)..];
+            for (int split = 0; split < splits; split++)
             {
-                var target = dk.Span.Slice(kvHead * headSize, headSize);
-                TensorPrimitives.Add(target, partialK.AsSpan(partial, headSize), target);
-            }
-            if (partialV is not null)
-            {
-                var target = dv.Span.Slice(kvHead * headSize, headSize);
-                TensorPrimitives.Add(target, partialV.AsSpan(partial, headSize), target);
+                var partial = partials.AsSpan((kvHead * splits + split) * headSize, headSize);
+                for (int j = 0; j < shape.KeyLength; j++)
+                {
+                    var row = head.Slice(j * ks, depth);
+                    TensorPrimitives.Add(row, partial.Slice(j * depth, depth), row);
+                }
             }
         }
     }
 
+    // Item = (kv head, split) as in ForwardItem; it packs Kᵀ and Vᵀ of its kv head once for all its units.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardItem<TV>(BackwardWork<TV> work, int item)
+        where TV : struct, IFloatVector<TV>
+    {
+        var shape = work.Shape;
+        int splits = work.Splits, kvHead = item / splits, split = item % splits;
+        int tiles = CeilDiv(shape.QueryLength, QueryTile), units = shape.Group * tiles;
+        int depth = shape.HeadDim, ks = shape.KeyRowStride, headSize = shape.KeyLength * depth;
+        int panelLength = HeadPanelLength(shape);
+        // Keys are streamed as rows by dQ += dS·K, queries and dO by dK += dSᵀ·Q and dV += Pᵀ·dO: rows H·D apart
+        // (time before heads) are copied contiguous first, keys once per item and queries per tile.
+        bool copyKeys = ks != depth, copyQueries = shape.QueryRowStride != depth;
+        int tileLength = BackwardTileScratch + (copyQueries ? 2 * QueryTile * depth : 0);
+        var scratch = Scratch((copyKeys ? 3 : 2) * panelLength + tileLength);
+        var keyPanels = scratch.AsSpan(0, panelLength);
+        var valuePanels = scratch.AsSpan(panelLength, panelLength);
+        var keyCopy = copyKeys ? scratch.AsSpan(2 * panelLength, panelLength) : default;
+        var tileScratch = scratch.AsSpan((copyKeys ? 3 : 2) * panelLength, tileLength);
+        int headOffset = shape.KvHeadOffset(kvHead);
+        var keys = work.K.Span[headOffset..];
+        var values = work.V.Span[headOffset..];
+        var target = new TileGradients(work.Dq.Span,
+            GradientHead(work.Dk, work.PartialK, item, headOffset, headSize), work.PartialK is null ? ks : depth,
+            GradientHead(work.Dv, work.PartialV, item, headOffset, headSize), work.PartialV is null ? ks : depth);
+        int b = kvHead / shape.KvHeads, g = kvHead % shape.KvHeads, packedKeys = 0, packedValues = 0, copied = 0;
+        bool scoreGradNeeded = !work.Dq.IsEmpty || !work.Dk.IsEmpty;
+        for (int unit = split; unit < units; unit += splits)
+        {
+            int bh = b * shape.Heads + g * shape.Group + unit / tiles, i0 = unit % tiles * QueryTile;
+            int keyEnd = shape.KeyEnd(i0 + Math.Min(QueryTile, shape.QueryLength - i0) - 1);
+            packedKeys = PackBlocksUpTo(keys, ks, shape, keyPanels, packedKeys, keyEnd);
+            if (scoreGradNeeded) packedValues = PackBlocksUpTo(values, ks, shape, valuePanels, packedValues, keyEnd);
+            if (copyKeys && !work.Dq.IsEmpty) copied = CopyBlocksUpTo(keys, ks, shape, keyCopy, copied, keyEnd);
+            BackwardTile<TV>(work.Q.Span, copyKeys ? keyCopy : keys, copyKeys ? depth : ks, keyPanels, valuePanels,
+                work.Output.Span, work.LogSumExp.Span, work.DOutput.Span, target, shape, bh, i0, tileScratch, copyQueries);
+        }
+    }
+
+    /// <summary>dK or dV of one kv head: empty, in place from <paramref name="headOffset"/>, or item's partial (Tk, D).</summary>
+    private static Span<float> GradientHead(Memory<float> gradient, float[]? partials, int item, int headOffset, int headSize) =>
+        gradient.IsEmpty ? default : partials is null ? gradient.Span[headOffset..] : partials.AsSpan(item * headSize, headSize);
+
+    /// <summary>Where one tile's gradients go: dq (rows QueryRowStride apart) and its kv head's dK and dV (rows at the given strides); empty when not wanted.</summary>
+    private readonly ref struct TileGradients(Span<float> dq, Span<float> dk, int dkStride, Span<float> dv, int dvStride)
+    {
+        public readonly Span<float> Dq = dq, Dk = dk, Dv = dv;
+        public readonly int DkStride = dkStride, DvStride = dvStride;
+    }
+
+    /// <summary>Scratch floats of <see cref="BackwardTile{TV}"/>: P and dS (Br, Bc) each and Δ (Br).</summary>
+    private const int BackwardTileScratch = 2 * QueryTile * KeyBlock + QueryTile;
+
     // One query tile of one head: rows i0 .. i0 + R of head bh = b·H + h.
-    // dq: (B, H, Tq, D) or empty    dkHead, dvHead: (Tk, D) of kv head h / group, or empty
-    private static void BackwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
-        ReadOnlySpan<float> output, ReadOnlySpan<float> logSumExp, ReadOnlySpan<float> dOutput, Span<float> dq,
-        Span<float> dkHead, Span<float> dvHead, AttentionShape shape, int bh, int i0)
+    // q, output, dOutput, dq: rows QueryRowStride apart    keys: (Tk, D) of kv head h / group, rows keyStride apart
+    // keyPanels, valuePanels: Kᵀ, Vᵀ of that kv head in blocks of (D, Bc)
+    // scratch: P, dS (Br, Bc), Δ (Br), then with copyQueries the tile's Q and dO rows (R, D) each, contiguous
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, int keyStride,
+        ReadOnlySpan<float> keyPanels, ReadOnlySpan<float> valuePanels, ReadOnlySpan<float> output,
+        ReadOnlySpan<float> logSumExp, ReadOnlySpan<float> dOutput, TileGradients target, AttentionShape shape, int bh,
+        int i0, Span<float> scratch, bool copyQueries)
         where TV : struct, IFloatVector<TV>
     {
         int depth = shape.HeadDim, rows = Math.Min(QueryTile, shape.QueryLength - i0);
-        int queryOffset = shape.QueryHeadOffset(bh) + i0 * depth, keyOffset = shape.KeyHeadOffset(bh);
-        var queries = q.Slice(queryOffset, rows * depth);                          // (R, D)
-        var outputs = output.Slice(queryOffset, rows * depth);                     // (R, D)
-        var outputGrads = dOutput.Slice(queryOffset, rows * depth);                // (R, D)
-        var queryGrads = dq.IsEmpty ? default : dq.Slice(queryOffset, rows * depth); // (R, D)
-        var keys = k.Slice(keyOffset, shape.KeyLength * depth);                    // (Tk, D)
-        var values = v.Slice(keyOffset, shape.KeyLength * depth);                  // (Tk, D)
+        int qs = shape.QueryRowStride;
+        int queryOffset = shape.QueryHeadOffset(bh) + i0 * qs;
+        var queryGrads = target.Dq.IsEmpty ? default : target.Dq[queryOffset..];   // (R, D) rows qs apart
         var lse = logSumExp.Slice(bh * shape.QueryLength + i0, rows);              // (R)
-        int block = QueryTile * KeyBlock, panel = depth * KeyBlock;
-        var scratch = Scratch(2 * block + 2 * panel + QueryTile);
-        var probabilities = scratch.AsSpan(0, block);                              // (R, Lc): S, then P
-        var scoreGrads = scratch.AsSpan(block, block);                             // (R, Lc): dP, then dS
-        var keysT = scratch.AsSpan(2 * block, panel);                              // (D, Lc)
-        var valuesT = scratch.AsSpan(2 * block + panel, panel);                    // (D, Lc)
-        var delta = scratch.AsSpan(2 * block + 2 * panel, rows);                   // Δ (R)
+        int block = QueryTile * KeyBlock;
+        var probabilities = scratch[..block];                                      // (R, Lc): S, then P
+        var scoreGrads = scratch.Slice(block, block);                              // (R, Lc): dP, then dS
+        var delta = scratch.Slice(2 * block, rows);                                // Δ (R)
         for (int r = 0; r < rows; r++)
-            delta[r] = TensorPrimitives.Dot(outputGrads.Slice(r * depth, depth), outputs.Slice(r * depth, depth));
-        bool scoreGradNeeded = !queryGrads.IsEmpty || !dkHead.IsEmpty;
+            delta[r] = TensorPrimitives.Dot(dOutput.Slice(queryOffset + r * qs, depth), output.Slice(queryOffset + r * qs, depth));
+        ReadOnlySpan<float> queries = q[queryOffset..], outputGrads = dOutput[queryOffset..]; // Q, dO (R, D) rows ts apart
+        int ts = qs;
+        if (copyQueries)
+        {
+            var queryCopy = scratch.Slice(2 * block + QueryTile, rows * depth);
+            var outputGradCopy = scratch.Slice(2 * block + QueryTile + QueryTile * depth, rows * depth);
+            CopyRows(queries, qs, rows, depth, queryCopy);
+            CopyRows(outputGrads, qs, rows, depth, outputGradCopy);
+            queries = queryCopy;
+            outputGrads = outputGradCopy;
+            ts = depth;
+        }
+        bool scoreGradNeeded = !queryGrads.IsEmpty || !target.Dk.IsEmpty;
 
         int keyEnd = shape.KeyEnd(i0 + rows - 1);
         for (int j0 = 0; j0 < keyEnd; j0 += KeyBlock)
         {
             int blockKeys = Math.Min(KeyBlock, keyEnd - j0);
             int width = RoundUp(blockKeys, 2 * TV.Count);
-            var blockKeyRows = keys.Slice(j0 * depth, blockKeys * depth);            // (Lc, D)
-            PackTransposed(blockKeyRows, blockKeys, depth, keysT, width);
-            ScorePanel<TV>(queries, depth, keysT, probabilities, rows, depth, width, shape.Scale);
+            int diagonal = shape.Causal ? i0 + shape.CausalOffset + 1 - j0 : NoMask; // row r sees keys j0 + c, c < r + diagonal
+            ScorePanel<TV>(queries, ts, keyPanels[(j0 * depth)..], KeyBlock, probabilities, rows, depth, width, shape.Scale, diagonal);
             for (int r = 0; r < rows; r++)
             {
                 var row = probabilities.Slice(r * width, width);
                 int visible = Math.Clamp(shape.KeyEnd(i0 + r) - j0, 0, blockKeys);
-                var p = row[..visible];
-                TensorPrimitives.Subtract(p, lse[r], p);
-                TensorPrimitives.Exp(p, p);
+                ExpShiftRow<TV>(row[..visible], lse[r]);
                 row[visible..].Clear();
             }
-            if (!dvHead.IsEmpty) // dV (Lc, D) += Pᵀ (Lc, R) · dO (R, D)
-                AccumulateProduct<TV>(dvHead.Slice(j0 * depth, blockKeys * depth), depth, probabilities, 1, width,
-                    outputGrads, depth, blockKeys, rows, depth);
+            if (!target.Dv.IsEmpty) // dV (Lc, D) += Pᵀ (Lc, R) · dO (R, D); key c is seen by rows r ≥ c + 1 − diagonal
+                AccumulateProduct<TV>(target.Dv[(j0 * target.DvStride)..], target.DvStride, probabilities, 1, width,
+                    outputGrads, ts, blockKeys, rows, depth, 1 - diagonal, NoMask);
             if (!scoreGradNeeded) continue;
 
-            PackTransposed(values.Slice(j0 * depth, blockKeys * depth), blockKeys, depth, valuesT, width);
-            ScorePanel<TV>(outputGrads, depth, valuesT, scoreGrads, rows, depth, width, 1f); // dP = dO·Vᵀ
-            for (int r = 0; r < rows; r++)
+            ScorePanel<TV>(outputGrads, ts, valuePanels[(j0 * depth)..], KeyBlock, scoreGrads, rows, depth, width, 1f, diagonal); // dP = dO·Vᵀ
+            for (int r = 0; r < rows; r++) // dS = scale · P ∘ (dP − Δ), the scale of S folded in; 0 past the mask
             {
                 var ds = scoreGrads.Slice(r * width, width);
-                TensorPrimitives.Subtract(ds, delta[r], ds);
-                TensorPrimitives.Multiply(ds, probabilities.Slice(r * width, width), ds);
-                TensorPrimitives.Multiply(ds, shape.Scale, ds); // fold the scale of S into dS
+                int visible = Math.Clamp(shape.KeyEnd(i0 + r) - j0, 0, blockKeys);
+                ScoreGradientRow<TV>(ds[..visible], probabilities.Slice(r * width, visible), delta[r], shape.Scale);
+                ds[visible..].Clear();
             }
             if (!queryGrads.IsEmpty) // dQ (R, D) += dS (R, Lc) · K (Lc, D)
-                AccumulateProduct<TV>(queryGrads, depth, scoreGrads, width, 1, blockKeyRows, depth, rows, blockKeys, depth);
-            if (!dkHead.IsEmpty) // dK (Lc, D) += dSᵀ (Lc, R) · Q (R, D)
-                AccumulateProduct<TV>(dkHead.Slice(j0 * depth, blockKeys * depth), depth, scoreGrads, 1, width,
-                    queries, depth, blockKeys, rows, depth);
+                AccumulateProduct<TV>(queryGrads, qs, scoreGrads, width, 1, keys[(j0 * keyStride)..], keyStride, rows, blockKeys, depth,
+                    -NoMask, diagonal);
+            if (!target.Dk.IsEmpty) // dK (Lc, D) += dSᵀ (Lc, R) · Q (R, D)
+                AccumulateProduct<TV>(target.Dk[(j0 * target.DkStride)..], target.DkStride, scoreGrads, 1, width,
+                    queries, ts, blockKeys, rows, depth, 1 - diagonal, NoMask);
         }
     }
 }

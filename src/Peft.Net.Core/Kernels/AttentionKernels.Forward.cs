@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Peft.Net.Core.Kernels.Simd;
 
@@ -7,11 +8,13 @@ namespace Peft.Net.Core.Kernels;
 internal static partial class AttentionKernels
 {
     // q: (B, H, Tq, D)  k, v: (B, Hkv, Tk, D)  output: (B, H, Tq, D)  logSumExp: (B, H, Tq)
+    // (or q, output: (B, Tq, H, D)  k, v: (B, Tk, Hkv, D) with AttentionLayout.BatchTimeHeads)
     /// <summary>
     /// output = softmax(q·kᵀ·scale + mask)·v, written (not accumulated), and logSumExp[row] =
     /// log Σ_j exp(s_row,j) over the keys the row sees: all the backward pass needs besides the inputs.
-    /// Work items are (batch, head, query tile), spread over up to <paramref name="threads"/> threads
-    /// (0: one per processor).
+    /// Work items are kv heads (split into shares of their query tiles when there are fewer kv heads than twice the
+    /// threads), spread over up to <paramref name="threads"/> threads (0: <see cref="ComputeSettings.ThreadCount"/>).
+    /// The result does not depend on the thread count.
     /// </summary>
     /// <exception cref="ArgumentException">The shape is invalid or a buffer has the wrong length.</exception>
     public static void Forward(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v,
@@ -35,41 +38,94 @@ internal static partial class AttentionKernels
         Memory<float> output, Memory<float> logSumExp, AttentionShape shape, int threads)
         where TV : struct, IFloatVector<TV>
     {
-        int tiles = CeilDiv(shape.QueryLength, QueryTile);
-        long work = 2L * shape.RowCount * shape.KeyLength * shape.HeadDim;
-        ForEach(shape.Batch * shape.Heads * tiles, ThreadCount(threads, work), item =>
-            ForwardTile<TV>(q.Span, k.Span, v.Span, output.Span, logSumExp.Span, shape, item / tiles, item % tiles * QueryTile));
+        int units = shape.Group * CeilDiv(shape.QueryLength, QueryTile); // (query head of the group, query tile) pairs
+        int kvHeads = shape.Batch * shape.KvHeads;
+        int threadCount = ThreadCount(threads, 2L * shape.RowCount * shape.KeyLength * shape.HeadDim);
+        var work = ForwardWork<TV>.Rent();
+        work.Q = q;
+        work.K = k;
+        work.V = v;
+        work.Output = output;
+        work.LogSumExp = logSumExp;
+        work.Shape = shape;
+        // Every unit writes only its own rows, so how the units are dealt to items does not change the result.
+        work.Splits = threadCount == 1 || kvHeads >= 2 * threadCount ? 1 : Math.Min(units, CeilDiv(2 * threadCount, kvHeads));
+        try
+        {
+            ParallelRunner.For(kvHeads * work.Splits, threadCount, work);
+        }
+        finally
+        {
+            work.Return();
+        }
     }
 
-    // One query tile of one head: rows i0 .. i0 + R of q[b, h] (R ≤ Br) against k[b, h / group], v[b, h / group].
+    // Item = (kv head b·Hkv + g, split): the units split, split + splits, … of that kv head, where unit u is query
+    // head b·H + g·group + u / tiles and query tile u % tiles (strided, so causal tiles of every length mix).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardItem<TV>(ForwardWork<TV> work, int item)
+        where TV : struct, IFloatVector<TV>
+    {
+        var shape = work.Shape;
+        int splits = work.Splits, kvHead = item / splits, split = item % splits;
+        int tiles = CeilDiv(shape.QueryLength, QueryTile), units = shape.Group * tiles;
+        int panelLength = HeadPanelLength(shape);
+        // Values are streamed as rows by O += P·V: rows Hkv·D apart (time before heads) are copied contiguous first,
+        // unless each is read only about once (a decode step: one query row per head).
+        bool copyValues = shape.KeyRowStride != shape.HeadDim && shape.Group * shape.QueryLength >= 4;
+        var scratch = Scratch((copyValues ? 2 : 1) * panelLength + ForwardTileScratch);
+        var keyPanels = scratch.AsSpan(0, panelLength);
+        var valueCopy = copyValues ? scratch.AsSpan(panelLength, panelLength) : default;
+        var tileScratch = scratch.AsSpan((copyValues ? 2 : 1) * panelLength);
+        int headOffset = shape.KvHeadOffset(kvHead);
+        var keys = work.K.Span[headOffset..];
+        var values = copyValues ? valueCopy : work.V.Span[headOffset..];
+        int valueStride = copyValues ? shape.HeadDim : shape.KeyRowStride;
+        var q = work.Q.Span;
+        var output = work.Output.Span;
+        var logSumExp = work.LogSumExp.Span;
+        int b = kvHead / shape.KvHeads, g = kvHead % shape.KvHeads, packed = 0, copied = 0;
+        for (int unit = split; unit < units; unit += splits)
+        {
+            int bh = b * shape.Heads + g * shape.Group + unit / tiles, i0 = unit % tiles * QueryTile;
+            int keyEnd = shape.KeyEnd(i0 + Math.Min(QueryTile, shape.QueryLength - i0) - 1);
+            packed = PackBlocksUpTo(keys, shape.KeyRowStride, shape, keyPanels, packed, keyEnd);
+            if (copyValues) copied = CopyBlocksUpTo(work.V.Span[headOffset..], shape.KeyRowStride, shape, valueCopy, copied, keyEnd);
+            ForwardTile<TV>(q, keyPanels, values, valueStride, output, logSumExp, shape, bh, i0, tileScratch);
+        }
+    }
+
+    /// <summary>Scratch floats of <see cref="ForwardTile{TV}"/>: scores (Br, Bc), row max and row sum (Br each).</summary>
+    private const int ForwardTileScratch = QueryTile * KeyBlock + 2 * QueryTile;
+
+    // One query tile of one head: rows i0 .. i0 + R of q[b, h] (R ≤ Br) against the packed Kᵀ blocks and the rows
+    // of v of kv head h / group. q, output: rows QueryRowStride apart; values: (Tk, D) rows valueStride apart.
     // Per key block: S (R, Lc) = scale·Q·Kᵀ; per row m' = max(m, max S), P = exp(S − m'), l = l·e^(m − m') + Σ P,
     // O ← O·e^(m − m') + P·V. At the end O /= l, lse = m + log l.
-    private static void ForwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
-        Span<float> output, Span<float> logSumExp, AttentionShape shape, int bh, int i0)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> keyPanels, ReadOnlySpan<float> values,
+        int valueStride, Span<float> output, Span<float> logSumExp, AttentionShape shape, int bh, int i0, Span<float> scratch)
         where TV : struct, IFloatVector<TV>
     {
         int depth = shape.HeadDim, rows = Math.Min(QueryTile, shape.QueryLength - i0);
-        int queryOffset = shape.QueryHeadOffset(bh) + i0 * depth, keyOffset = shape.KeyHeadOffset(bh);
-        var queries = q.Slice(queryOffset, rows * depth);                           // (R, D)
-        var keys = k.Slice(keyOffset, shape.KeyLength * depth);                     // (Tk, D)
-        var values = v.Slice(keyOffset, shape.KeyLength * depth);                   // (Tk, D)
-        var result = output.Slice(queryOffset, rows * depth);                       // (R, D), the running O
-        var scratch = Scratch(QueryTile * KeyBlock + depth * KeyBlock + 2 * QueryTile);
-        var scores = scratch.AsSpan(0, QueryTile * KeyBlock);                       // (R, Lc): S, then P
-        var keysT = scratch.AsSpan(QueryTile * KeyBlock, depth * KeyBlock);         // (D, Lc)
-        var rowMax = scratch.AsSpan(QueryTile * KeyBlock + depth * KeyBlock, rows); // m (R)
-        var rowSum = scratch.AsSpan(QueryTile * KeyBlock + depth * KeyBlock + QueryTile, rows); // l (R)
+        int qs = shape.QueryRowStride;
+        int queryOffset = shape.QueryHeadOffset(bh) + i0 * qs;
+        var queries = q[queryOffset..];                                              // (R, D) rows qs apart
+        var result = output[queryOffset..];                                          // (R, D) rows qs apart, the running O
+        var scores = scratch[..(QueryTile * KeyBlock)];                              // (R, Lc): S, then P
+        var rowMax = scratch.Slice(QueryTile * KeyBlock, rows);                      // m (R)
+        var rowSum = scratch.Slice(QueryTile * KeyBlock + QueryTile, rows);          // l (R)
         rowMax.Fill(float.NegativeInfinity);
         rowSum.Clear();
-        result.Clear();
+        for (int r = 0; r < rows; r++) result.Slice(r * qs, depth).Clear();
 
         int keyEnd = shape.KeyEnd(i0 + rows - 1);
         for (int j0 = 0; j0 < keyEnd; j0 += KeyBlock)
         {
             int blockKeys = Math.Min(KeyBlock, keyEnd - j0);
             int width = RoundUp(blockKeys, 2 * TV.Count);
-            PackTransposed(keys.Slice(j0 * depth, blockKeys * depth), blockKeys, depth, keysT, width);
-            ScorePanel<TV>(queries, depth, keysT, scores, rows, depth, width, shape.Scale);
+            int diagonal = shape.Causal ? i0 + shape.CausalOffset + 1 - j0 : NoMask; // row r sees keys j0 + c, c < r + diagonal
+            ScorePanel<TV>(queries, qs, keyPanels[(j0 * depth)..], KeyBlock, scores, rows, depth, width, shape.Scale, diagonal);
             for (int r = 0; r < rows; r++)
             {
                 var row = scores.Slice(r * width, width);
@@ -81,26 +137,25 @@ internal static partial class AttentionKernels
                 }
                 var p = row[..visible];
                 float max = Math.Max(rowMax[r], TensorPrimitives.Max(p));
-                TensorPrimitives.Subtract(p, max, p);
-                TensorPrimitives.Exp(p, p);
+                float blockSum = ExpShiftRow<TV>(p, max);
                 row[visible..].Clear();
                 float correction = MathF.Exp(rowMax[r] - max); // 0 on the row's first block (m = −∞)
-                rowSum[r] = rowSum[r] * correction + TensorPrimitives.Sum(p);
+                rowSum[r] = rowSum[r] * correction + blockSum;
                 rowMax[r] = max;
                 if (correction != 1f)
                 {
-                    var o = result.Slice(r * depth, depth);
+                    var o = result.Slice(r * qs, depth);
                     TensorPrimitives.Multiply(o, correction, o);
                 }
             }
-            AccumulateProduct<TV>(result, depth, scores, width, 1, values.Slice(j0 * depth, blockKeys * depth), depth,
-                rows, blockKeys, depth);
+            AccumulateProduct<TV>(result, qs, scores, width, 1, values[(j0 * valueStride)..], valueStride, rows, blockKeys, depth,
+                -NoMask, diagonal);
         }
 
         var lse = logSumExp.Slice(bh * shape.QueryLength + i0, rows);
         for (int r = 0; r < rows; r++)
         {
-            var o = result.Slice(r * depth, depth);
+            var o = result.Slice(r * qs, depth);
             TensorPrimitives.Multiply(o, 1f / rowSum[r], o);
             lse[r] = rowMax[r] + MathF.Log(rowSum[r]);
         }

@@ -10,29 +10,83 @@ namespace Peft.Net.Core.Kernels;
 //   AccumulateProduct: O (N, D) += A (N, M) · X (M, D)      A read through strides, vectorised over D
 // Forward: S = scale·Q·Kᵀ (ScorePanel), O += P·V (AccumulateProduct).
 // Backward: S again, dP = dO·Vᵀ (ScorePanel), dV += Pᵀ·dO, dQ += dS·K, dK += dSᵀ·Q (AccumulateProduct).
+// The kernels are compiled fully optimised from the first call (AggressiveOptimization): no slow tier-0 loops in the
+// first steps of a run.
 internal static partial class AttentionKernels
 {
-    // rows: (keys, D) row-major  →  panel: (D, width), panel[d, c] = rows[c, d], columns keys .. width zero
+    // rows: (keys, D) rows ld apart  →  panel: (D, width), panel[d, c] = rows[c, d], columns keys .. width zero
     /// <summary>Packs a block of key (or value) rows transposed, padded with zero columns to <paramref name="width"/>.</summary>
-    private static void PackTransposed(ReadOnlySpan<float> rows, int keys, int depth, Span<float> panel, int width)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackTransposed(ReadOnlySpan<float> rows, int ld, int keys, int depth, Span<float> panel, int width)
     {
-        Debug.Assert(rows.Length >= keys * depth && panel.Length >= depth * width && width >= keys);
-        for (int d = 0; d < depth; d++)
+        Debug.Assert((keys == 0 || rows.Length >= (keys - 1) * ld + depth) && panel.Length >= depth * width && width >= keys);
+        ref float p0 = ref MemoryMarshal.GetReference(panel);
+        // Row by row: each source row is read once in order; the writes go down one column of the small panel.
+        for (int c = 0; c < keys; c++)
         {
-            var column = panel.Slice(d * width, width);
-            for (int c = 0; c < keys; c++) column[c] = rows[c * depth + d];
-            column[keys..].Clear();
+            var row = rows.Slice(c * ld, depth);
+            ref float column = ref Unsafe.Add(ref p0, c);
+            for (int d = 0; d < row.Length; d++) Unsafe.Add(ref column, d * width) = row[d];
         }
+        if (keys < width)
+            for (int d = 0; d < depth; d++) panel.Slice(d * width + keys, width - keys).Clear();
     }
 
-    // a: (R, D) rows lda apart    bt: (D, L) packed, L a multiple of 2W    c: (R, L)
-    /// <summary>c = alpha · a · bt: 4 rows × 2 registers of columns per register tile.</summary>
-    private static void ScorePanel<TV>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> bt, Span<float> c,
-        int rows, int depth, int width, float alpha)
+    // p: (L)    p = exp(p − shift), returns Σ p
+    /// <summary>Exponentiates one row of scores shifted by <paramref name="shift"/> in place and returns their sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float ExpShiftRow<TV>(Span<float> p, float shift)
+        where TV : struct, IFloatVector<TV>
+    {
+        int w = TV.Count, n = p.Length, c = 0;
+        ref float p0 = ref MemoryMarshal.GetReference(p);
+        TV shiftV = TV.Create(shift), sumV = TV.Zero;
+        for (; c + w <= n; c += w)
+        {
+            ref float pc = ref Unsafe.Add(ref p0, c);
+            TV e = TV.Exp(TV.Load(ref pc) - shiftV);
+            TV.Store(e, ref pc);
+            sumV += e;
+        }
+        float sum = TV.Sum(sumV);
+        for (; c < n; c++) sum += Unsafe.Add(ref p0, c) = MathF.Exp(Unsafe.Add(ref p0, c) - shift);
+        return sum;
+    }
+
+    // ds, p: (L)    ds = scale · p ∘ (ds − delta)
+    /// <summary>The score gradient of one row from dP (in <paramref name="ds"/>), P and Δ, with the score scale folded in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScoreGradientRow<TV>(Span<float> ds, ReadOnlySpan<float> p, float delta, float scale)
+        where TV : struct, IFloatVector<TV>
+    {
+        Debug.Assert(p.Length >= ds.Length);
+        int w = TV.Count, n = ds.Length, c = 0;
+        ref float d0 = ref MemoryMarshal.GetReference(ds);
+        ref float p0 = ref MemoryMarshal.GetReference(p);
+        TV dv = TV.Create(delta), sv = TV.Create(scale);
+        for (; c + w <= n; c += w)
+        {
+            ref float dc = ref Unsafe.Add(ref d0, c);
+            TV.Store(TV.Load(ref Unsafe.Add(ref p0, c)) * sv * (TV.Load(ref dc) - dv), ref dc);
+        }
+        for (; c < n; c++) Unsafe.Add(ref d0, c) = Unsafe.Add(ref p0, c) * scale * (Unsafe.Add(ref d0, c) - delta);
+    }
+
+    // a: (R, D) rows lda apart    bt: (D, L) packed, rows ldb apart, L a multiple of 2W    c: (R, L)
+    /// <summary>
+    /// c = alpha · a · bt: 4 rows × 2 registers of columns per register tile. Row i needs only its first
+    /// i + <paramref name="diagonal"/> columns (the causal mask; <see cref="NoMask"/> for all): each register tile
+    /// stops at the pair of registers that holds the last column its rows need, and the columns past it are not
+    /// written.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScorePanel<TV>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> bt, int ldb, Span<float> c,
+        int rows, int depth, int width, float alpha, int diagonal)
         where TV : struct, IFloatVector<TV>
     {
         int w = TV.Count;
-        Debug.Assert(width % (2 * w) == 0 && bt.Length >= depth * width && c.Length >= rows * width);
+        Debug.Assert(width % (2 * w) == 0 && ldb >= width && (depth == 0 || bt.Length >= (depth - 1) * ldb + width));
+        Debug.Assert(c.Length >= rows * width);
         Debug.Assert(rows == 0 || a.Length >= (rows - 1) * lda + depth);
         ref float a0 = ref MemoryMarshal.GetReference(a);
         ref float b0 = ref MemoryMarshal.GetReference(bt);
@@ -43,15 +97,16 @@ internal static partial class AttentionKernels
         {
             ref float ar = ref Unsafe.Add(ref a0, i * lda);
             ref float cr = ref Unsafe.Add(ref c0, i * width);
-            for (int col = 0; col < width; col += 2 * w)
+            int columns = NeededColumns(i + 3 + diagonal, width, 2 * w);
+            for (int col = 0; col < columns; col += 2 * w)
             {
                 TV s00 = TV.Zero, s01 = TV.Zero, s10 = TV.Zero, s11 = TV.Zero;
                 TV s20 = TV.Zero, s21 = TV.Zero, s30 = TV.Zero, s31 = TV.Zero;
                 ref float bc = ref Unsafe.Add(ref b0, col);
                 for (int d = 0; d < depth; d++)
                 {
-                    TV x0 = TV.Load(ref Unsafe.Add(ref bc, d * width));
-                    TV x1 = TV.Load(ref Unsafe.Add(ref bc, d * width + w));
+                    TV x0 = TV.Load(ref Unsafe.Add(ref bc, d * ldb));
+                    TV x1 = TV.Load(ref Unsafe.Add(ref bc, d * ldb + w));
                     TV y = TV.Create(Unsafe.Add(ref ar, d));
                     s00 = TV.MultiplyAdd(y, x0, s00);
                     s01 = TV.MultiplyAdd(y, x1, s01);
@@ -80,15 +135,16 @@ internal static partial class AttentionKernels
         {
             ref float ar = ref Unsafe.Add(ref a0, i * lda);
             ref float cr = ref Unsafe.Add(ref c0, i * width);
-            for (int col = 0; col < width; col += 2 * w)
+            int columns = NeededColumns(i + diagonal, width, 2 * w);
+            for (int col = 0; col < columns; col += 2 * w)
             {
                 TV s0 = TV.Zero, s1 = TV.Zero;
                 ref float bc = ref Unsafe.Add(ref b0, col);
                 for (int d = 0; d < depth; d++)
                 {
                     TV y = TV.Create(Unsafe.Add(ref ar, d));
-                    s0 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref bc, d * width)), s0);
-                    s1 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref bc, d * width + w)), s1);
+                    s0 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref bc, d * ldb)), s0);
+                    s1 = TV.MultiplyAdd(y, TV.Load(ref Unsafe.Add(ref bc, d * ldb + w)), s1);
                 }
                 TV.Store(s0 * scale, ref Unsafe.Add(ref cr, col));
                 TV.Store(s1 * scale, ref Unsafe.Add(ref cr, col + w));
@@ -97,9 +153,14 @@ internal static partial class AttentionKernels
     }
 
     // output: (N, D) rows ldo apart    a: (N, M), element (i, j) at a[i·ars + j·acs]    x: (M, D) rows ldx apart
-    /// <summary>output += a · x: 4 rows × 2 registers of D per register tile, scalar D tail.</summary>
+    /// <summary>
+    /// output += a · x: 4 rows × 2 registers of D per register tile, scalar D tail. Row i of a may be non-zero only
+    /// for i + <paramref name="startOffset"/> ≤ j &lt; i + <paramref name="endOffset"/> (the causal mask of a or of
+    /// aᵀ; ±<see cref="NoMask"/> for none): each register tile runs j over the span its rows need.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateProduct<TV>(Span<float> output, int ldo, ReadOnlySpan<float> a, int ars, int acs,
-        ReadOnlySpan<float> x, int ldx, int n, int m, int depth)
+        ReadOnlySpan<float> x, int ldx, int n, int m, int depth, int startOffset, int endOffset)
         where TV : struct, IFloatVector<TV>
     {
         Debug.Assert(n == 0 || output.Length >= (n - 1) * ldo + depth);
@@ -110,15 +171,28 @@ internal static partial class AttentionKernels
         ref float x0 = ref MemoryMarshal.GetReference(x);
         int i = 0;
         for (; i + 4 <= n; i += 4)
-            AccumulateRows4<TV>(ref Unsafe.Add(ref o0, i * ldo), ldo, ref Unsafe.Add(ref a0, i * ars), ars, acs, ref x0, ldx, m, depth);
+        {
+            int start = Math.Clamp(i + startOffset, 0, m), end = Math.Clamp(i + 3 + endOffset, start, m);
+            AccumulateRows4<TV>(ref Unsafe.Add(ref o0, i * ldo), ldo, ref Unsafe.Add(ref a0, i * ars), ars, acs, ref x0, ldx,
+                start, end, depth);
+        }
         for (; i < n; i++)
-            AccumulateRow<TV>(ref Unsafe.Add(ref o0, i * ldo), ref Unsafe.Add(ref a0, i * ars), acs, ref x0, ldx, m, depth);
+        {
+            int start = Math.Clamp(i + startOffset, 0, m), end = Math.Clamp(i + endOffset, start, m);
+            AccumulateRow<TV>(ref Unsafe.Add(ref o0, i * ldo), ref Unsafe.Add(ref a0, i * ars), acs, ref x0, ldx, start, end, depth);
+        }
     }
 
-    // o: 4 rows (D) ldo apart    a: 4 rows (M), (r, j) at a[r·ars + j·acs]    x: (M, D) rows ldx apart
+    /// <summary>A diagonal or offset that masks nothing: i ± NoMask stays far outside any block without overflowing.</summary>
+    private const int NoMask = int.MaxValue / 4;
+
+    /// <summary>Columns a register tile computes so that a row seeing <paramref name="visible"/> columns gets them all.</summary>
+    private static int NeededColumns(int visible, int width, int step) => Math.Min(width, RoundUp(Math.Max(0, visible), step));
+
+    // o: 4 rows (D) ldo apart    a: 4 rows (M), (r, j) at a[r·ars + j·acs]    x: (M, D) rows ldx apart; j in [start, end)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AccumulateRows4<TV>(ref float o, int ldo, ref float a, int ars, int acs,
-        ref float x, int ldx, int m, int depth)
+        ref float x, int ldx, int start, int end, int depth)
         where TV : struct, IFloatVector<TV>
     {
         int w = TV.Count;
@@ -132,7 +206,7 @@ internal static partial class AttentionKernels
             TV r10 = TV.Load(ref Unsafe.Add(ref o1, d)), r11 = TV.Load(ref Unsafe.Add(ref o1, d + w));
             TV r20 = TV.Load(ref Unsafe.Add(ref o2, d)), r21 = TV.Load(ref Unsafe.Add(ref o2, d + w));
             TV r30 = TV.Load(ref Unsafe.Add(ref o3, d)), r31 = TV.Load(ref Unsafe.Add(ref o3, d + w));
-            for (int j = 0; j < m; j++)
+            for (int j = start; j < end; j++)
             {
                 ref float xr = ref Unsafe.Add(ref x, j * ldx + d);
                 TV x0 = TV.Load(ref xr), x1 = TV.Load(ref Unsafe.Add(ref xr, w));
@@ -159,7 +233,7 @@ internal static partial class AttentionKernels
         {
             TV r0 = TV.Load(ref Unsafe.Add(ref o, d)), r1 = TV.Load(ref Unsafe.Add(ref o1, d));
             TV r2 = TV.Load(ref Unsafe.Add(ref o2, d)), r3 = TV.Load(ref Unsafe.Add(ref o3, d));
-            for (int j = 0; j < m; j++)
+            for (int j = start; j < end; j++)
             {
                 TV xv = TV.Load(ref Unsafe.Add(ref x, j * ldx + d));
                 ref float aj = ref Unsafe.Add(ref a, j * acs);
@@ -174,7 +248,7 @@ internal static partial class AttentionKernels
         for (; d < depth; d++)
         {
             float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (int j = 0; j < m; j++)
+            for (int j = start; j < end; j++)
             {
                 float xv = Unsafe.Add(ref x, j * ldx + d);
                 ref float aj = ref Unsafe.Add(ref a, j * acs);
@@ -190,8 +264,9 @@ internal static partial class AttentionKernels
         }
     }
 
-    // o: (D)    a: (M), element j at a[j·acs]    x: (M, D) rows ldx apart
-    private static void AccumulateRow<TV>(ref float o, ref float a, int acs, ref float x, int ldx, int m, int depth)
+    // o: (D)    a: (M), element j at a[j·acs]    x: (M, D) rows ldx apart; j in [start, end)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AccumulateRow<TV>(ref float o, ref float a, int acs, ref float x, int ldx, int start, int end, int depth)
         where TV : struct, IFloatVector<TV>
     {
         int w = TV.Count;
@@ -199,7 +274,7 @@ internal static partial class AttentionKernels
         for (; d + 2 * w <= depth; d += 2 * w)
         {
             TV r0 = TV.Load(ref Unsafe.Add(ref o, d)), r1 = TV.Load(ref Unsafe.Add(ref o, d + w));
-            for (int j = 0; j < m; j++)
+            for (int j = start; j < end; j++)
             {
                 ref float xr = ref Unsafe.Add(ref x, j * ldx + d);
                 TV y = TV.Create(Unsafe.Add(ref a, j * acs));
@@ -212,14 +287,14 @@ internal static partial class AttentionKernels
         for (; d + w <= depth; d += w)
         {
             TV r = TV.Load(ref Unsafe.Add(ref o, d));
-            for (int j = 0; j < m; j++)
+            for (int j = start; j < end; j++)
                 r = TV.MultiplyAdd(TV.Create(Unsafe.Add(ref a, j * acs)), TV.Load(ref Unsafe.Add(ref x, j * ldx + d)), r);
             TV.Store(r, ref Unsafe.Add(ref o, d));
         }
         for (; d < depth; d++)
         {
             float s = 0;
-            for (int j = 0; j < m; j++) s += Unsafe.Add(ref a, j * acs) * Unsafe.Add(ref x, j * ldx + d);
+            for (int j = start; j < end; j++) s += Unsafe.Add(ref a, j * acs) * Unsafe.Add(ref x, j * ldx + d);
             Unsafe.Add(ref o, d) += s;
         }
     }

@@ -11,11 +11,19 @@ namespace Peft.Net.Core.Kernels;
 /// </summary>
 /// <remarks>
 /// Inner products run on two register-tiled micro-kernels (<c>AttentionKernels.Tiles.cs</c>) written once over
-/// <see cref="IFloatVector{TSelf}"/>; <see cref="SimdWidth"/> picks the specialisation at run time.
+/// <see cref="IFloatVector{TSelf}"/>; <see cref="SimdWidth"/> picks the specialisation at run time. A work item owns
+/// one kv head (or a share of its query tiles) and packs that head's keys (and, backward, values) transposed once,
+/// block by block, for all the query tiles it runs. The items run on <see cref="ParallelRunner"/> through a work
+/// object cached per calling thread (<c>AttentionKernels.Work.cs</c>), so a call allocates nothing. Rows are read
+/// through the strides of <see cref="AttentionShape"/>, so both <see cref="AttentionLayout"/>s run the same code.
 /// </remarks>
 internal static partial class AttentionKernels
 {
-    /// <summary>Query rows per tile (Br): every packed key block is reused by this many rows.</summary>
+    /// <summary>
+    /// Query rows per tile (Br): each block of the packed Kᵀ is reused by this many rows while it sits in L1. The
+    /// block that holds a causal tile's diagonal costs little more than its visible half, since the micro-kernels
+    /// skip the masked part of each register tile.
+    /// </summary>
     internal const int QueryTile = 64;
 
     /// <summary>Keys per block (Bc); a multiple of twice every register width.</summary>
@@ -51,17 +59,49 @@ internal static partial class AttentionKernels
 
     /// <summary>Threads to use for <paramref name="work"/> multiply-adds: 1 for small calls, else the limit.</summary>
     private static int ThreadCount(int requested, long work) =>
-        work < SequentialWork ? 1 : requested > 0 ? requested : Environment.ProcessorCount;
+        work < SequentialWork ? 1 : requested > 0 ? requested : ParallelRunner.MaxThreads;
 
-    /// <summary>Runs <paramref name="body"/> for 0 ≤ item &lt; <paramref name="count"/> on up to <paramref name="threads"/> threads.</summary>
-    private static void ForEach(int count, int threads, Action<int> body)
+    /// <summary>Floats of the transposed key (or value) panels of one kv head: ⌈Tk / Bc⌉ blocks of (D, Bc).</summary>
+    private static int HeadPanelLength(AttentionShape shape) => CeilDiv(shape.KeyLength, KeyBlock) * KeyBlock * shape.HeadDim;
+
+    // rows: (Tk, D) rows ld apart    panels: ⌈Tk / Bc⌉ blocks of (D, Bc), block jb holds keys jb·Bc .. jb·Bc + Bc
+    /// <summary>
+    /// Packs the key blocks from <paramref name="packed"/> (a block count) up to the one holding key
+    /// <paramref name="keyEnd"/> − 1, so a work item packs each block of its kv head once however many query tiles
+    /// read it; returns the new count of packed blocks.
+    /// </summary>
+    private static int PackBlocksUpTo(ReadOnlySpan<float> rows, int ld, AttentionShape shape, Span<float> panels,
+        int packed, int keyEnd)
     {
-        if (threads <= 1 || count <= 1)
+        int depth = shape.HeadDim, needed = CeilDiv(keyEnd, KeyBlock);
+        for (int block = packed; block < needed; block++)
         {
-            for (int item = 0; item < count; item++) body(item);
-            return;
+            int j0 = block * KeyBlock, keys = Math.Min(KeyBlock, shape.KeyLength - j0);
+            PackTransposed(rows[(j0 * ld)..], ld, keys, depth, panels.Slice(block * KeyBlock * depth, KeyBlock * depth), KeyBlock);
         }
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        return Math.Max(packed, needed);
+    }
+
+    // rows: (Tk, D) rows ld apart    copy: (Tk, D) rows D apart
+    /// <summary>
+    /// Copies the key (or value) blocks from <paramref name="copied"/> (a block count) up to the one holding key
+    /// <paramref name="keyEnd"/> − 1 to contiguous rows, for the products that stream them as rows: rows H·D apart
+    /// (time before heads) would fall into a few cache sets. Returns the new count of copied blocks.
+    /// </summary>
+    private static int CopyBlocksUpTo(ReadOnlySpan<float> rows, int ld, AttentionShape shape, Span<float> copy,
+        int copied, int keyEnd)
+    {
+        int depth = shape.HeadDim, needed = CeilDiv(keyEnd, KeyBlock);
+        for (int j = copied * KeyBlock; j < Math.Min(shape.KeyLength, needed * KeyBlock); j++)
+            rows.Slice(j * ld, depth).CopyTo(copy.Slice(j * depth, depth));
+        return Math.Max(copied, needed);
+    }
+
+    // rows: (R, D) rows ld apart → copy: (R, D) rows D apart
+    /// <summary>Copies <paramref name="count"/> rows of <paramref name="depth"/> floats to contiguous rows.</summary>
+    private static void CopyRows(ReadOnlySpan<float> rows, int ld, int count, int depth, Span<float> copy)
+    {
+        for (int r = 0; r < count; r++) rows.Slice(r * ld, depth).CopyTo(copy.Slice(r * depth, depth));
     }
 
     private static int CeilDiv(int a, int b) => (a + b - 1) / b;

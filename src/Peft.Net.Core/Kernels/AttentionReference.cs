@@ -7,29 +7,30 @@ namespace Peft.Net.Core.Kernels;
 /// </summary>
 internal static class AttentionReference
 {
-    // q: (B, H, Tq, D)  k, v: (B, Hkv, Tk, D)  output: (B, H, Tq, D)
+    // q: (B, H, Tq, D)  k, v: (B, Hkv, Tk, D)  output: (B, H, Tq, D), or time before heads per shape.Layout
     /// <summary>output = softmax(q·kᵀ·scale + mask)·v, written (not accumulated).</summary>
     public static void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
         Span<float> output, AttentionShape shape)
     {
         CheckLengths(shape, q, k, v, output);
         int tq = shape.QueryLength, tk = shape.KeyLength, d = shape.HeadDim;
+        int qs = shape.QueryRowStride, ks = shape.KeyRowStride;
         var probabilities = new double[tq * tk];
         for (int bh = 0; bh < shape.Batch * shape.Heads; bh++)
         {
             int qo = shape.QueryHeadOffset(bh), ko = shape.KeyHeadOffset(bh);
-            Probabilities(q.Slice(qo, tq * d), k.Slice(ko, tk * d), shape, probabilities);
+            Probabilities(q[qo..], k[ko..], shape, probabilities);
             for (int i = 0; i < tq; i++)
             for (int c = 0; c < d; c++)
             {
                 double sum = 0;
-                for (int j = 0; j < tk; j++) sum += probabilities[i * tk + j] * v[ko + j * d + c];
-                output[qo + i * d + c] = (float)sum;
+                for (int j = 0; j < tk; j++) sum += probabilities[i * tk + j] * v[ko + j * ks + c];
+                output[qo + i * qs + c] = (float)sum;
             }
         }
     }
 
-    // q, dOutput, dq: (B, H, Tq, D)  k, v, dk, dv: (B, Hkv, Tk, D)
+    // q, dOutput, dq: (B, H, Tq, D)  k, v, dk, dv: (B, Hkv, Tk, D), or time before heads per shape.Layout
     /// <summary>
     /// Accumulates (+=) the gradients of <see cref="Forward"/> given dOutput: with P the probabilities,
     /// dv += Pᵀ·dO, dP = dO·vᵀ, dS = P ∘ (dP − rowsum(P ∘ dP)), dq += scale·dS·k, dk += scale·dSᵀ·q
@@ -42,19 +43,20 @@ internal static class AttentionReference
         if (dq.Length != shape.QueryCount || dk.Length != shape.KeyCount || dv.Length != shape.KeyCount)
             throw new ArgumentException($"Gradient buffers have {dq.Length}, {dk.Length}, {dv.Length} elements; {shape} needs {shape.QueryCount}, {shape.KeyCount}, {shape.KeyCount}.");
         int tq = shape.QueryLength, tk = shape.KeyLength, d = shape.HeadDim;
+        int qs = shape.QueryRowStride, ks = shape.KeyRowStride;
         var probabilities = new double[tq * tk];
         var scoreGrad = new double[tq * tk];
         for (int bh = 0; bh < shape.Batch * shape.Heads; bh++)
         {
             int qo = shape.QueryHeadOffset(bh), ko = shape.KeyHeadOffset(bh);
-            Probabilities(q.Slice(qo, tq * d), k.Slice(ko, tk * d), shape, probabilities);
+            Probabilities(q[qo..], k[ko..], shape, probabilities);
             for (int i = 0; i < tq; i++)
             {
                 double rowDot = 0;
                 for (int j = 0; j < tk; j++)
                 {
                     double dp = 0;
-                    for (int c = 0; c < d; c++) dp += (double)dOutput[qo + i * d + c] * v[ko + j * d + c];
+                    for (int c = 0; c < d; c++) dp += (double)dOutput[qo + i * qs + c] * v[ko + j * ks + c];
                     scoreGrad[i * tk + j] = dp;
                     rowDot += dp * probabilities[i * tk + j];
                 }
@@ -67,26 +69,27 @@ internal static class AttentionReference
                 double gv = 0, gk = 0;
                 for (int i = 0; i < tq; i++)
                 {
-                    gv += probabilities[i * tk + j] * dOutput[qo + i * d + c];
-                    gk += scoreGrad[i * tk + j] * q[qo + i * d + c];
+                    gv += probabilities[i * tk + j] * dOutput[qo + i * qs + c];
+                    gk += scoreGrad[i * tk + j] * q[qo + i * qs + c];
                 }
-                dv[ko + j * d + c] += (float)gv;
-                dk[ko + j * d + c] += (float)gk;
+                dv[ko + j * ks + c] += (float)gv;
+                dk[ko + j * ks + c] += (float)gk;
             }
             for (int i = 0; i < tq; i++)
             for (int c = 0; c < d; c++)
             {
                 double g = 0;
-                for (int j = 0; j < tk; j++) g += scoreGrad[i * tk + j] * k[ko + j * d + c];
-                dq[qo + i * d + c] += (float)g;
+                for (int j = 0; j < tk; j++) g += scoreGrad[i * tk + j] * k[ko + j * ks + c];
+                dq[qo + i * qs + c] += (float)g;
             }
         }
     }
 
-    // q: (Tq, D)  k: (Tk, D)  probabilities: (Tq, Tk), masked entries 0
+    // q: (Tq, D) rows QueryRowStride apart  k: (Tk, D) rows KeyRowStride apart  probabilities: (Tq, Tk), masked entries 0
     private static void Probabilities(ReadOnlySpan<float> q, ReadOnlySpan<float> k, AttentionShape shape, double[] probabilities)
     {
         int tq = shape.QueryLength, tk = shape.KeyLength, d = shape.HeadDim;
+        int qs = shape.QueryRowStride, ks = shape.KeyRowStride;
         for (int i = 0; i < tq; i++)
         {
             var row = probabilities.AsSpan(i * tk, tk);
@@ -95,7 +98,7 @@ internal static class AttentionReference
             for (int j = 0; j < end; j++)
             {
                 double s = 0;
-                for (int c = 0; c < d; c++) s += (double)q[i * d + c] * k[j * d + c];
+                for (int c = 0; c < d; c++) s += (double)q[i * qs + c] * k[j * ks + c];
                 row[j] = s * shape.Scale;
                 max = Math.Max(max, row[j]);
             }

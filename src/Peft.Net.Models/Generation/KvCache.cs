@@ -4,7 +4,7 @@ namespace Peft.Net.Models;
 
 /// <summary>
 /// The keys and values of past positions for every layer of a <see cref="LlamaForCausalLM"/>, so that a decode step
-/// computes attention for its new tokens only. Each layer owns preallocated buffers [B, Hkv, maxLength, D]; a
+/// computes attention for its new tokens only. Each layer owns preallocated buffers [B, maxLength, Hkv, D]; a
 /// forward pass with the cache appends its T positions at <see cref="Length"/> and attends to all
 /// <c>Length + T</c>. The cache holds plain values without autograd history: use it for inference, under
 /// <see cref="Tensor.NoGrad"/>.

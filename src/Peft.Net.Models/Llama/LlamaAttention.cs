@@ -38,13 +38,14 @@ public sealed class LlamaAttention : Module
     internal Tensor Forward(Tensor x, RotaryEmbedding rotary, int startPosition, LayerKvCache? cache)
     {
         int b = x.Dim(0), t = x.Dim(1);
-        // Rotary on [B, T, H, D] (time is dimension 1), then heads to the attention layout [B, H, T, D].
-        var q = HeadLayout.ToHeads(rotary.Apply(Child<Module>("q_proj").Forward(x).Reshape(b, t, _heads, _headDim), startPosition, timeDim: 1));
-        var k = HeadLayout.ToHeads(rotary.Apply(Child<Module>("k_proj").Forward(x).Reshape(b, t, _kvHeads, _headDim), startPosition, timeDim: 1));
-        var v = HeadLayout.ToHeads(Child<Module>("v_proj").Forward(x).Reshape(b, t, _kvHeads, _headDim));
+        // Everything stays in the projection layout [B, T, H, D] (time is dimension 1): rotary, the cache and the
+        // attention kernels read it in place, and the output reshapes to [B, T, H·D] as a view for o_proj.
+        var q = rotary.Apply(Child<Module>("q_proj").Forward(x).Reshape(b, t, _heads, _headDim), startPosition, timeDim: 1);
+        var k = rotary.Apply(Child<Module>("k_proj").Forward(x).Reshape(b, t, _kvHeads, _headDim), startPosition, timeDim: 1);
+        var v = Child<Module>("v_proj").Forward(x).Reshape(b, t, _kvHeads, _headDim);
         if (cache is not null)
             (k, v) = cache.Append(startPosition, k, v);
-        var attention = Ops.ScaledDotProductAttention(q, k, v, causal: true);
-        return Child<Module>("o_proj").Forward(HeadLayout.FromHeads(attention));
+        var attention = Ops.ScaledDotProductAttention(q, k, v, causal: true, layout: AttentionLayout.BatchTimeHeads);
+        return Child<Module>("o_proj").Forward(attention.Reshape(b, t, _heads * _headDim));
     }
 }
