@@ -112,8 +112,7 @@ internal static class LoraOps
             var shift = new float[n];
             if (biasView is not null) TensorPrimitives.Multiply(scaleMinusOne, biasView, shift);
             TensorPrimitives.Negate(shift, shift);
-            for (int i = 0; i < m; i++)
-                TensorPrimitives.MultiplyAdd(y0v.Slice(i * n, n), scale, shift, yv.Slice(i * n, n));
+            DoraRowKernels.ScaleRows(y0v, scale, shift, yv, m, n);
         }
         Gemm.Multiply(u.AsSpan(), false, scaledB, true, yv, m, n, r, accumulate: true);
 
@@ -123,14 +122,6 @@ internal static class LoraOps
         return GradMode.Record(y, "dora_compose", g =>
         {
             var gv = g.AsSpan();
-            if (y0.RequiresGrad)
-            {
-                var gy0 = y0.GradBuffer();
-                if (!reuseBase) ElementwiseKernels.AddInPlace(gy0, gv);
-                else
-                    for (int i = 0; i < m; i++)
-                        TensorPrimitives.MultiplyAdd(gv.Slice(i * n, n), scale, gy0.Slice(i * n, n), gy0.Slice(i * n, n));
-            }
             if (p is not null && p.RequiresGrad)
             {
                 var gp = p.GradBuffer();
@@ -160,9 +151,7 @@ internal static class LoraOps
             {
                 // dm = (Σ_m g⊙p + scaling·Σ_r B⊙(gᵀu)) / norm
                 var basePart = new float[n];
-                var pSource = reuseBase ? y0.AsSpan() : p!.AsSpan();
-                for (int i = 0; i < m; i++)
-                    TensorPrimitives.MultiplyAdd(gv.Slice(i * n, n), pSource.Slice(i * n, n), basePart, basePart);
+                DoraRowKernels.AddColumnDots(gv, reuseBase ? y0.AsSpan() : p!.AsSpan(), basePart, m, n);
                 if (columnSum is not null)
                     for (int o = 0; o < n; o++) basePart[o] -= biasView![o] * columnSum[o];
                 var gm = magnitude.GradBuffer();
@@ -183,6 +172,21 @@ internal static class LoraOps
             }
             // du[M,R] += g[M,N] · diag(s·scaling)·B [N,R]
             if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
+
+            // Last use of g: dy0 = g without the base reuse, s⊙g with it (then scaled in place and handed over).
+            if (!y0.RequiresGrad) return;
+            if (!reuseBase) y0.AccumulateGrad(g, handOver: true);
+            else if (y0.Grad is null)
+            {
+                DoraRowKernels.ScaleRows(gv, scale, default, gv, m, n);
+                y0.AccumulateGrad(g, handOver: true);
+            }
+            else
+            {
+                var gy0 = y0.Grad.AsSpan();
+                for (int i = 0; i < m; i++)
+                    TensorPrimitives.MultiplyAdd(gv.Slice(i * n, n), scale, gy0.Slice(i * n, n), gy0.Slice(i * n, n));
+            }
         }, inputs.ToArray());
     }
 
