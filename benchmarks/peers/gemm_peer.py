@@ -2,7 +2,7 @@
 """PyTorch peer of `peft bench gemm`: times torch.mm(A[m,k], B[k,n]) in float32 on the CPU and prints one JSON
 object with the same keys (m, n, k, threads, ms, gflops, ...). Best of N runs after a warm-up.
 
-Usage: /usr/bin/python3 gemm_peer.py [--m 1024 --n 1024 --k 1024] [--threads 2] [--trans-b] [--repeats 0]
+Usage: /usr/bin/python3 gemm_peer.py [--m 1024 --n 1024 --k 1024] [--threads 2] [--trans-a] [--trans-b] [--repeats 0]
 """
 import argparse
 import json
@@ -18,13 +18,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1024)
     parser.add_argument("--k", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--trans-a", action="store_true", help="A stored (k, m), multiplied as A.t() (a weight gradient)")
     parser.add_argument("--trans-b", action="store_true", help="B stored (n, k), multiplied as B.t() (a linear layer)")
     parser.add_argument("--repeats", type=int, default=0, help="timed runs (0: as many as fit in about 2 s, at least 5)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    a = torch.rand(args.m, args.k) * 2 - 1
+    a = (torch.rand(args.k, args.m) * 2 - 1).t() if args.trans_a else torch.rand(args.m, args.k) * 2 - 1
     b = (torch.rand(args.n, args.k) * 2 - 1).t() if args.trans_b else torch.rand(args.k, args.n) * 2 - 1
     c = torch.empty(args.m, args.n)
 
@@ -45,7 +46,7 @@ def main() -> None:
     flops = 2.0 * args.m * args.n * args.k
     print(json.dumps({
         "benchmark": "gemm", "peer": f"torch {torch.__version__} torch.mm",
-        "m": args.m, "n": args.n, "k": args.k, "trans_b": args.trans_b, "threads": torch.get_num_threads(),
+        "m": args.m, "n": args.n, "k": args.k, "trans_a": args.trans_a, "trans_b": args.trans_b, "threads": torch.get_num_threads(),
         "runs": repeats, "ms": round(best, 4), "ms_median": round(median, 4),
         "gflops": round(flops / (best * 1e6), 2), "gflops_median": round(flops / (median * 1e6), 2),
     }))

@@ -2,7 +2,7 @@
 # Runs `peft bench gemm` (ours) and gemm_peer.py (torch.mm) at the same shape and thread count, one after the
 # other in the same session, ROUNDS times, and prints the best GFLOP/s of each and ratio = ours / torch.
 #
-# Usage: benchmarks/peers/gemm_ratio.sh [--m 1024 --n 1024 --k 1024] [--threads 2] [--trans-b] [--rounds 3]
+# Usage: benchmarks/peers/gemm_ratio.sh [--m 1024 --n 1024 --k 1024] [--threads 2] [--trans-a] [--trans-b] [--rounds 3]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -14,13 +14,14 @@ while [[ $# -gt 0 ]]; do
     --k) K=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
-    --trans-b) TRANS=(--trans-b); shift ;;
+    --trans-b) TRANS+=(--trans-b); shift ;;
+    --trans-a) TRANS+=(--trans-a); shift ;;
     *) echo "gemm_ratio.sh: unknown argument $1" >&2; exit 1 ;;
   esac
 done
 
 dotnet build src/Peft.Net.Cli -c Release -v quiet -nologo >/dev/null
-shape=(--m "$M" --n "$N" --k "$K" --threads "$THREADS" "${TRANS[@]}")
+shape=(--m "$M" --n "$N" --k "$K" --threads "$THREADS" "${TRANS[@]+"${TRANS[@]}"}")
 best() { /usr/bin/python3 -c 'import json,sys; print(max(json.loads(l)["gflops"] for l in sys.stdin if l.strip()))'; }
 
 ours_runs="" torch_runs=""

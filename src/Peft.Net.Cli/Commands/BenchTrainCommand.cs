@@ -78,15 +78,26 @@ internal static class BenchTrainCommand
         var ids = new int[batch * seq];
         for (int i = 0; i < ids.Length; i++) ids[i] = random.NextInt(config.VocabSize);
         var optimizer = new AdamW(model.TrainableParameters(), learningRate: 2e-4);
+        var process = Process.GetCurrentProcess();
+        PhaseMeter forward = new(process), backward = new(process), update = new(process);
         void Step()
         {
-            model.Loss(ids, ids, batch, seq).Backward();
+            forward.Start();
+            var loss = model.Loss(ids, ids, batch, seq);
+            forward.Stop();
+            backward.Start();
+            loss.Backward();
+            backward.Stop();
+            update.Start();
             optimizer.Step();
             optimizer.ZeroGrad();
+            update.Stop();
         }
 
-        Step(); // warm-up: first-touch allocations, JIT tiering, packed weights
-        var process = Process.GetCurrentProcess();
+        Step(); // warm-up: first-touch allocations, packed weights, optimizer state
+        forward.Reset();
+        backward.Reset();
+        update.Reset();
         var cpuBefore = process.TotalProcessorTime;
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var pauseBefore = GC.GetTotalPauseDuration();
@@ -116,6 +127,11 @@ internal static class BenchTrainCommand
                 w.WriteString("method", method);
                 w.WriteBoolean("gradient_checkpointing", gradientCheckpointing);
                 w.WriteNumber("threads", ComputeSettings.ThreadCount);
+                foreach (var (name, phase) in new[] { ("forward", forward), ("backward", backward), ("optimizer", update) })
+                {
+                    w.WriteNumber($"{name}_ms", phase.WallMs / steps);
+                    w.WriteNumber($"{name}_cpu_utilisation", phase.Utilisation(ComputeSettings.ThreadCount));
+                }
             });
         }
         else
@@ -123,7 +139,40 @@ internal static class BenchTrainCommand
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{method}{(gradientCheckpointing ? " (gradient checkpointing)" : "")}: {tokensPerSecond:F0} tokens/s, {stepMs:F1} ms/step, peak working set {peakMb:F0} MB, {summary.TrainableParameters} trainable parameters, "
                 + $"{allocatedMbPerStep:F1} MB allocated per step, CPU utilisation {utilisation:P0} of {ComputeSettings.ThreadCount} threads, GC pauses {gcPauseMsPerStep:F1} ms per step"));
+            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  per step: forward {forward.WallMs / steps:F1} ms (CPU {forward.Utilisation(ComputeSettings.ThreadCount):P0}), backward {backward.WallMs / steps:F1} ms (CPU {backward.Utilisation(ComputeSettings.ThreadCount):P0}), "
+                + $"optimizer {update.WallMs / steps:F2} ms"));
         }
         return CliAction.Success;
     }
+}
+
+/// <summary>Wall and process CPU time spent in one phase of a step, summed over the timed steps.</summary>
+internal sealed class PhaseMeter(Process process)
+{
+    private readonly Stopwatch _wall = new();
+    private TimeSpan _cpu, _cpuAtStart;
+
+    public double WallMs => _wall.Elapsed.TotalMilliseconds;
+
+    public void Start()
+    {
+        _cpuAtStart = process.TotalProcessorTime;
+        _wall.Start();
+    }
+
+    public void Stop()
+    {
+        _wall.Stop();
+        _cpu += process.TotalProcessorTime - _cpuAtStart;
+    }
+
+    public void Reset()
+    {
+        _wall.Reset();
+        _cpu = TimeSpan.Zero;
+    }
+
+    /// <summary>CPU time over wall time × threads (1 = every thread busy the whole phase; spin-waits count as busy).</summary>
+    public double Utilisation(int threads) => WallMs <= 0 ? 0 : _cpu.TotalMilliseconds / (WallMs * threads);
 }
