@@ -17,6 +17,7 @@ ROWS = [  # (label, ratio, group)
     ("GEMM LM head dX", 1.65, "gemm"),
     ("GEMM LoRA x·Aᵀ", 2.56, "gemm"),
     ("GEMM LoRA dB", 1.48, "gemm"),
+    ("attention fwd+bwd", 6.86, "other"),
     ("NF4 dequant vs copy", 1.97, "other"),
 ]
 COLORS = {"train": "#2f7d4f", "gemm": "#3b6ea5", "other": "#8a5a9e"}
