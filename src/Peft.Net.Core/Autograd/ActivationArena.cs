@@ -9,7 +9,7 @@ namespace Peft.Net.Core.Autograd;
 /// </summary>
 /// <remarks>
 /// <para>The owner of the scope guarantees that the only tensors to leave it are roots it attaches with
-/// <see cref="Attach"/> and small tensors (below <see cref="MinimumLength"/> elements, never pooled): in practice
+/// <see cref="Recording.Attach"/> and small tensors (below <see cref="MinimumLength"/> elements, never pooled): in practice
 /// the scalar loss of a model's <c>Loss</c>. Results computed with recording off (<see cref="Tensor.NoGrad"/>) are
 /// ordinary allocations, so caches built under NoGrad are safe; the one exception is a checkpointed block's forward
 /// pass (<see cref="RunDiscardingActivations"/>), whose results go back to the pool as soon as the block returns.</para>
@@ -22,15 +22,13 @@ internal sealed class ActivationArena
     public const int MinimumLength = 1024;
 
     [ThreadStatic]
-    private static ActivationArena? t_recording;
+    private static Recording? t_recording;
 
     [ThreadStatic]
     private static bool t_lendWithoutRecording;
 
-    private List<float[]> _lent = [];
-
     /// <summary>The arena recording on this thread, if any (gradient checkpointing recomputes into it).</summary>
-    public static ActivationArena? Current => t_recording;
+    public static ActivationArena? Current => t_recording?.Arena;
 
     /// <summary>Where released arrays wait for the next step.</summary>
     public TensorBufferPool Pool { get; } = new();
@@ -41,39 +39,31 @@ internal sealed class ActivationArena
     /// </summary>
     public static float[] AllocateResult(int length, bool zeroed)
     {
-        var arena = t_recording;
-        if (arena is not null && length >= MinimumLength && (GradMode.IsEnabled || t_lendWithoutRecording))
-            return arena.Lend(length, zeroed);
+        var recording = t_recording;
+        if (recording is not null && length >= MinimumLength && (GradMode.IsEnabled || t_lendWithoutRecording))
+            return recording.Lend(length, zeroed);
         return zeroed ? new float[length] : GC.AllocateUninitializedArray<float>(length);
     }
 
-    /// <summary>Starts taking results from this arena on this thread until the scope is disposed.</summary>
-    public RecordingScope Record() => new(this);
-
     /// <summary>
-    /// Hands the arrays lent since the last call to <paramref name="root"/>'s graph: they return to the pool when a
-    /// backward pass through <paramref name="root"/> ends. When <paramref name="root"/> has no graph they return now.
+    /// Starts taking results from this arena on this thread. End it with <see cref="Recording.Attach"/> (the graph
+    /// keeps the arrays) or, on failure, by disposing it (the arrays return at once). Each recording keeps its own
+    /// list, so threads that record into one arena at the same time never see each other's arrays.
     /// </summary>
-    public void Attach(Tensor root)
-    {
-        List<float[]> lent;
-        lock (Pool) (lent, _lent) = (_lent, []);
-        if (root.Node is null) ReturnAll(lent);
-        else root.AttachGraphBuffers(new GraphBuffers(this, lent));
-    }
+    public Recording Record() => new(this);
 
     /// <summary>
     /// Runs <paramref name="block"/> (a checkpointed block's forward pass, recording off) with its results lent by the
-    /// recording arena of this thread, then takes back at once every array lent meanwhile except those that hold the
+    /// recording of this thread, then takes back at once every array lent meanwhile except those that hold the
     /// block's outputs, which stay lent with the graph: the block's discarded activations serve the next block instead
-    /// of waiting for the garbage collector. Without a recording arena it just runs <paramref name="block"/>.
+    /// of waiting for the garbage collector. Without a recording it just runs <paramref name="block"/>.
     /// </summary>
     public static Tensor[] RunDiscardingActivations(Func<Tensor[]> block)
     {
-        var arena = t_recording;
-        if (arena is null) return block();
-        int mark;
-        lock (arena.Pool) mark = arena._lent.Count;
+        var recording = t_recording;
+        if (recording is null) return block();
+        var lent = recording.Lent;
+        int mark = lent.Count;
         bool outer = t_lendWithoutRecording;
         t_lendWithoutRecording = true;
         Tensor[] outputs;
@@ -86,26 +76,14 @@ internal sealed class ActivationArena
             t_lendWithoutRecording = outer;
         }
         var kept = new HashSet<object>(outputs.Select(o => o.Storage), ReferenceEqualityComparer.Instance);
-        lock (arena.Pool)
+        int write = mark;
+        for (int read = mark; read < lent.Count; read++)
         {
-            var lent = arena._lent;
-            int write = mark;
-            for (int read = mark; read < lent.Count; read++)
-            {
-                if (kept.Contains(lent[read])) lent[write++] = lent[read];
-                else arena.Pool.Return(lent[read]);
-            }
-            lent.RemoveRange(write, lent.Count - write);
+            if (kept.Contains(lent[read])) lent[write++] = lent[read];
+            else recording.Arena.Pool.Return(lent[read]);
         }
+        lent.RemoveRange(write, lent.Count - write);
         return outputs;
-    }
-
-    /// <summary>Returns every array lent since the last <see cref="Attach"/> (after a failed forward pass).</summary>
-    public void ReleaseUnattached()
-    {
-        List<float[]> lent;
-        lock (Pool) (lent, _lent) = (_lent, []);
-        ReturnAll(lent);
     }
 
     internal void ReturnAll(List<float[]> buffers)
@@ -113,25 +91,58 @@ internal sealed class ActivationArena
         foreach (var buffer in buffers) Pool.Return(buffer);
     }
 
-    private float[] Lend(int length, bool zeroed)
+    /// <summary>One thread's recording into an arena: the arrays it lent, until a graph takes them or they return.</summary>
+    internal sealed class Recording : IDisposable
     {
-        var buffer = Pool.Rent(length, zeroed);
-        lock (Pool) _lent.Add(buffer);
-        return buffer;
-    }
+        private readonly Recording? _previous;
+        private bool _ended;
 
-    /// <summary>The scope of <see cref="Record"/>; restores the previous recording arena when disposed.</summary>
-    internal readonly struct RecordingScope : IDisposable
-    {
-        private readonly ActivationArena? _previous;
-
-        internal RecordingScope(ActivationArena arena)
+        internal Recording(ActivationArena arena)
         {
+            Arena = arena;
             _previous = t_recording;
-            t_recording = arena;
+            t_recording = this;
         }
 
-        public void Dispose() => t_recording = _previous;
+        /// <summary>The arena the arrays come from and go back to.</summary>
+        public ActivationArena Arena { get; }
+
+        /// <summary>Arrays lent by this recording (only its own thread adds to it).</summary>
+        internal List<float[]> Lent { get; } = [];
+
+        /// <summary>
+        /// Ends the recording and hands its arrays to <paramref name="root"/>'s graph: they return to the pool when a
+        /// backward pass through <paramref name="root"/> ends. When <paramref name="root"/> has no graph they return now.
+        /// </summary>
+        public void Attach(Tensor root)
+        {
+            End();
+            if (root.Node is null) Arena.ReturnAll(Lent);
+            else root.AttachGraphBuffers(new GraphBuffers(Arena, Lent));
+        }
+
+        /// <summary>Ends the recording; when no graph took its arrays (a failed forward pass) they return to the pool.</summary>
+        public void Dispose()
+        {
+            if (_ended) return;
+            End();
+            Arena.ReturnAll(Lent);
+        }
+
+        internal float[] Lend(int length, bool zeroed)
+        {
+            var buffer = Arena.Pool.Rent(length, zeroed);
+            Lent.Add(buffer);
+            return buffer;
+        }
+
+        private void End()
+        {
+            if (_ended)
+                throw new InvalidOperationException("This activation recording has already ended.");
+            _ended = true;
+            if (t_recording == this) t_recording = _previous;
+        }
     }
 }
 

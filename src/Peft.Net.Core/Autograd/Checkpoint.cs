@@ -137,16 +137,14 @@ public static class Checkpoint
             }
             catch
             {
-                recording?.Dispose();
-                arena?.ReleaseUnattached();
+                recording?.Dispose(); // the recompute's arrays return at once
                 throw;
             }
             finally
             {
                 for (int k = generators.Length - 1; k >= 0; k--) generators[k].SetState(current[k]);
             }
-            recording?.Dispose();
-            arena?.Attach(root); // the recompute's activations go back to the arena once its backward pass ends
+            recording?.Attach(root); // the recompute's activations go back to the arena once its backward pass ends
 
             if (root.RequiresGrad)
                 root.Backward();

@@ -112,20 +112,10 @@ public sealed class LlamaForCausalLM : Module
         for (int b = 0; b < batch; b++)
         for (int t = 0; t < time; t++)
             targets[b * time + t] = t + 1 < time ? labels[b * time + t + 1] : IgnoreIndex;
-        var recording = _activations.Record();
-        try
-        {
-            var loss = Ops.CrossEntropy(Forward(ids, batch, time), targets, IgnoreIndex);
-            recording.Dispose();
-            _activations.Attach(loss); // only the scalar loss leaves: its graph owns the buffers until backward
-            return loss;
-        }
-        catch
-        {
-            recording.Dispose();
-            _activations.ReleaseUnattached();
-            throw;
-        }
+        using var recording = _activations.Record(); // disposed without Attach (an exception): the arrays return
+        var loss = Ops.CrossEntropy(Forward(ids, batch, time), targets, IgnoreIndex);
+        recording.Attach(loss); // only the scalar loss leaves: its graph owns the buffers until its backward pass
+        return loss;
     }
 
     /// <summary>

@@ -91,9 +91,9 @@ public class GradientBufferReuseTests
         for (int step = 0; step < 3; step++)
         {
             w1.Grad = w2.Grad = null;
-            Tensor loss;
-            using (arena.Record()) loss = Forward();
-            arena.Attach(loss);
+            var recording = arena.Record();
+            var loss = Forward();
+            recording.Attach(loss);
             loss.Backward();
             Assert.Equal(expected1, w1.Grad!.ToArray());
             Assert.Equal(expected2, w2.Grad!.ToArray());
@@ -114,9 +114,9 @@ public class GradientBufferReuseTests
         w.RequiresGrad = true;
         var x = Tensor.Normal([32, 64], 0, 1, new TensorRandom(2));
         var arena = new ActivationArena();
-        Tensor loss;
-        using (arena.Record()) loss = Ops.Sum(Ops.Silu(Ops.Linear(x, w)));
-        arena.Attach(loss);
+        var recording = arena.Record();
+        var loss = Ops.Sum(Ops.Silu(Ops.Linear(x, w)));
+        recording.Attach(loss);
         loss.Backward();
         var error = Assert.Throws<InvalidOperationException>(() => loss.Backward());
         Assert.Contains("already ran", error.Message);
@@ -130,20 +130,16 @@ public class GradientBufferReuseTests
         var w = Tensor.Normal([64, 64], 0, 1, new TensorRandom(5));
         w.RequiresGrad = true;
         Tensor kept;
-        using (arena.Record())
-        {
-            using (Tensor.NoGrad()) kept = Ops.Linear(x, w);   // e.g. a cache built under NoGrad
-            var loss = Ops.Sum(Ops.Linear(x, w));
-            arena.Attach(loss);
-            loss.Backward();
-        }
+        var first = arena.Record();
+        using (Tensor.NoGrad()) kept = Ops.Linear(x, w);   // e.g. a cache built under NoGrad
+        var loss = Ops.Sum(Ops.Linear(x, w));
+        first.Attach(loss);
+        loss.Backward();
         var before = kept.ToArray();
-        using (arena.Record())
-        {
-            var loss = Ops.Sum(Ops.Mul(Ops.Linear(x, w), Tensor.Full(3f, 64, 64)));
-            arena.Attach(loss);
-            loss.Backward();
-        }
+        var second = arena.Record();
+        loss = Ops.Sum(Ops.Mul(Ops.Linear(x, w), Tensor.Full(3f, 64, 64)));
+        second.Attach(loss);
+        loss.Backward();
         Assert.Equal(before, kept.ToArray());
     }
 
@@ -152,15 +148,62 @@ public class GradientBufferReuseTests
     {
         var arena = new ActivationArena();
         var x = Tensor.Normal([64, 64], 0, 1, new TensorRandom(4));
-        Tensor sum;
-        using (arena.Record()) sum = Ops.Sum(Ops.Silu(x)); // nothing requires grad: no graph
-        arena.Attach(sum);
+        var recording = arena.Record();
+        var sum = Ops.Sum(Ops.Silu(x)); // nothing requires grad: no graph
+        recording.Attach(sum);
         Assert.Equal(64 * 64 * sizeof(float), arena.Pool.FreeBytes); // the SiLU result is back at once
         var w = x.Detach();
         w.RequiresGrad = true;
-        using (arena.Record())
+        recording = arena.Record();
         using (Tensor.NoGrad()) sum = Ops.Sum(Ops.Silu(w)); // recording off: ordinary allocations
-        arena.Attach(sum);
+        recording.Attach(sum);
         Assert.Equal(64 * 64 * sizeof(float), arena.Pool.FreeBytes);
+    }
+
+    [Fact]
+    public void A_failed_forward_pass_returns_its_arrays_when_the_recording_is_disposed()
+    {
+        var arena = new ActivationArena();
+        var w = Tensor.Normal([64, 64], 0, 0.2f, new TensorRandom(1));
+        w.RequiresGrad = true;
+        var x = Tensor.Normal([32, 64], 0, 1, new TensorRandom(2));
+        Assert.Throws<ArgumentException>(() =>
+        {
+            using var recording = arena.Record();
+            var h = Ops.Silu(Ops.Linear(x, w));       // lent: 32 × 64 twice
+            Ops.Linear(h, Tensor.Zeros(5, 7));         // wrong shape: throws before Attach
+        });
+        Assert.Equal(2 * 32 * 64 * sizeof(float), arena.Pool.FreeBytes);
+        Assert.Null(ActivationArena.Current);
+    }
+
+    [Fact]
+    public void Threads_recording_into_one_arena_at_once_keep_their_own_arrays()
+    {
+        var arena = new ActivationArena();
+        var random = new TensorRandom(21);
+        var w = Tensor.Normal([96, 96], 0, 0.2f, random);
+        w.RequiresGrad = true;
+        var inputs = Enumerable.Range(0, 4).Select(i => Tensor.Normal([48, 96], 0, 1, new TensorRandom((ulong)(100 + i)))).ToArray();
+        float[] Gradient(Tensor x, ActivationArena? recordInto)
+        {
+            var leaf = w.Detach();
+            leaf.RequiresGrad = true;
+            var recording = recordInto?.Record();
+            var loss = Ops.Sum(Ops.Silu(Ops.Linear(Ops.Silu(Ops.Linear(x, leaf)), leaf)));
+            recording?.Attach(loss);
+            loss.Backward();
+            return leaf.Grad!.ToArray();
+        }
+        var expected = inputs.Select(x => Gradient(x, null)).ToArray();
+        var failures = 0;
+        var threads = Enumerable.Range(0, 4).Select(i => new Thread(() =>
+        {
+            for (int round = 0; round < 25; round++)
+                if (!Gradient(inputs[i], arena).AsSpan().SequenceEqual(expected[i])) Interlocked.Increment(ref failures);
+        })).ToArray();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        Assert.Equal(0, failures);
     }
 }
