@@ -51,11 +51,34 @@ internal static unsafe class DoraRowKernels
             work.Sums = sp;
             work.M = m;
             work.N = n;
-            // Blocks of whole 16-float groups, about one chunk's worth of floats each.
-            int columns = Math.Max(16, ChunkedWork.ChunkOf(2L * m) / 16 * 16);
-            work.RunChunks(n, columns);
+            work.Scale = null;
+            work.RunChunks(n, ColumnBlock(m));
         }
     }
+
+    // g: (M, N) in place, p: (M, N), scale, sums: (N) → sums[o] += Σ_i g[i, o]·p[i, o], then g[i, o] ·= scale[o]
+    /// <summary>
+    /// <see cref="AddColumnDots"/> followed by <see cref="ScaleRows"/> of <paramref name="g"/> in place, in one pass
+    /// over g: each element is added to its column's sum and then scaled.
+    /// </summary>
+    public static void AddColumnDotsThenScale(Span<float> g, ReadOnlySpan<float> p, ReadOnlySpan<float> scale, Span<float> sums, int m, int n)
+    {
+        var work = t_columns ??= new ColumnDotWork();
+        fixed (float* gp = g, pp = p, scp = scale, sp = sums)
+        {
+            work.G = gp;
+            work.P = pp;
+            work.Scale = scp;
+            work.Sums = sp;
+            work.M = m;
+            work.N = n;
+            work.RunChunks(n, ColumnBlock(m));
+            work.Scale = null;
+        }
+    }
+
+    /// <summary>Columns per work item: whole 16-float groups, about one chunk's worth of floats.</summary>
+    private static int ColumnBlock(int m) => Math.Max(16, ChunkedWork.ChunkOf(2L * m) / 16 * 16);
 
     /// <summary>Scalar reference of <see cref="AddColumnDots"/>.</summary>
     public static void AddColumnDotsReference(ReadOnlySpan<float> g, ReadOnlySpan<float> p, Span<float> sums, int m, int n)
@@ -85,20 +108,26 @@ internal static unsafe class DoraRowKernels
         }
     }
 
-    /// <summary>Columns [start, end) of <see cref="AddColumnDots"/>, over all rows in order.</summary>
+    /// <summary>
+    /// Columns [start, end) of <see cref="AddColumnDots"/>, over all rows in order; with <see cref="Scale"/> set, each
+    /// row segment of G is then scaled in place (<see cref="AddColumnDotsThenScale"/>).
+    /// </summary>
     private sealed class ColumnDotWork : ChunkedWork
     {
-        public float* G, P, Sums;
+        public float* G, P, Sums, Scale;
         public int M, N;
 
         protected override void Run(int start, int end)
         {
             int width = end - start;
             var sums = new Span<float>(Sums + start, width);
+            var scale = Scale == null ? default : new ReadOnlySpan<float>(Scale + start, width);
             for (int i = 0; i < M; i++)
             {
                 long row = (long)i * N + start;
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(G + row, width), new ReadOnlySpan<float>(P + row, width), sums, sums);
+                var g = new Span<float>(G + row, width);
+                TensorPrimitives.MultiplyAdd(g, new ReadOnlySpan<float>(P + row, width), sums, sums);
+                if (Scale != null) TensorPrimitives.Multiply(g, scale, g);
             }
         }
     }

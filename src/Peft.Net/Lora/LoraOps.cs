@@ -147,22 +147,8 @@ internal static class LoraOps
                 gu = new float[n * r];
                 Gemm.Multiply(gv, true, u.AsSpan(), false, gu, n, r, m, accumulate: false);
             }
-            if (magnitude.RequiresGrad)
-            {
-                // dm = (Σ_m g⊙p + scaling·Σ_r B⊙(gᵀu)) / norm
-                var basePart = new float[n];
-                DoraRowKernels.AddColumnDots(gv, reuseBase ? y0.AsSpan() : p!.AsSpan(), basePart, m, n);
-                if (columnSum is not null)
-                    for (int o = 0; o < n; o++) basePart[o] -= biasView![o] * columnSum[o];
-                var gm = magnitude.GradBuffer();
-                var bv = b.AsSpan();
-                var normv = norm.AsSpan();
-                for (int o = 0; o < n; o++)
-                {
-                    float lowRank = TensorPrimitives.Dot(bv.Slice(o * r, r), gu.AsSpan(o * r, r));
-                    gm[o] += (basePart[o] + scaling * lowRank) / normv[o];
-                }
-            }
+            // du[M,R] += g[M,N] · diag(s·scaling)·B [N,R]
+            if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
             if (b.RequiresGrad)
             {
                 // dB[N,R] += diag(s·scaling) · gᵀu
@@ -170,20 +156,42 @@ internal static class LoraOps
                 for (int o = 0; o < n; o++)
                     TensorPrimitives.MultiplyAdd(gu.AsSpan(o * r, r), scale[o] * scaling, gb.Slice(o * r, r), gb.Slice(o * r, r));
             }
-            // du[M,R] += g[M,N] · diag(s·scaling)·B [N,R]
-            if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
 
-            // Last use of g: dy0 = g without the base reuse, s⊙g with it (then scaled in place and handed over).
-            if (!y0.RequiresGrad) return;
-            if (!reuseBase) y0.AccumulateGrad(g, handOver: true);
-            else if (y0.Grad is null)
+            // The rest reads g for the last time. With the base reused and y0 still without a gradient, one pass both
+            // sums Σ_m g⊙y0 for the magnitude and scales g by s in place, and y0 takes the buffer (no copy).
+            bool scaleAndHandOver = reuseBase && y0.RequiresGrad && y0.Grad is null;
+            float[]? basePart = null;  // Σ_m g⊙p
+            if (magnitude.RequiresGrad)
+            {
+                basePart = new float[n];
+                if (scaleAndHandOver) DoraRowKernels.AddColumnDotsThenScale(gv, y0.AsSpan(), scale, basePart, m, n);
+                else DoraRowKernels.AddColumnDots(gv, reuseBase ? y0.AsSpan() : p!.AsSpan(), basePart, m, n);
+            }
+            else if (scaleAndHandOver)
             {
                 DoraRowKernels.ScaleRows(gv, scale, default, gv, m, n);
-                y0.AccumulateGrad(g, handOver: true);
             }
+            if (magnitude.RequiresGrad)
+            {
+                // dm = (Σ_m g⊙p + scaling·Σ_r B⊙(gᵀu)) / norm
+                if (columnSum is not null)
+                    for (int o = 0; o < n; o++) basePart![o] -= biasView![o] * columnSum[o];
+                var gm = magnitude.GradBuffer();
+                var bv = b.AsSpan();
+                var normv = norm.AsSpan();
+                for (int o = 0; o < n; o++)
+                {
+                    float lowRank = TensorPrimitives.Dot(bv.Slice(o * r, r), gu.AsSpan(o * r, r));
+                    gm[o] += (basePart![o] + scaling * lowRank) / normv[o];
+                }
+            }
+
+            // dy0 = g without the base reuse, s⊙g with it.
+            if (!y0.RequiresGrad) return;
+            if (!reuseBase || scaleAndHandOver) y0.AccumulateGrad(g, handOver: true);
             else
             {
-                var gy0 = y0.Grad.AsSpan();
+                var gy0 = y0.Grad!.AsSpan();
                 for (int i = 0; i < m; i++)
                     TensorPrimitives.MultiplyAdd(gv.Slice(i * n, n), scale, gy0.Slice(i * n, n), gy0.Slice(i * n, n));
             }

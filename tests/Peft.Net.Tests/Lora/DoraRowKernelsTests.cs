@@ -83,4 +83,30 @@ public class DoraRowKernelsTests
         Assert.Equal(one, two);
         TensorAssert.Close(expected, one, 1e-4f, 1e-4f);
     }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(7, 40)]
+    [InlineData(1024, 1376)]
+    [InlineData(513, 515)]
+    public void AddColumnDotsThenScale_equals_the_two_passes_and_the_thread_count_does_not_matter(int m, int n)
+    {
+        var g = Values(m * n, 9);
+        var p = Values(m * n, 10);
+        var scale = Values(n, 11);
+        var sums = new float[n];
+        var scaled = (float[])g.Clone();
+        DoraRowKernels.AddColumnDots(g, p, sums, m, n);
+        DoraRowKernels.ScaleRows(g, scale, default, scaled, m, n);
+        var (one, two) = OnOneAndTwoThreads(() =>
+        {
+            var fusedG = (float[])g.Clone();
+            var fusedSums = new float[n];
+            DoraRowKernels.AddColumnDotsThenScale(fusedG, p, scale, fusedSums, m, n);
+            return [.. fusedSums, .. fusedG];
+        });
+        Assert.Equal(one, two);
+        Assert.Equal(sums, one[..n]);
+        Assert.Equal(scaled, one[n..]);
+    }
 }
