@@ -39,46 +39,48 @@ internal static unsafe class DoraRowKernels
                 y[i * n + o] = shift.IsEmpty ? x[i * n + o] * scale[o] : x[i * n + o] * scale[o] + shift[o];
     }
 
-    // g, p: (M, N), sums: (N) → sums[o] += Σ_i g[i, o]·p[i, o], rows in order
-    /// <summary>Adds the column sums of <paramref name="g"/>⊙<paramref name="p"/> into <paramref name="sums"/>, summing rows in order.</summary>
-    public static void AddColumnDots(ReadOnlySpan<float> g, ReadOnlySpan<float> p, Span<float> sums, int m, int n)
-    {
-        var work = t_columns ??= new ColumnDotWork();
-        fixed (float* gp = g, pp = p, sp = sums)
-        {
-            work.G = gp;
-            work.P = pp;
-            work.Sums = sp;
-            work.M = m;
-            work.N = n;
-            work.Scale = null;
-            work.RunChunks(n, ColumnBlock(m));
-        }
-    }
+    /// <summary>Rows per work item of the column sums: fixed, so the summation order depends on the shape only.</summary>
+    internal const int RowsPerChunk = 64;
+
+    [ThreadStatic] private static float[]? t_partials;
+
+    // g, p: (M, N), sums: (N) → sums[o] += Σ_i g[i, o]·p[i, o]
+    /// <summary>
+    /// Adds the column sums of <paramref name="g"/>⊙<paramref name="p"/> into <paramref name="sums"/>. Each block of
+    /// <see cref="RowsPerChunk"/> rows sums its rows in order into its own partial row, and the partials are added
+    /// in block order, whatever the thread count.
+    /// </summary>
+    public static void AddColumnDots(ReadOnlySpan<float> g, ReadOnlySpan<float> p, Span<float> sums, int m, int n) =>
+        ColumnDots(g, p, default, sums, m, n, scaleG: false);
 
     // g: (M, N) in place, p: (M, N), scale, sums: (N) → sums[o] += Σ_i g[i, o]·p[i, o], then g[i, o] ·= scale[o]
     /// <summary>
-    /// <see cref="AddColumnDots"/> followed by <see cref="ScaleRows"/> of <paramref name="g"/> in place, in one pass
-    /// over g: each element is added to its column's sum and then scaled.
+    /// <see cref="AddColumnDots"/> and then <see cref="ScaleRows"/> of <paramref name="g"/> in place, in one pass over
+    /// g: each row is added to its block's partial sums and then scaled.
     /// </summary>
-    public static void AddColumnDotsThenScale(Span<float> g, ReadOnlySpan<float> p, ReadOnlySpan<float> scale, Span<float> sums, int m, int n)
+    public static void AddColumnDotsThenScale(Span<float> g, ReadOnlySpan<float> p, ReadOnlySpan<float> scale, Span<float> sums, int m, int n) =>
+        ColumnDots(g, p, scale, sums, m, n, scaleG: true);
+
+    private static void ColumnDots(ReadOnlySpan<float> g, ReadOnlySpan<float> p, ReadOnlySpan<float> scale, Span<float> sums, int m, int n, bool scaleG)
     {
+        if (m == 0 || n == 0) return;
+        int blocks = (m + RowsPerChunk - 1) / RowsPerChunk;
+        var partials = t_partials;
+        if (partials is null || partials.Length < blocks * n) t_partials = partials = new float[blocks * n];
+        Array.Clear(partials, 0, blocks * n);
         var work = t_columns ??= new ColumnDotWork();
-        fixed (float* gp = g, pp = p, scp = scale, sp = sums)
+        fixed (float* gp = g, pp = p, scp = scale, pap = partials)
         {
             work.G = gp;
             work.P = pp;
-            work.Scale = scp;
-            work.Sums = sp;
-            work.M = m;
+            work.Scale = scaleG ? scp : null;
+            work.Partials = pap;
             work.N = n;
-            work.RunChunks(n, ColumnBlock(m));
-            work.Scale = null;
+            work.RunChunks(m, RowsPerChunk);
         }
+        for (int block = 0; block < blocks; block++)
+            TensorPrimitives.Add(sums, partials.AsSpan(block * n, n), sums);
     }
-
-    /// <summary>Columns per work item: whole 16-float groups, about one chunk's worth of floats.</summary>
-    private static int ColumnBlock(int m) => Math.Max(16, ChunkedWork.ChunkOf(2L * m) / 16 * 16);
 
     /// <summary>Scalar reference of <see cref="AddColumnDots"/>.</summary>
     public static void AddColumnDotsReference(ReadOnlySpan<float> g, ReadOnlySpan<float> p, Span<float> sums, int m, int n)
@@ -109,24 +111,22 @@ internal static unsafe class DoraRowKernels
     }
 
     /// <summary>
-    /// Columns [start, end) of <see cref="AddColumnDots"/>, over all rows in order; with <see cref="Scale"/> set, each
-    /// row segment of G is then scaled in place (<see cref="AddColumnDotsThenScale"/>).
+    /// Rows [start, end) (one block) of <see cref="AddColumnDots"/>: their g⊙p summed in order into the block's partial
+    /// row; with <see cref="Scale"/> set, each row of G is then scaled in place (<see cref="AddColumnDotsThenScale"/>).
     /// </summary>
     private sealed class ColumnDotWork : ChunkedWork
     {
-        public float* G, P, Sums, Scale;
-        public int M, N;
+        public float* G, P, Scale, Partials;
+        public int N;
 
         protected override void Run(int start, int end)
         {
-            int width = end - start;
-            var sums = new Span<float>(Sums + start, width);
-            var scale = Scale == null ? default : new ReadOnlySpan<float>(Scale + start, width);
-            for (int i = 0; i < M; i++)
+            var partial = new Span<float>(Partials + (long)(start / RowsPerChunk) * N, N);
+            var scale = Scale == null ? default : new ReadOnlySpan<float>(Scale, N);
+            for (int i = start; i < end; i++)
             {
-                long row = (long)i * N + start;
-                var g = new Span<float>(G + row, width);
-                TensorPrimitives.MultiplyAdd(g, new ReadOnlySpan<float>(P + row, width), sums, sums);
+                var g = new Span<float>(G + (long)i * N, N);
+                TensorPrimitives.MultiplyAdd(g, new ReadOnlySpan<float>(P + (long)i * N, N), partial, partial);
                 if (Scale != null) TensorPrimitives.Multiply(g, scale, g);
             }
         }
