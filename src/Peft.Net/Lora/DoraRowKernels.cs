@@ -6,8 +6,8 @@ namespace Peft.Net.Lora;
 /// <summary>
 /// The per-feature passes of DoRA's composition over an [M, N] activation, on both cores: rows scaled by the
 /// magnitude ratio s (forward and the base gradient) and the column sums Σ_m g⊙p of the magnitude gradient. Work is cut
-/// by rows or by column blocks of fixed size, and each element is computed exactly as the one-thread loop does, so
-/// results do not depend on the thread count.
+/// into row blocks whose size depends on the shape only (the column sums add fixed blocks' partial sums in block
+/// order), so results do not depend on the thread count.
 /// </summary>
 internal static unsafe class DoraRowKernels
 {

@@ -47,12 +47,8 @@ internal static class LoraOps
     {
         var (m, n, r) = CheckLowRank(y0, u, b);
         var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
-        var y = y0.Detach();
-        if (!overwriteInput)
-        {
-            y = Tensor.NewResult(y0.ShapeArray(), zeroed: false);
-            y0.AsSpan().CopyTo(y.AsSpan());
-        }
+        var y = overwriteInput ? y0.Detach() : Tensor.NewResult(y0.ShapeArray(), zeroed: false);
+        if (!overwriteInput) y0.AsSpan().CopyTo(y.AsSpan());
         Gemm.Multiply(u.AsSpan(), false, scaledB, true, y.AsSpan(), m, n, r, accumulate: true);
         return GradMode.Record(y, "lora_add_low_rank", g =>
         {
