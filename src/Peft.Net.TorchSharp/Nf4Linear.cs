@@ -22,6 +22,8 @@ public sealed class Nf4Linear : nn.Module<Tensor, Tensor>
     private const string WeightName = "weight";
     private QuantizedTensor _weight;
     private Tensor _packedBuffer = null!;
+    private Tensor _stateBuffer = null!;
+    private byte[] _stateJson = [];
 
     /// <summary>Wraps an already quantized weight [out, in] and an optional bias [out] (copied, frozen).</summary>
     /// <exception cref="ArgumentException">The weight is not 2-D, or the bias does not fit.</exception>
@@ -110,9 +112,15 @@ public sealed class Nf4Linear : nn.Module<Tensor, Tensor>
     /// </summary>
     private QuantizedTensor CurrentWeight()
     {
-        var current = named_buffers(recurse: false).First(b => b.name == WeightName).buffer;
-        if (ReferenceEquals(current, _packedBuffer) && current.device_type == DeviceType.CPU) return _weight;
-        var parts = named_buffers(recurse: false).ToDictionary(b => b.name, b => TensorBridge.ToEngineRaw(b.buffer.cpu()));
+        var buffers = named_buffers(recurse: false).ToDictionary(b => b.name, b => b.buffer);
+        var current = buffers[WeightName];
+        string stateKey = Bnb4BitSerializer.QuantStateKey(WeightName, _weight.QuantType);
+        // The same buffers, on the CPU, with the same quant_state (a load_state_dict copies into them in place and may
+        // bring another nested offset): the shared arrays are the weight.
+        if (ReferenceEquals(current, _packedBuffer) && current.device_type == DeviceType.CPU
+            && buffers.TryGetValue(stateKey, out var state) && ReferenceEquals(state, _stateBuffer) && state.bytes.SequenceEqual(_stateJson))
+            return _weight;
+        var parts = buffers.ToDictionary(b => b.Key, b => TensorBridge.ToEngineRaw(b.Value.cpu()));
         _weight = Bnb4BitSerializer.FromTensors(WeightName, parts);
         if (current.device_type == DeviceType.CPU) RegisterStateBuffers();
         return _weight;
@@ -126,6 +134,11 @@ public sealed class Nf4Linear : nn.Module<Tensor, Tensor>
             var buffer = TensorBridge.ShareEngineStorage(part);
             ConditionallyRegisterBuffer(key, buffer);
             if (key == WeightName) _packedBuffer = buffer;
+            else if (key.Contains(Bnb4BitSerializer.QuantStateInfix, StringComparison.Ordinal))
+            {
+                _stateBuffer = buffer;
+                _stateJson = buffer.bytes.ToArray();
+            }
         }
     }
 }
