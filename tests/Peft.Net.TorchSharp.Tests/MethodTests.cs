@@ -97,3 +97,38 @@ public sealed class MethodTests
         Assert.Contains(model.TrainableParameterSummary().AllParameters.ToString(), model.TrainableParameterSummary().ToString().Replace(",", ""));
     }
 }
+
+/// <summary>
+/// The CUDA path of <see cref="Nf4Linear"/> cannot run here (CPU LibTorch, no GPU); its marshalling can: the buffers
+/// map to the right fields of the kernel's device-state description (checked on CPU tensors' data pointers).
+/// </summary>
+public sealed class Nf4CudaPathTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_buffers_map_to_the_kernels_device_state(bool doubleQuant)
+    {
+        var layer = Nf4Linear.FromLinear(nn.Linear(96, 40), Peft.Net.Quantization.QuantType.Nf4, 32, doubleQuant);
+        var buffers = layer.named_buffers(recurse: false).ToDictionary(b => b.name, b => b.buffer);
+        var state = Nf4CudaPath.Describe(layer, Nf4CudaPath.DataPointer);
+        Assert.Equal((ulong)Nf4CudaPath.DataPointer(buffers["weight"]), state.Packed);
+        Assert.Equal((ulong)Nf4CudaPath.DataPointer(buffers["weight.quant_map"]), state.QuantMap);
+        Assert.Equal((ulong)Nf4CudaPath.DataPointer(buffers["weight.absmax"]), doubleQuant ? state.AbsmaxCodes : state.Absmax);
+        Assert.Equal(doubleQuant, state.IsDoubleQuantized);
+        if (doubleQuant)
+        {
+            Assert.Equal((ulong)Nf4CudaPath.DataPointer(buffers["weight.nested_absmax"]), state.NestedAbsmax);
+            Assert.Equal((ulong)Nf4CudaPath.DataPointer(buffers["weight.nested_quant_map"]), state.NestedQuantMap);
+            Assert.Equal(layer.Weight.Offset, state.Offset);
+            Assert.Equal(ScalarType.Byte, buffers["weight.absmax"].dtype);
+        }
+        Assert.Equal(96L * 40, state.ElementCount);
+        Assert.Equal(32, state.BlockSize);
+        // The CPU buffers share the QuantizedTensor's arrays: the pointer is the pinned array's.
+        unsafe
+        {
+            fixed (byte* packed = layer.Weight.Packed) Assert.Equal((ulong)packed, state.Packed);
+        }
+    }
+}

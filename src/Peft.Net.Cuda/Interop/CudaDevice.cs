@@ -77,14 +77,14 @@ internal sealed unsafe class CudaDevice
     public IntPtr Function(string name) =>
         _functions.TryGetValue(name, out IntPtr f) ? f : throw new InvalidOperationException($"Kernel {name} is not in the embedded PTX.");
 
-    /// <summary>Launches a 1-D grid on the default stream (asynchronous; errors of the run surface at the next sync).</summary>
-    public void Launch(string kernel, long gridBlocks, int blockThreads, void** args)
+    /// <summary>Launches a 1-D grid on <paramref name="stream"/> (0: the default stream); asynchronous, errors of the run surface at the next sync.</summary>
+    public void Launch(string kernel, long gridBlocks, int blockThreads, void** args, IntPtr stream = default)
     {
         if (gridBlocks <= 0)
             return;
         if (gridBlocks > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(gridBlocks), $"{kernel}: {gridBlocks} thread blocks exceed the grid limit.");
-        Api.Check(Api.LaunchKernel(Function(kernel), (uint)gridBlocks, 1, 1, (uint)blockThreads, 1, 1, 0, IntPtr.Zero, args, null),
+        Api.Check(Api.LaunchKernel(Function(kernel), (uint)gridBlocks, 1, 1, (uint)blockThreads, 1, 1, 0, stream, args, null),
             "cuLaunchKernel", kernel);
     }
 

@@ -19,20 +19,24 @@ internal static unsafe class FourBitLaunches
     }
 
     // out [n] of dtype ← weight [n]
-    public static void EnqueueDequantize(CudaDevice device, CudaQuantizedTensor weight, DType dtype, CudaBuffer output)
+    public static void EnqueueDequantize(CudaDevice device, CudaQuantizedTensor weight, DType dtype, CudaBuffer output) =>
+        EnqueueDequantize(device, DeviceFourBitState.Of(weight), dtype, output.DevicePointer, IntPtr.Zero);
+
+    // out [n] of dtype ← state [n], on a given stream (device pointers owned by the caller)
+    public static void EnqueueDequantize(CudaDevice device, DeviceFourBitState state, DType dtype, ulong output, IntPtr stream)
     {
-        long n = weight.ElementCount;
-        string kernel = KernelNames.Dequant(dtype, weight.IsDoubleQuantized);
+        long n = state.ElementCount;
+        string kernel = KernelNames.Dequant(dtype, state.IsDoubleQuantized);
         long threads = (n + KernelNames.DequantValuesPerThread(dtype) - 1) / KernelNames.DequantValuesPerThread(dtype);
         long blocks = (threads + KernelNames.DequantBlockThreads - 1) / KernelNames.DequantBlockThreads;
 
-        ulong packed = weight.Packed.DevicePointer, absmax = weight.Absmax?.DevicePointer ?? 0;
-        ulong codes = weight.AbsmaxCodes?.DevicePointer ?? 0, nestedAbsmax = weight.NestedAbsmax?.DevicePointer ?? 0;
-        ulong nestedMap = weight.NestedMap?.DevicePointer ?? 0, quantMap = weight.QuantMap.DevicePointer;
-        ulong outPointer = output.DevicePointer;
-        float offset = weight.Offset;
-        int nestedShift = weight.IsDoubleQuantized ? BlockShift(weight.NestedBlockSize, 2, 65536, "nested blocksize", weight.Description) : 0;
-        int blockShift = BlockShift(weight.BlockSize, 32, 4096, "blocksize", weight.Description);
+        ulong packed = state.Packed, absmax = state.Absmax, codes = state.AbsmaxCodes, nestedAbsmax = state.NestedAbsmax;
+        ulong nestedMap = state.NestedQuantMap, quantMap = state.QuantMap;
+        ulong outPointer = output;
+        float offset = state.Offset;
+        string what = $"4-bit tensor of {n} elements (B = {state.BlockSize})";
+        int nestedShift = state.IsDoubleQuantized ? BlockShift(state.NestedBlockSize, 2, 65536, "nested blocksize", what) : 0;
+        int blockShift = BlockShift(state.BlockSize, 32, 4096, "blocksize", what);
 
         void** args = stackalloc void*[11];
         args[0] = &packed;
@@ -46,7 +50,7 @@ internal static unsafe class FourBitLaunches
         args[8] = &outPointer;
         args[9] = &n;
         args[10] = &blockShift;
-        device.Launch(kernel, blocks, KernelNames.DequantBlockThreads, args);
+        device.Launch(kernel, blocks, KernelNames.DequantBlockThreads, args, stream);
     }
 
     // y [N] ← W [N, K] · x [K]

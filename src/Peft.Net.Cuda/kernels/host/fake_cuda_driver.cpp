@@ -29,6 +29,7 @@ std::mutex g_lock;
 bool g_initialised = false;
 int g_major = 9, g_minor = 0;
 std::string g_target;
+uintptr_t g_last_stream = 0;   // the stream of the last launch (0: the default stream)
 std::map<uintptr_t, size_t> g_allocations;   // base -> size
 
 struct Kernel
@@ -69,6 +70,7 @@ extern "C" {
 void fake_cuda_set_compute_capability(int major, int minor) { g_major = major; g_minor = minor; }
 const char* fake_cuda_loaded_target() { return g_target.c_str(); }
 int fake_cuda_live_allocations() { std::lock_guard<std::mutex> l(g_lock); return static_cast<int>(g_allocations.size()); }
+uintptr_t fake_cuda_last_stream() { return g_last_stream; }
 
 int cuInit(unsigned int flags) { if (flags != 0) return kInvalidValue; g_initialised = true; return kSuccess; }
 int cuDriverGetVersion(int* v) { *v = 11080; return kSuccess; }
@@ -149,8 +151,10 @@ int cuLaunchKernel(void* function, unsigned int gx, unsigned int gy, unsigned in
                    unsigned int bz, unsigned int shared, void* stream, void** params, void** extra)
 {
     const Kernel* k = static_cast<const Kernel*>(function);
-    if (!k || !params || extra || gy != 1 || gz != 1 || by != 1 || bz != 1 || shared != 0 || stream) return kInvalidValue;
+    if (!k || !params || extra || gy != 1 || gz != 1 || by != 1 || bz != 1 || shared != 0) return kInvalidValue;
     std::lock_guard<std::mutex> l(g_lock);
+    // Work runs at once on the CPU, so every stream is in order; the stream is recorded for the tests.
+    g_last_stream = reinterpret_cast<uintptr_t>(stream);
     // Shared head of both parameter lists.
     auto packed = arg<uint64_t>(params, 0), absmax = arg<uint64_t>(params, 1), codes = arg<uint64_t>(params, 2);
     auto nested_absmax = arg<uint64_t>(params, 3), nested_map = arg<uint64_t>(params, 4);
