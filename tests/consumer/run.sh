@@ -30,7 +30,7 @@ machine_packages=$(dotnet nuget locals global-packages --list | sed -E 's/^globa
 step "pack the solution into $feed"
 dotnet pack "$repo/Peft.Net.sln" -c Release -p:PackageOutputPath="$feed" -v:q -nologo
 version=$(dotnet msbuild "$repo/src/Peft.Net/Peft.Net.csproj" -getProperty:Version -nologo)
-for id in Peft.Net Peft.Net.Core Peft.Net.Models Peft.Net.Cuda Peft.Net.Cli; do
+for id in Peft.Net Peft.Net.Core Peft.Net.Models Peft.Net.Cuda Peft.Net.TorchSharp Peft.Net.Cli; do
   for ext in nupkg snupkg; do
     [ -f "$feed/$id.$version.$ext" ] || { echo "consumer: FAIL: $id.$version.$ext was not packed" >&2; exit 1; }
   done
@@ -102,5 +102,21 @@ peft=$tools/peft
 "$peft" bench gemm --m 64 --n 64 --k 64 --repeats 5
 "$peft" bench gemm --m 64 --n 64 --k 64 --repeats 5 --json | grep -q '"gflops"' \
   || { echo "consumer: FAIL: peft bench gemm --json has no gflops" >&2; exit 1; }
+
+# A TorchSharp app: Peft.Net.TorchSharp from the feed, the CPU LibTorch for Linux, and the package's opt-in fix for
+# Debian 12's libstdc++ (GLIBCXX_3.4.32), exactly as docs/torchsharp.md tells a user to set it up.
+step "TorchSharp app: dotnet add package Peft.Net.TorchSharp + libtorch-cpu-linux-x64"
+tsapp=$work/tsapp
+mkdir -p "$tsapp"
+cp "$app/nuget.config" "$tsapp/nuget.config"
+cd "$tsapp"
+dotnet new console --framework net10.0 --name TorchSharpConsumerApp --output . >/dev/null
+dotnet add package Peft.Net.TorchSharp --version "$version" >/dev/null
+dotnet add package libtorch-cpu-linux-x64 --version 2.10.0 >/dev/null
+sed -i 's#</PropertyGroup>#  <PeftNetFixLibTorchSharpGlibcxx>true</PeftNetFixLibTorchSharpGlibcxx>\n  </PropertyGroup>#' TorchSharpConsumerApp.csproj
+cp "$repo/tests/consumer/TorchSharpProgram.cs" Program.cs
+dotnet build -c Release -nologo -v:q
+dotnet run -c Release --no-build -- "$work"
+[ -f "$work/torchsharp-adapter/adapter_config.json" ] || { echo "consumer: FAIL: the TorchSharp app wrote no adapter" >&2; exit 1; }
 
 step "passed (Peft.Net $version)"
