@@ -93,7 +93,7 @@ public class LoraLinear : nn.Module<Tensor, Tensor>, ILoraModule
         bool first = _adapters.Add(adapterName, options);
         var weight = _base is Linear l ? l.weight! : null;
         var dtype = weight?.dtype ?? ScalarType.Float32;
-        var device = weight?.device ?? LinearBase.Bias(_base)?.device ?? CPU;
+        var device = weight?.device ?? (_base as Nf4Linear)?.Device ?? CPU;
         using (torch.no_grad())
         {
             var a = nn.Linear(InFeatures, options.Rank, hasBias: false, device: device, dtype: dtype);

@@ -69,6 +69,9 @@ public sealed class Nf4Linear : nn.Module<Tensor, Tensor>
     public Parameter? bias { get; }
 #pragma warning restore IDE1006
 
+    /// <summary>The device the 4-bit buffers live on.</summary>
+    public Device Device => RegisteredPacked().device;
+
     /// <summary>The 4-bit weight as the engine's <see cref="QuantizedTensor"/> (CPU memory).</summary>
     public QuantizedTensor Weight => CurrentWeight();
 
@@ -84,8 +87,9 @@ public sealed class Nf4Linear : nn.Module<Tensor, Tensor>
     /// <summary>The weight decoded to a new float32 tensor [out, in] on the buffers' device.</summary>
     public Tensor DequantizeWeight()
     {
-        if (_packedBuffer.device_type != DeviceType.CPU)
-            return Nf4CudaPath.Dequantize(this, _packedBuffer.device);
+        var packed = RegisteredPacked();
+        if (packed.device_type != DeviceType.CPU)
+            return Nf4CudaPath.Dequantize(this, packed.device);
         var weight = CurrentWeight();
         var result = torch.empty([OutFeatures, InFeatures], ScalarType.Float32);
         weight.DequantizeInto(MemoryMarshal.Cast<byte, float>(result.bytes));
@@ -105,6 +109,9 @@ public sealed class Nf4Linear : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc/>
     protected override void RegisterComponents() { }
+
+    /// <summary>The packed-codes buffer as registered now (<c>to(device)</c> replaces the registered buffers).</summary>
+    private Tensor RegisteredPacked() => named_buffers(recurse: false).First(b => b.name == WeightName).buffer;
 
     /// <summary>
     /// The CPU weight, rebuilt from the buffers when they no longer share memory with it (after <c>to(device)</c> or a
