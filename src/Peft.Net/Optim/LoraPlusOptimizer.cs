@@ -87,16 +87,8 @@ public sealed class LoraPlusOptimizer : AdamW
         foreach (var (name, parameter) in model.NamedParameters())
         {
             if (!parameter.RequiresGrad) continue;
-            var parts = name.Split('.');
-            string owner = string.Join('.', parts.Take(Math.Max(parts.Length - 2, 0)));
-            LoraPlusGroup group;
-            if (modules.TryGetValue(owner, out var module) && module is LoraEmbedding)
-                group = LoraPlusGroup.Embedding;
-            else if (name.Contains("lora_B", StringComparison.Ordinal) || parameter.Rank == 1)
-                group = decay.Contains(name) ? LoraPlusGroup.B : LoraPlusGroup.BNoDecay;
-            else
-                group = LoraPlusGroup.A;
-            result.Add((name, group));
+            bool ownerIsLoraEmbedding = modules.TryGetValue(LoraPlusRules.OwnerOf(name), out var module) && module is LoraEmbedding;
+            result.Add((name, LoraPlusRules.GroupOf(name, parameter.Rank, ownerIsLoraEmbedding, decay.Contains(name))));
         }
         return result;
     }
@@ -121,11 +113,8 @@ public sealed class LoraPlusOptimizer : AdamW
             .ToList();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, _) in model.NamedParameters())
-        {
-            if (name.Contains("bias", StringComparison.Ordinal)) continue;
-            if (excludedPrefixes.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal))) continue;
-            names.Add(name);
-        }
+            if (LoraPlusRules.Decays(name, excludedPrefixes.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal))))
+                names.Add(name);
         return names;
     }
 
