@@ -19,16 +19,17 @@ internal sealed class TorchLlamaAttention : nn.Module<Tensor, Tensor, Tensor, Te
 #pragma warning restore IDE1006
     private readonly long _heads, _kvHeads, _headDim;
 
-    public TorchLlamaAttention(LlamaConfig config) : base(nameof(TorchLlamaAttention))
+    public TorchLlamaAttention(LlamaConfig config, TorchLlamaLinear? linear = null) : base(nameof(TorchLlamaAttention))
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.KeyValueHeads;
         _headDim = config.ResolvedHeadDim;
         long c = config.HiddenSize;
-        q_proj = nn.Linear(c, _heads * _headDim, hasBias: config.QkvBias);
-        k_proj = nn.Linear(c, _kvHeads * _headDim, hasBias: config.QkvBias);
-        v_proj = nn.Linear(c, _kvHeads * _headDim, hasBias: config.QkvBias);
-        o_proj = nn.Linear(_heads * _headDim, c, hasBias: config.OutputProjectionBias);
+        linear ??= TorchLlamaLinearFactory.Default;
+        q_proj = linear(c, _heads * _headDim, config.QkvBias);
+        k_proj = linear(c, _kvHeads * _headDim, config.QkvBias);
+        v_proj = linear(c, _kvHeads * _headDim, config.QkvBias);
+        o_proj = linear(_heads * _headDim, c, config.OutputProjectionBias);
         RegisterComponents();
     }
 

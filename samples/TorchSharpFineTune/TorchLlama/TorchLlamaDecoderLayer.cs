@@ -17,10 +17,10 @@ internal sealed class TorchLlamaDecoderLayer : nn.Module<Tensor, Tensor, Tensor,
     private readonly TorchRmsNorm post_attention_layernorm;
 #pragma warning restore IDE1006
 
-    public TorchLlamaDecoderLayer(LlamaConfig config) : base(nameof(TorchLlamaDecoderLayer))
+    public TorchLlamaDecoderLayer(LlamaConfig config, TorchLlamaLinear? linear = null) : base(nameof(TorchLlamaDecoderLayer))
     {
-        self_attn = new TorchLlamaAttention(config);
-        mlp = new TorchLlamaMlp(config);
+        self_attn = new TorchLlamaAttention(config, linear);
+        mlp = new TorchLlamaMlp(config, linear);
         input_layernorm = new TorchRmsNorm(config.HiddenSize, config.RmsNormEps);
         post_attention_layernorm = new TorchRmsNorm(config.HiddenSize, config.RmsNormEps);
         RegisterComponents();

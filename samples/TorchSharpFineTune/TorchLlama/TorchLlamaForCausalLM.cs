@@ -20,12 +20,14 @@ internal sealed class TorchLlamaForCausalLM : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE1006
 
     /// <summary>A model of <paramref name="config"/> with TorchSharp's default initialisation (then usually loaded).</summary>
-    public TorchLlamaForCausalLM(LlamaConfig config) : base(nameof(TorchLlamaForCausalLM))
+    /// <param name="config">The hyper-parameters (the engine's HF config class).</param>
+    /// <param name="linear">Builds the decoder's projections (default: <c>nn.Linear</c>); lm_head is always a Linear.</param>
+    public TorchLlamaForCausalLM(LlamaConfig config, TorchLlamaLinear? linear = null) : base(nameof(TorchLlamaForCausalLM))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        model = new TorchLlamaModel(config);
+        model = new TorchLlamaModel(config, linear);
         var head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         if (config.TieWordEmbeddings)
             head.weight = ((Embedding)model.EmbedTokens).weight!;

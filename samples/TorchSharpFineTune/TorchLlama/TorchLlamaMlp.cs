@@ -16,12 +16,13 @@ internal sealed class TorchLlamaMlp : nn.Module<Tensor, Tensor>
     private nn.Module<Tensor, Tensor> down_proj;
 #pragma warning restore IDE1006
 
-    public TorchLlamaMlp(LlamaConfig config) : base(nameof(TorchLlamaMlp))
+    public TorchLlamaMlp(LlamaConfig config, TorchLlamaLinear? linear = null) : base(nameof(TorchLlamaMlp))
     {
         long c = config.HiddenSize, f = config.IntermediateSize;
-        gate_proj = nn.Linear(c, f, hasBias: config.MlpBias);
-        up_proj = nn.Linear(c, f, hasBias: config.MlpBias);
-        down_proj = nn.Linear(f, c, hasBias: config.MlpBias);
+        linear ??= TorchLlamaLinearFactory.Default;
+        gate_proj = linear(c, f, config.MlpBias);
+        up_proj = linear(c, f, config.MlpBias);
+        down_proj = linear(f, c, config.MlpBias);
         RegisterComponents();
     }
 

@@ -18,10 +18,10 @@ internal sealed class TorchLlamaModel : nn.Module<Tensor, Tensor>
     private readonly TorchRotaryEmbedding rotary_emb;
 #pragma warning restore IDE1006
 
-    public TorchLlamaModel(LlamaConfig config) : base(nameof(TorchLlamaModel))
+    public TorchLlamaModel(LlamaConfig config, TorchLlamaLinear? linear = null) : base(nameof(TorchLlamaModel))
     {
         embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
-        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new TorchLlamaDecoderLayer(config)).ToArray());
+        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new TorchLlamaDecoderLayer(config, linear)).ToArray());
         norm = new TorchRmsNorm(config.HiddenSize, config.RmsNormEps);
         rotary_emb = new TorchRotaryEmbedding(config);
         RegisterComponents();
