@@ -15,9 +15,9 @@ namespace Peft.Net.TorchSharp;
 public sealed class LoraEmbedding : nn.Module<Tensor, Tensor>, ILoraModule
 {
     private readonly nn.Module<Tensor, Tensor> _base;
-    private readonly ModuleDict<nn.Module<Tensor, Tensor>> _dropout = new();
-    private readonly ParameterDict _a = new();
-    private readonly ParameterDict _b = new();
+    private readonly AdapterModuleDict<nn.Module<Tensor, Tensor>> _dropout = new();
+    private readonly AdapterParameterDict _a = new();
+    private readonly AdapterParameterDict _b = new();
     private readonly AdapterSet _adapters = new();
 
     /// <summary>Wraps an <see cref="Embedding"/> or a <see cref="NeftuneEmbedding"/> and freezes it.</summary>

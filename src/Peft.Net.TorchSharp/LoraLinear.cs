@@ -16,10 +16,10 @@ namespace Peft.Net.TorchSharp;
 public class LoraLinear : nn.Module<Tensor, Tensor>, ILoraModule
 {
     private readonly nn.Module<Tensor, Tensor> _base;
-    private readonly ModuleDict<nn.Module<Tensor, Tensor>> _dropout = new();
-    private readonly ModuleDict<Linear> _a = new();
-    private readonly ModuleDict<Linear> _b = new();
-    private readonly ModuleDict<DoraMagnitude> _magnitude = new();
+    private readonly AdapterModuleDict<nn.Module<Tensor, Tensor>> _dropout = new();
+    private readonly AdapterModuleDict<Linear> _a = new();
+    private readonly AdapterModuleDict<Linear> _b = new();
+    private readonly AdapterModuleDict<DoraMagnitude> _magnitude = new();
     private readonly AdapterSet _adapters = new();
     private readonly Dictionary<string, Tensor> _doraMergeFactors = new(StringComparer.Ordinal);
     private readonly bool _forceDora;

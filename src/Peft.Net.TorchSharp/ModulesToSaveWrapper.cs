@@ -12,7 +12,8 @@ namespace Peft.Net.TorchSharp;
 public sealed class ModulesToSaveWrapper : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> _original;
-    private readonly ModuleDict<nn.Module<Tensor, Tensor>> _copies = new();
+    private readonly AdapterModuleDict<nn.Module<Tensor, Tensor>> _copies = new();
+    private readonly List<string> _names = [];
 
     /// <summary>Wraps <paramref name="original"/> (frozen).</summary>
     /// <exception cref="NotSupportedException">The module is neither a Linear nor an Embedding.</exception>
@@ -32,7 +33,7 @@ public sealed class ModulesToSaveWrapper : nn.Module<Tensor, Tensor>
     public nn.Module<Tensor, Tensor> OriginalModule => _original;
 
     /// <summary>The adapters that have a copy.</summary>
-    public IReadOnlyList<string> AdapterNames => _copies.Keys.ToList();
+    public IReadOnlyList<string> AdapterNames => _names;
 
     /// <summary>The adapter whose copy the forward pass uses (null: the original).</summary>
     public string? ActiveAdapter { get; set; }
@@ -52,6 +53,7 @@ public sealed class ModulesToSaveWrapper : nn.Module<Tensor, Tensor>
         };
         foreach (var p in copy.parameters()) p.requires_grad = true;
         _copies.Add(adapterName, copy);
+        _names.Add(adapterName);
         ActiveAdapter ??= adapterName;
     }
 

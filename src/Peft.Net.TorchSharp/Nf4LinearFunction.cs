@@ -33,6 +33,6 @@ internal sealed class Nf4LinearFunction : autograd.SingleTensorFunction<Nf4Linea
         var layer = (Nf4Linear)ctx.get_data(LayerKey);
         using var weight = layer.DequantizeWeight();
         using var w = weight.to(gradOutput.dtype);
-        return [gradOutput.matmul(w)];
+        return [gradOutput.matmul(w), null!];   // one entry per forward argument: x, then the layer
     }
 }
