@@ -42,6 +42,7 @@ public static class TorchFineTuneApp
     {
         var clock = Stopwatch.StartNew();
         AnsiConsole.Write(new Rule("[bold]Peft.Net on TorchSharp: LoRA fine-tuning of a TorchSharp Llama[/]"));
+        OpenMpWaitPolicy.PreferPassive(); // before LibTorch loads: sleeping, not spinning, OpenMP threads on a busy machine
         if (options.Threads is { } threads) torch.set_num_threads(threads);
         torch.manual_seed(7);
         var tokenizer = new ByteTokenizer();

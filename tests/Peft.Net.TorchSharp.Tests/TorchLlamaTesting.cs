@@ -93,6 +93,16 @@ internal static class TorchLlamaTesting
     }
 }
 
+/// <summary>
+/// Before any test touches LibTorch: OpenMP threads that sleep rather than spin while waiting (see
+/// <see cref="OpenMpWaitPolicy"/>); test assemblies run side by side on few cores, where spinning costs 10–100×.
+/// </summary>
+internal static class TorchLlamaTestSetup
+{
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void PreferPassiveOpenMp() => OpenMpWaitPolicy.PreferPassive();
+}
+
 /// <summary>A fresh folder under the temp directory, deleted on dispose.</summary>
 internal sealed class TorchLlamaTempDirectory : IDisposable
 {
