@@ -38,7 +38,7 @@ internal sealed class TrainingStepRig : IDisposable
         TrainableParameters = trainable.Sum(p => p.numel());
         _optimizer = optim.AdamW(trainable, lr: 2e-4);
         _model.train();
-        var generator = new Generator(1);
+        var generator = new torch.Generator(1);
         _ids = randint(config.VocabSize, [batch, seq], dtype: ScalarType.Int64, generator: generator);
     }
 
