@@ -14,7 +14,9 @@ namespace Peft.Net.Benchmarks;
 /// The peer script benchmarks/peers/torchsharp_ratio.sh measures the same against the engine in one session.
 /// </summary>
 [InProcess]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5, invocationCount: 1)]
+[WarmupCount(2)]
+[IterationCount(5)]
+[InvocationCount(1, unrollFactor: 1)]
 public class TorchSharpTrainingStepBenchmarks
 {
     private TrainingStepRig _rig = null!;
