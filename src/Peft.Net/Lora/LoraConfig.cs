@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using Peft.Net.Adapters;
+using Peft.Net.Lora;
 
-namespace Peft.Net.Lora;
+namespace Peft.Net;
 
 /// <summary>
 /// The configuration of one LoRA/DoRA adapter, field for field the <c>LoraConfig</c> of Hugging Face PEFT that is

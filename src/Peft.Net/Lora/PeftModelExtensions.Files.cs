@@ -2,8 +2,9 @@ using Peft.Net.Adapters;
 using Peft.Net.Core;
 using Peft.Net.Core.IO;
 using Peft.Net.Core.Nn;
+using Peft.Net.Lora;
 
-namespace Peft.Net.Lora;
+namespace Peft.Net;
 
 public static partial class PeftModelExtensions
 {
@@ -14,8 +15,17 @@ public static partial class PeftModelExtensions
     /// etc. without the adapter name, tensors in their own dtype). Both files are written atomically. Unlike PEFT's
     /// <c>save_pretrained</c>, a non-default adapter is written into <paramref name="directory"/> itself, not a subfolder.
     /// </summary>
+    /// <remarks>
+    /// <c>base_model_name_or_path</c> is <paramref name="baseModelNameOrPath"/> when given, else the config's own value,
+    /// else the name the model was loaded from (<see cref="SetBaseModelNameOrPath"/>). Fields that PEFT added after
+    /// 0.10 are written only when they hold other than their defaults, so PEFT 0.10 and later load the folder.
+    /// </remarks>
+    /// <param name="model">The model holding the adapter.</param>
+    /// <param name="directory">The folder to write (created if needed).</param>
+    /// <param name="adapterName">The adapter to save.</param>
+    /// <param name="baseModelNameOrPath">The base model's Hub name or folder to record; null keeps the config's or the model's.</param>
     /// <exception cref="ArgumentException">The model has no such adapter.</exception>
-    public static void SaveAdapter(this Module model, string directory, string adapterName = "default")
+    public static void SaveAdapter(this Module model, string directory, string adapterName = "default", string? baseModelNameOrPath = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         var state = PeftModelState.Require(model, adapterName);
@@ -27,7 +37,9 @@ public static partial class PeftModelExtensions
             throw new InvalidOperationException($"Adapter '{adapterName}' has no tensors in the model (was it deleted from every layer?).");
         Directory.CreateDirectory(directory);
         Safetensors.Save(Path.Combine(directory, AdapterFiles.WeightsFile), tensors, AdapterFiles.Metadata);
-        state.Configs[adapterName].Save(Path.Combine(directory, AdapterFiles.ConfigFile));
+        var config = state.Configs[adapterName];
+        config = config with { BaseModelNameOrPath = baseModelNameOrPath ?? config.BaseModelNameOrPath ?? model.BaseModelNameOrPath() };
+        config.Save(Path.Combine(directory, AdapterFiles.ConfigFile));
     }
 
     /// <summary>

@@ -1,8 +1,9 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
 using Peft.Net.Neftune;
+using Peft.Net.Lora;
 
-namespace Peft.Net.Lora;
+namespace Peft.Net;
 
 /// <summary>
 /// Model surgery for LoRA/DoRA on any <see cref="Module"/> (PEFT's <c>get_peft_model</c>, <c>add_adapter</c>,
