@@ -120,6 +120,19 @@ public sealed class PeftFolderVariantsTests : IDisposable
         model.Eval();
         Assert.Equal(mode, config.Bias);
         TensorAssert.BitEqual(expected, model.Logits(Ids).ToArray(), $"bias \"{mode}\"");
+
+        // Saved again, the adapter carries its biases, so it loads alike into another fresh model.
+        string again = Folder("bias-again-" + mode);
+        model.SaveAdapter(again);
+        using (var file = SafetensorsFile.Open(Path.Combine(again, AdapterFiles.WeightsFile)))
+        {
+            Assert.True(file.Contains("base_model.model.model.layers.0.self_attn.q_proj.base_layer.bias"));
+            Assert.Equal(mode == "all", file.Contains("base_model.model.model.layers.0.self_attn.k_proj.bias"));
+        }
+        var third = new TinyCausalLm(seed: 8);
+        third.LoadAdapter(again);
+        third.Eval();
+        TensorAssert.BitEqual(expected, third.Logits(Ids).ToArray(), $"bias \"{mode}\" saved again");
         Assert.Throws<NotSupportedException>(() => new TinyCausalLm().ApplyLora(config with { InferenceMode = false }));
     }
 
