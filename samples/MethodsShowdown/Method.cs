@@ -1,3 +1,4 @@
+using Peft.Net;
 using Peft.Net.Core;
 using Peft.Net.Core.Optim;
 using Peft.Net.Lora;

@@ -9,5 +9,6 @@ namespace MethodsShowdown;
 /// <param name="StoredWeightBytes">Bytes held by every parameter and buffer of the model after the method's setup.</param>
 /// <param name="PeakManagedBytes">Peak of the managed heap during training (GC.GetTotalMemory sampled after every step, from a full GC before).</param>
 /// <param name="LossCurve">(step, training loss) of every step.</param>
+/// <param name="StartEvalLoss">Held-out loss before training (the method set up, adapters at their start).</param>
 public sealed record MethodResult(string Method, double EvalLoss, TimeSpan Elapsed, double TokensPerSecond, long TrainableParameters,
-    long StoredWeightBytes, long PeakManagedBytes, IReadOnlyList<(double Step, double Loss)> LossCurve);
+    long StoredWeightBytes, long PeakManagedBytes, IReadOnlyList<(double Step, double Loss)> LossCurve, double StartEvalLoss);

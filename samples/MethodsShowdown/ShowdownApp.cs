@@ -69,6 +69,7 @@ public static class ShowdownApp
             EvalEvery = Math.Max(1, options.FineTuneSteps / 4), PadTokenId = ByteTokenizer.Pad, Seed = 7,
         }, eval, method.CreateOptimizer?.Invoke(model, LearningRate));
 
+        double startEvalLoss = trainer.Evaluate();
         GC.Collect();
         GC.WaitForPendingFinalizers();
         long peak = GC.GetTotalMemory(forceFullCollection: true);
@@ -77,7 +78,7 @@ public static class ShowdownApp
         var history = trainer.History;
         double tokensPerSecond = history.Count == 0 ? 0 : history.Average(h => h.TokensPerSecond);
         return new MethodResult(method.Name, evalLoss, result.Elapsed, tokensPerSecond, trainable, storedBytes, peak,
-            history.Select(h => ((double)h.Step, h.Loss)).ToList());
+            history.Select(h => ((double)h.Step, h.Loss)).ToList(), startEvalLoss);
     }
 
     /// <summary>Each point's loss averaged with the up to <paramref name="window"/> − 1 steps before it (per-step losses are noisy).</summary>

@@ -1,3 +1,4 @@
+using Peft.Net;
 using Peft.Net.Core;
 using Peft.Net.Lora;
 using Peft.Net.Models;
@@ -42,7 +43,7 @@ public static class QLoraApp
         // Float32 LoRA: the reference.
         var lora = LlamaForCausalLM.FromPretrained(baseDirectory, DType.F32);
         lora.ApplyLora(rank: 8, alpha: 16);
-        var (loraEval, loraCurve) = FineTune("LoRA (float32 base)", lora, train, eval, options);
+        var (loraStart, loraEval, loraCurve) = FineTune("LoRA (float32 base)", lora, train, eval, options);
 
         // QLoRA: the same base, its linear layers stored as NF4 with double-quantized absmax, then the same LoRA.
         var qlora = LlamaForCausalLM.FromPretrained(baseDirectory, DType.F32);
@@ -52,7 +53,7 @@ public static class QLoraApp
         var summary = qlora.ApplyLora(rank: 8, alpha: 16);
         AnsiConsole.MarkupLine($"QLoRA: {quantization.ConvertedLayers.Count} linear layers in NF4 ({quantization.BitsPerParameter:F3} bits per weight), " +
             $"{quantization.SkippedLayers.Count} kept (the head / tied embedding); LoRA: {Markup.Escape(summary.ToString())}");
-        var (qloraEval, qloraCurve) = FineTune("QLoRA (NF4 base)", qlora, train, eval, options);
+        var (qloraStart, qloraEval, qloraCurve) = FineTune("QLoRA (NF4 base)", qlora, train, eval, options);
         string adapterDirectory = Path.Combine(options.OutputDirectory, "qlora-adapter");
         qlora.SaveAdapter(adapterDirectory);
 
@@ -74,10 +75,10 @@ public static class QLoraApp
         new SvgLineChart("LoRA on a float32 base vs QLoRA (NF4 + double quant)", "step", "training loss")
             .AddSeries("LoRA (float32)", loraCurve).AddSeries("QLoRA (NF4)", qloraCurve).Save(chartPath);
         AnsiConsole.MarkupLine($"Loss curves: [blue]{Markup.Escape(chartPath)}[/]; QLoRA adapter: [blue]{Markup.Escape(adapterDirectory)}[/]");
-        return new QLoraReport(bytesBefore, bytesAfter, quantization.BytesBefore, quantization.BytesAfter, loraEval, qloraEval, loraCurve, qloraCurve);
+        return new QLoraReport(bytesBefore, bytesAfter, quantization.BytesBefore, quantization.BytesAfter, loraEval, qloraEval, loraCurve, qloraCurve, loraStart, qloraStart);
     }
 
-    private static (double EvalLoss, IReadOnlyList<(double Step, double Loss)> Curve) FineTune(string title, LlamaForCausalLM model,
+    private static (double StartEvalLoss, double EvalLoss, IReadOnlyList<(double Step, double Loss)> Curve) FineTune(string title, LlamaForCausalLM model,
         IReadOnlyList<TokenizedExample> train, IReadOnlyList<TokenizedExample> eval, QLoraOptions options)
     {
         var trainer = new Trainer(model, train, new TrainerOptions
@@ -85,7 +86,8 @@ public static class QLoraApp
             MaxSteps = options.FineTuneSteps, BatchSize = options.BatchSize, LearningRate = LearningRate,
             EvalEvery = Math.Max(1, options.FineTuneSteps / 4), PadTokenId = ByteTokenizer.Pad, Seed = 7,
         }, eval);
+        double start = trainer.Evaluate();
         var result = TrainingBar.Run(title, trainer);
-        return (result.FinalEvalLoss ?? trainer.Evaluate(), trainer.History.Select(h => ((double)h.Step, h.Loss)).ToList());
+        return (start, result.FinalEvalLoss ?? trainer.Evaluate(), trainer.History.Select(h => ((double)h.Step, h.Loss)).ToList());
     }
 }

@@ -9,5 +9,8 @@ namespace QLoraFineTune;
 /// <param name="QLoraEvalLoss">Eval loss after QLoRA (same data, steps, seed).</param>
 /// <param name="LoraCurve">(step, training loss) of float32 LoRA.</param>
 /// <param name="QLoraCurve">(step, training loss) of QLoRA.</param>
+/// <param name="LoraStartEvalLoss">Eval loss of the float32 model before fine-tuning (adapters at their zero start).</param>
+/// <param name="QLoraStartEvalLoss">Eval loss of the NF4 model before fine-tuning.</param>
 public sealed record QLoraReport(long BaseBytesBefore, long BaseBytesAfter, long LinearBytesBefore, long LinearBytesAfter,
-    double LoraEvalLoss, double QLoraEvalLoss, IReadOnlyList<(double Step, double Loss)> LoraCurve, IReadOnlyList<(double Step, double Loss)> QLoraCurve);
+    double LoraEvalLoss, double QLoraEvalLoss, IReadOnlyList<(double Step, double Loss)> LoraCurve, IReadOnlyList<(double Step, double Loss)> QLoraCurve,
+    double LoraStartEvalLoss, double QLoraStartEvalLoss);

@@ -1,6 +1,7 @@
 // Peft.Net QuickStart: pre-train a tiny Llama, fine-tune it with LoRA, compare generations, save and merge the adapter.
 // Run: dotnet run --project samples/QuickStart -c Release [-- --quick] [-- --model <checkpoint dir>]
 using System.Diagnostics;
+using Peft.Net;
 using Peft.Net.Core;
 using Peft.Net.Lora;
 using Peft.Net.Models;

@@ -185,3 +185,84 @@ public sealed class MergeCommandTests : IDisposable
         Assert.Contains("--output", result.Error);
     }
 }
+
+public sealed class MergeCommandPeftFolderTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private static string Fixture(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "fixtures", "adapters", .. parts]);
+
+    private string CopyAdapter(string adapterCase)
+    {
+        string dir = _folder.Folder("adapter-" + Guid.NewGuid().ToString("N")[..6]);
+        foreach (var file in Directory.GetFiles(Fixture(adapterCase), "adapter_*"))
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        return dir;
+    }
+
+    [Fact]
+    public void ASaveEmbeddingLayersFolderMergesOnTopOfItsSavedEmbedding()
+    {
+        // The lora fixture adapts embed_tokens; PEFT's default save then also stores embed_tokens.base_layer.weight.
+        string adapter = CopyAdapter("lora");
+        string weights = Path.Combine(adapter, "adapter_model.safetensors");
+        var baseTensors = Safetensors.Load(Fixture("base.safetensors"));
+        var tensors = Safetensors.Load(weights).ToDictionary(p => p.Key, p => p.Value);
+        var savedEmbedding = baseTensors["model.embed_tokens.weight"].Clone();
+        savedEmbedding.AsSpan()[5] += 0.5f;   // a value the base does not have: the saved one must win
+        tensors["base_model.model.model.embed_tokens.base_layer.weight"] = savedEmbedding;
+        Safetensors.Save(weights, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        string output = _folder.File("merged.safetensors");
+
+        var result = CliRunner.Run("merge", "--base", Fixture("base.safetensors"), "--adapter", adapter, "-o", output);
+
+        Assert.Equal("", result.Error);
+        Assert.Equal(0, result.ExitCode);
+        var merged = Safetensors.Load(output);
+        var expected = Safetensors.Load(Fixture("lora", "merged.safetensors"));
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), merged.Keys.Order(StringComparer.Ordinal));
+        var e = expected["model.embed_tokens.weight"].ToArray();
+        var m = merged["model.embed_tokens.weight"].ToArray();
+        for (int i = 0; i < e.Length; i++)
+            Assert.True(Math.Abs(e[i] + (i == 5 ? 0.5f : 0f) - m[i]) <= 2e-6 * (1 + Math.Abs(e[i])), $"embed_tokens[{i}]: expected {e[i]}, got {m[i]}");
+    }
+
+    [Fact]
+    public void ModulesToSaveLmHeadOnATiedBaseBecomesItsOwnHead()
+    {
+        // A Qwen2-like folder: lm_head is tied to embed_tokens, so the checkpoint has no lm_head.weight.
+        string baseDir = _folder.Folder("tied");
+        var tensors = Safetensors.Load(Fixture("base.safetensors")).Where(p => p.Key != "lm_head.weight").ToDictionary(p => p.Key, p => p.Value.To(DType.BF16));
+        Safetensors.Save(Path.Combine(baseDir, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        File.WriteAllText(Path.Combine(baseDir, "config.json"), "{\"model_type\": \"qwen2\", \"tie_word_embeddings\": true}");
+        string outDir = _folder.File("out");
+
+        var result = CliRunner.Run("merge", "--base", baseDir, "--adapter", Fixture("lora"), "-o", outDir);   // modules_to_save: ["lm_head"]
+
+        Assert.Equal("", result.Error);
+        Assert.Equal(0, result.ExitCode);
+        var merged = Safetensors.Load(Path.Combine(outDir, "model.safetensors"));
+        using (var adapter = SafetensorsFile.Open(Fixture("lora", "adapter_model.safetensors")))
+        {
+            var head = adapter.ReadTensorAsFloat32("base_model.model.lm_head.weight").To(DType.BF16);
+            Assert.Equal(DType.BF16, merged["lm_head.weight"].DType);
+            Assert.Equal(head.AsSpan<BFloat16>().ToArray(), merged["lm_head.weight"].AsSpan<BFloat16>().ToArray());
+        }
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "config.json")))!;
+        Assert.False(config["tie_word_embeddings"]!.GetValue<bool>());
+        Assert.Equal("qwen2", config["model_type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void LayerReplicationExitsWithOneNamingTheField()
+    {
+        string adapter = CopyAdapter("lora");
+        string config = Path.Combine(adapter, "adapter_config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"layer_replication\": null", "\"layer_replication\": [[0, 2]]"));
+        var result = CliRunner.Run("merge", "--base", Fixture("base.safetensors"), "--adapter", adapter, "-o", _folder.File("o.safetensors"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("'layer_replication' [[0,2]] is not supported", Assert.Single(result.ErrorLines));
+    }
+}

@@ -184,9 +184,18 @@ public sealed unsafe class FakeDriverTests
         using var scope = CudaDevice.Substitute(device);
         using var weight = CudaQuantizedTensor.Upload(tensor);
         using var output = CudaBuffer.Allocate(4096 * 4);
+        // The fake driver's events read the host clock, so work that takes a known time shows up: 8 calls of at least
+        // 10 ms each must average at least 10 ms per call, and far less than the 80 ms they take together (the timer
+        // divides by the number of calls).
         int calls = 0;
-        double ms = CudaEventTimer.MillisecondsPerCall(device, () => { FourBitLaunches.EnqueueDequantize(device, weight, DType.F32, output); calls++; }, 3);
-        Assert.Equal(3, calls);
-        Assert.True(ms >= 0);
+        double ms = CudaEventTimer.MillisecondsPerCall(device, () =>
+        {
+            FourBitLaunches.EnqueueDequantize(device, weight, DType.F32, output);
+            Thread.Sleep(10);
+            calls++;
+        }, 8);
+        Assert.Equal(8, calls);
+        Assert.True(ms >= 9.9, $"{ms} ms per call for calls that each sleep 10 ms");
+        Assert.True(ms < 70, $"{ms} ms per call: the total (≥ 80 ms) was not divided by the 8 calls");
     }
 }

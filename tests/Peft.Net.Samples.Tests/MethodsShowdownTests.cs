@@ -17,6 +17,7 @@ public class MethodsShowdownTests
         foreach (var r in results)
         {
             Assert.True(double.IsFinite(r.EvalLoss) && r.EvalLoss > 0, $"{r.Method}: eval loss {r.EvalLoss}");
+            Assert.True(r.EvalLoss < r.StartEvalLoss, $"{r.Method}: eval loss did not fall ({r.StartEvalLoss} → {r.EvalLoss})");
             Assert.Equal(options.FineTuneSteps, r.LossCurve.Count);
             Assert.True(r.TokensPerSecond > 0 && r.PeakManagedBytes > 0, r.Method);
         }

@@ -18,6 +18,9 @@ public class QLoraFineTuneTests
         Assert.Equal(options.FineTuneSteps, report.LoraCurve.Count);
         Assert.Equal(options.FineTuneSteps, report.QLoraCurve.Count);
         Assert.True(double.IsFinite(report.LoraEvalLoss) && double.IsFinite(report.QLoraEvalLoss));
+        // Fine-tuning learned something: the held-out loss fell for both.
+        Assert.True(report.LoraEvalLoss < report.LoraStartEvalLoss, $"LoRA eval loss {report.LoraStartEvalLoss} → {report.LoraEvalLoss}");
+        Assert.True(report.QLoraEvalLoss < report.QLoraStartEvalLoss, $"QLoRA eval loss {report.QLoraStartEvalLoss} → {report.QLoraEvalLoss}");
         // The NF4 base is close to the float32 one: the first-step losses (adapters start at zero) nearly agree.
         Assert.Equal(report.LoraCurve[0].Loss, report.QLoraCurve[0].Loss, 1);
         Assert.True(File.Exists(Path.Combine(dir.Path, "qlora-adapter", "adapter_model.safetensors")));

@@ -4,6 +4,7 @@
 //   2. model.ApplyLora(rank: 8) freezes it and adds adapters; they learn a new task: the quarter with the smallest sum.
 // Each phase must at least halve its training loss, LoRA must train only the adapters and leave the base weights
 // untouched. The weights and the adapter are saved into the folder given as the argument, for the `peft` tool.
+using Peft.Net;
 using Peft.Net.Core;
 using Peft.Net.Core.IO;
 using Peft.Net.Core.Nn;

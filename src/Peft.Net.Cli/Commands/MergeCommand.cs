@@ -61,7 +61,11 @@ internal static class MergeCommand
                 console.Out.WriteLine($"wrote {target}");
             }
             if (!singleFile && checkpoint.IsFolder)
+            {
                 CopyFolderFiles(checkpoint.Path, output, console);
+                if (plan.Added.Count > 0)
+                    UntieHead(output, plan, files, console);
+            }
             console.Out.WriteLine($"merged {plan.Modules} adapted modules ({changed} tensors changed) from {adapterFolder} into {output}");
             return CliAction.Success;
         }
@@ -74,7 +78,9 @@ internal static class MergeCommand
     /// <summary>Writes every tensor of <paramref name="sources"/> to <paramref name="target"/> (merged where the plan says), in file order.</summary>
     private static int Write(string target, IReadOnlyList<SafetensorsFile> sources, MergePlan plan)
     {
-        var specs = sources.SelectMany(f => f.Entries).Select(e => new SafetensorsTensorSpec(e.Name, e.DType, e.ShapeArray()));
+        var added = plan.Added.Where(a => sources.Any(f => f.Entries.Contains(a.Partner))).ToList();
+        var specs = sources.SelectMany(f => f.Entries).Select(e => new SafetensorsTensorSpec(e.Name, e.DType, e.ShapeArray()))
+            .Concat(added.Select(a => new SafetensorsTensorSpec(a.Name, a.Partner.DType, a.Partner.ShapeArray())));
         int changed = 0;
         using var writer = new SafetensorsWriter(target, specs, sources[0].Metadata.Count > 0 ? sources[0].Metadata : null);
         var buffer = new byte[1 << 20];
@@ -95,8 +101,40 @@ internal static class MergeCommand
                     writer.WriteBytes(buffer.AsSpan(0, length));
                 }
             }
+        foreach (var tensor in added)
+        {
+            writer.Write(tensor.Value());
+            changed++;
+        }
         writer.Commit();
         return changed;
+    }
+
+    /// <summary>
+    /// The adapter saved a head for a base whose head was tied to the input embedding: the merged folder now has its
+    /// own <c>lm_head.weight</c>, so config.json says <c>tie_word_embeddings: false</c> (as PEFT's merge_and_unload
+    /// does) and a shard index maps the new tensor to its shard. Both files are rewritten atomically.
+    /// </summary>
+    private static void UntieHead(string output, MergePlan plan, IReadOnlyList<SafetensorsFile> files, CliConsole console)
+    {
+        string config = Path.Combine(output, "config.json");
+        if (File.Exists(config))
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config)) as System.Text.Json.Nodes.JsonObject
+                ?? throw new CliUserException($"{config}: expected a JSON object");
+            node["tie_word_embeddings"] = false;
+            AtomicFile.WriteAllText(config, node.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+            console.Out.WriteLine("config.json: tie_word_embeddings set to false (the adapter trained its own lm_head)");
+        }
+        string index = Path.Combine(output, BaseCheckpoint.IndexFile);
+        if (File.Exists(index))
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(index))!.AsObject();
+            var map = node["weight_map"]!.AsObject();
+            foreach (var tensor in plan.Added)
+                map[tensor.Name] = Path.GetFileName(files.First(f => f.Entries.Contains(tensor.Partner)).FilePath);
+            AtomicFile.WriteAllText(index, node.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+        }
     }
 
     private static void CopyFolderFiles(string from, string to, CliConsole console)

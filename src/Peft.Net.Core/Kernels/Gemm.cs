@@ -76,6 +76,14 @@ internal static unsafe class Gemm
         : GemmMicroKernel128.IsSupported ? GemmKernelPath.Vector128
         : GemmKernelPath.Scalar;
 
+    /// <summary>
+    /// Test hook (this thread only): lets an explicit <see cref="GemmKernelPath.Vector512"/> request run the AVX-512
+    /// micro-kernel in .NET's software emulation of <c>Vector512</c> on a CPU without AVX-512, so its correctness is
+    /// checked on every machine. Never used by <see cref="GemmKernelPath.Auto"/>.
+    /// </summary>
+    [ThreadStatic]
+    internal static bool AllowEmulatedPathForTests;
+
     /// <summary>Whether <paramref name="path"/> runs natively here.</summary>
     public static bool IsSupported(GemmKernelPath path) => path switch
     {
@@ -106,7 +114,7 @@ internal static unsafe class Gemm
             return;
         }
         if (path == GemmKernelPath.Auto) path = BestPath;
-        else if (!IsSupported(path))
+        else if (!IsSupported(path) && !(path == GemmKernelPath.Vector512 && AllowEmulatedPathForTests))
             throw new PlatformNotSupportedException($"The {path} GEMM micro-kernel does not run on this CPU.");
         if (ComputesTransposed(problem, path))
         {

@@ -45,6 +45,18 @@ internal sealed unsafe class CudaDriverApi
     /// <summary>The library file the functions came from.</summary>
     public string LibraryName { get; }
 
+    /// <summary>
+    /// Every driver export this class resolves, with the ABI names of <c>cuda.h</c> (<c>cuMemAlloc</c> is
+    /// <c>#define</c>d to <c>cuMemAlloc_v2</c>, …). Resolving any other name is a programming error.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Exports =
+    [
+        "cuInit", "cuDriverGetVersion", "cuDeviceGetCount", "cuDeviceGet", "cuDeviceGetName", "cuDeviceGetAttribute",
+        "cuDevicePrimaryCtxRetain", "cuCtxSetCurrent", "cuCtxSynchronize", "cuModuleLoadDataEx", "cuModuleGetFunction",
+        "cuMemAlloc_v2", "cuMemFree_v2", "cuMemcpyHtoD_v2", "cuMemcpyDtoH_v2", "cuLaunchKernel", "cuGetErrorName",
+        "cuGetErrorString", "cuEventCreate", "cuEventRecord", "cuEventSynchronize", "cuEventElapsedTime", "cuEventDestroy_v2",
+    ];
+
     /// <summary>The driver library names tried on this operating system, in order.</summary>
     public static string[] DefaultLibraryNames() =>
         OperatingSystem.IsWindows() ? ["nvcuda.dll"]
@@ -93,6 +105,8 @@ internal sealed unsafe class CudaDriverApi
         string? missing = null;
         IntPtr Get(string export)
         {
+            if (!Exports.Contains(export))
+                throw new InvalidOperationException($"CudaDriverApi resolves '{export}', which is missing from CudaDriverApi.Exports.");
             if (NativeLibrary.TryGetExport(lib, export, out IntPtr address))
                 return address;
             missing ??= export;

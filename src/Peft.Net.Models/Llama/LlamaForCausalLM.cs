@@ -152,11 +152,12 @@ public sealed class LlamaForCausalLM : Module
     /// <param name="directory">The model folder.</param>
     /// <param name="dtype">Storage dtype of the linear and embedding weights (F32 makes them trainable); null keeps the checkpoint's.</param>
     /// <param name="loadIn4Bit">Quantize the linear layers (all but lm_head) to NF4 after loading (QLoRA).</param>
+    /// <returns>The model, with <paramref name="directory"/> recorded as its name (an adapter saved from it writes it as <c>base_model_name_or_path</c>).</returns>
     /// <exception cref="FileNotFoundException">The folder, config.json or the weights are missing.</exception>
     /// <exception cref="InvalidDataException">The config or the tensors do not match the architecture; the message lists the missing, unexpected and mis-shaped tensors with their files.</exception>
     /// <exception cref="NotSupportedException">The model type, rope scaling or a tensor's dtype is not supported.</exception>
     public static LlamaForCausalLM FromPretrained(string directory, DType? dtype = null, bool loadIn4Bit = false) =>
-        LlamaCheckpoint.Load(directory, dtype, loadIn4Bit);
+        LlamaCheckpoint.Load(directory, dtype, loadIn4Bit).SetBaseModelNameOrPath(directory);
 
     /// <summary>
     /// Writes config.json and model.safetensors (each to a temporary file, then renamed) in Hugging Face's layout, so

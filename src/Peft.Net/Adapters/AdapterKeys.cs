@@ -34,6 +34,31 @@ public static class AdapterKeys
     }
 
     /// <summary>
+    /// The model state key that a non-LoRA tensor of an adapter file overwrites, or null: PEFT saves whole base tensors
+    /// beside the adapter for <c>save_embedding_layers</c> (<c>….embed_tokens.base_layer.weight</c>,
+    /// <c>….lm_head.base_layer.weight</c>) and for <c>bias: "all"/"lora_only"</c> (<c>….q_proj.base_layer.bias</c>, or
+    /// <c>….q_proj.bias</c> from older releases), and loads them into the base. The key is tried as it is, with
+    /// <c>base_layer.</c> inserted before its last segment (the module is wrapped here) and with it removed (it is not).
+    /// </summary>
+    /// <param name="fileKey">A key of <c>adapter_model.safetensors</c>.</param>
+    /// <param name="modelHasKey">Whether the model's state dict has a key.</param>
+    public static string? BaseTensorKey(string fileKey, Func<string, bool> modelHasKey)
+    {
+        if (!fileKey.StartsWith(AdapterFiles.KeyPrefix, StringComparison.Ordinal)) return null;
+        string rest = fileKey[AdapterFiles.KeyPrefix.Length..];
+        if (rest.Contains("lora_", StringComparison.Ordinal)) return null;
+        int dot = rest.LastIndexOf('.');
+        string? wrapped = dot > 0 ? rest[..dot] + ".base_layer" + rest[dot..] : null;
+        string unwrapped = ToBaseCheckpointName(rest);
+        foreach (var candidate in new[] { rest, wrapped, unwrapped })
+            if (candidate is not null && modelHasKey(candidate)) return candidate;
+        return null;
+    }
+
+    /// <summary>The name of a saved base tensor in the base checkpoint: <c>x.base_layer.weight</c> → <c>x.weight</c>.</summary>
+    public static string ToBaseCheckpointName(string modelKey) => modelKey.Replace(".base_layer.", ".", StringComparison.Ordinal);
+
+    /// <summary>
     /// Sorts the keys of an adapter file into adapted modules and whole tensors.
     /// </summary>
     /// <param name="fileKeys">The tensor names of <c>adapter_model.safetensors</c>.</param>
@@ -56,7 +81,7 @@ public static class AdapterKeys
             else if (Split(rest, ".lora_B.bias") is { } bias) Module(modules, bias).Bias = key;
             else if (rest.Contains("lora_", StringComparison.Ordinal))
                 throw new AdapterFormatException(source, $"tensor '{key}' is not a LoRA key Peft.Net knows (lora_A.weight, lora_B.weight, lora_B.bias, lora_magnitude_vector, lora_embedding_A/B)");
-            else full[key] = rest;
+            else full[key] = ToBaseCheckpointName(rest);
         }
         return new AdapterFileLayout(modules.Select(p => p.Value.Build(p.Key, source)).ToList(), full);
     }

@@ -21,5 +21,5 @@ public sealed record AdapterModuleWeights(string ModulePath, AdapterModuleKind K
 
 /// <summary>The tensors of an adapter file sorted by role.</summary>
 /// <param name="Modules">Adapted modules, in first-key order.</param>
-/// <param name="FullTensors">Whole tensors saved by the adapter (modules_to_save, saved embeddings): file key → model key.</param>
+/// <param name="FullTensors">Whole tensors saved by the adapter (modules_to_save, saved embedding layers, bias modes): file key → the base checkpoint's tensor name (<c>base_layer.</c> removed).</param>
 public sealed record AdapterFileLayout(IReadOnlyList<AdapterModuleWeights> Modules, IReadOnlyDictionary<string, string> FullTensors);

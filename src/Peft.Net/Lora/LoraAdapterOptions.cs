@@ -10,8 +10,10 @@ namespace Peft.Net.Lora;
 /// <param name="UseRsLora">rsLoRA: scaling = alpha/√r instead of alpha/r.</param>
 /// <param name="Init">How A and B start.</param>
 /// <param name="UseDora">DoRA: add a trainable magnitude vector and normalise the adapted weight's rows.</param>
+/// <param name="LoraBias">PEFT's <c>lora_bias</c>: lora_B gets a trainable bias [out] (initialised to 0), added as
+/// <c>scaling · b_B</c>; linear layers only, not with DoRA.</param>
 public sealed record LoraAdapterOptions(int Rank = 8, float Alpha = 8, float Dropout = 0f, bool UseRsLora = false,
-    LoraInit Init = LoraInit.Default, bool UseDora = false)
+    LoraInit Init = LoraInit.Default, bool UseDora = false, bool LoraBias = false)
 {
     /// <summary>The factor applied to B·A: <c>Alpha / Rank</c>, or <c>Alpha / √Rank</c> with rsLoRA.</summary>
     public float Scaling => UseRsLora ? Alpha / MathF.Sqrt(Rank) : Alpha / Rank;
@@ -26,6 +28,8 @@ public sealed record LoraAdapterOptions(int Rank = 8, float Alpha = 8, float Dro
             throw new ArgumentException($"LoRA adapter '{adapterName}': alpha must be finite, got {Alpha}.");
         if (!(Dropout >= 0f && Dropout <= 1f))
             throw new ArgumentException($"LoRA adapter '{adapterName}': dropout must be in [0, 1], got {Dropout}.");
+        if (LoraBias && UseDora)
+            throw new ArgumentException($"LoRA adapter '{adapterName}': lora_bias cannot be combined with DoRA (as in PEFT).");
         if (!Enum.IsDefined(Init))
             throw new ArgumentException($"LoRA adapter '{adapterName}': unknown init {Init}.");
     }

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using Peft.Net.Adapters;
+using Peft.Net.Lora;
 
-namespace Peft.Net.Lora;
+namespace Peft.Net;
 
 /// <summary>
 /// The configuration of one LoRA/DoRA adapter, field for field the <c>LoraConfig</c> of Hugging Face PEFT that is
@@ -14,7 +15,9 @@ namespace Peft.Net.Lora;
 /// module whose dotted name equals the entry or ends with <c>"." + entry</c>; <see cref="TargetModulesRegex"/> is a
 /// regular expression that must match the whole dotted name, or the special value <see cref="AllLinear"/>.</para>
 /// <para>Fields Peft.Net does not model (<c>loftq_config</c>, <c>megatron_config</c>, fields of newer PEFT versions…)
-/// are kept in <see cref="ExtraFields"/> and written back unchanged.</para>
+/// are kept in <see cref="ExtraFields"/> and written back unchanged, except fields added after PEFT 0.10 that hold
+/// their defaults (<c>lora_bias: false</c>, <c>exclude_modules: null</c>, <c>eva_config: null</c>…) and
+/// <c>peft_version</c>: those are left out, because PEFT 0.10–0.13 refuse every field they do not know.</para>
 /// </remarks>
 public sealed record LoraConfig
 {
@@ -60,7 +63,7 @@ public sealed record LoraConfig
     /// <summary><c>fan_in_fan_out</c>: the base weight is stored [in, out] (GPT-2 Conv1D). Peft.Net layers use [out, in], so false.</summary>
     public bool FanInFanOut { get; init; }
 
-    /// <summary><c>bias</c>: which biases train ("none", "all", "lora_only"); Peft.Net supports "none".</summary>
+    /// <summary><c>bias</c>: which base biases train ("none", "all", "lora_only"). <c>LoadAdapter</c> loads the biases such an adapter saved; training applies "none" only.</summary>
     public string Bias { get; init; } = "none";
 
     /// <summary><c>use_rslora</c>: rank-stabilized scaling <c>lora_alpha / √r</c>.</summary>
@@ -85,6 +88,12 @@ public sealed record LoraConfig
     /// <c>rank_pattern</c>: per-module ranks. For each adapted module the first key (in enumeration order) whose regex
     /// matches a dotted suffix of the module name (<c>(.*\.)?(KEY)$</c>) gives its rank.
     /// </summary>
+    /// <remarks>
+    /// Rank and alpha keys are resolved separately, as PEFT ≥ 0.14 does. PEFT ≤ 0.13 took the first matching key of
+    /// rank_pattern then alpha_pattern (with <c>.*\.KEY$</c>) and used that one key for both, so a module that matches
+    /// a rank key and a different alpha key gets the global lora_alpha there. <see cref="PatternKeyDisagreements"/>
+    /// lists the modules where the two differ, and <c>LoadAdapter</c> logs them as warnings.
+    /// </remarks>
     public IReadOnlyDictionary<string, int> RankPattern { get; init; } = new OrderedDictionary<string, int>();
 
     /// <summary><c>alpha_pattern</c>: per-module <c>lora_alpha</c>, matched like <see cref="RankPattern"/>.</summary>
@@ -93,7 +102,7 @@ public sealed record LoraConfig
     /// <summary><c>use_dora</c>: weight-decomposed LoRA (a trainable magnitude vector per output feature).</summary>
     public bool UseDora { get; init; }
 
-    /// <summary><c>lora_bias</c>: a trainable bias on lora_B; not supported by Peft.Net layers (must be false to apply).</summary>
+    /// <summary><c>lora_bias</c> (PEFT ≥ 0.14): a trainable bias on lora_B of linear layers, added as <c>scaling · b_B</c> and merged into the base bias; not with DoRA. Written to the file only when true.</summary>
     public bool LoraBias { get; init; }
 
     /// <summary>Other fields of <c>adapter_config.json</c>, kept as read and written back (sorted with the rest).</summary>
@@ -132,6 +141,28 @@ public sealed record LoraConfig
     /// <summary>The <c>lora_alpha</c> of the module named <paramref name="moduleName"/>: its <see cref="AlphaPattern"/> entry or <see cref="LoraAlpha"/>.</summary>
     public double AlphaFor(string moduleName) =>
         PatternKey.Find(AlphaPattern.Keys, moduleName) is { } key ? AlphaPattern[key] : LoraAlpha;
+
+    /// <summary>
+    /// The modules among <paramref name="moduleNames"/> whose rank or alpha differs between PEFT ≤ 0.13 and PEFT ≥ 0.14
+    /// (which Peft.Net follows; see the remarks of <see cref="RankPattern"/>): empty when the patterns are unambiguous.
+    /// </summary>
+    public IReadOnlyList<PatternKeyDisagreement> PatternKeyDisagreements(IEnumerable<string> moduleNames)
+    {
+        ArgumentNullException.ThrowIfNull(moduleNames);
+        var found = new List<PatternKeyDisagreement>();
+        if (RankPattern.Count == 0 && AlphaPattern.Count == 0) return found;
+        foreach (var name in moduleNames)
+        {
+            int rank = RankFor(name);
+            double alpha = AlphaFor(name);
+            var legacyKey = PatternKey.FindLegacy(RankPattern.Keys, AlphaPattern.Keys, name);
+            int legacyRank = legacyKey is not null && RankPattern.TryGetValue(legacyKey, out var r) ? r : R;
+            double legacyAlpha = legacyKey is not null && AlphaPattern.TryGetValue(legacyKey, out var a) ? a : LoraAlpha;
+            if (rank != legacyRank || alpha != legacyAlpha)
+                found.Add(new PatternKeyDisagreement(name, rank, alpha, legacyRank, legacyAlpha));
+        }
+        return found;
+    }
 
     /// <summary>The scaling of a module with rank <paramref name="rank"/> and alpha <paramref name="alpha"/>: <c>alpha / r</c> or <c>alpha / √r</c>.</summary>
     public float ScalingFor(int rank, double alpha) => (float)(UseRsLora ? alpha / Math.Sqrt(rank) : alpha / rank);

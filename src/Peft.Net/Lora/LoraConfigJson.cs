@@ -105,7 +105,6 @@ internal static class LoraConfigJson
             ["layers_to_transform"] = config.LayersToTransform is null ? null : new JsonArray(config.LayersToTransform.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray()),
             ["loftq_config"] = new JsonObject(),
             ["lora_alpha"] = NumberNode(config.LoraAlpha),
-            ["lora_bias"] = config.LoraBias,
             ["lora_dropout"] = JsonValue.Create(config.LoraDropout),
             ["megatron_config"] = null,
             ["megatron_core"] = "megatron.core",
@@ -119,10 +118,16 @@ internal static class LoraConfigJson
             ["use_dora"] = config.UseDora,
             ["use_rslora"] = config.UseRsLora,
         };
+        // Fields newer than PEFT 0.10 only when they are in use, so PEFT 0.10–0.13 load the file (see PeftConfigFields).
+        if (config.LoraBias)
+            obj["lora_bias"] = true;
         if (config.ExcludeModules is not null || config.ExcludeModulesRegex is not null)
             obj["exclude_modules"] = config.ExcludeModulesRegex is not null ? JsonValue.Create(config.ExcludeModulesRegex) : StringList(config.ExcludeModules);
         foreach (var (key, value) in config.ExtraFields)
-            obj[key] = value?.DeepClone();
+        {
+            if (PeftConfigFields.Omit(key, value)) obj.Remove(key);
+            else obj[key] = value?.DeepClone();
+        }
         return PythonJson.Serialize(obj);
     }
 

@@ -1,4 +1,4 @@
-namespace Peft.Net.Lora;
+namespace Peft.Net;
 
 /// <summary>How a new LoRA adapter's weights are initialised (PEFT's <c>init_lora_weights</c>).</summary>
 public enum LoraInit

@@ -13,7 +13,8 @@ internal static class LoraInitializer
         int r = options.Rank, k = baseLayer.InFeatures, n = baseLayer.OutFeatures;
         // The modules' own initialisation is overwritten below; a fixed generator keeps `random` for the adapter.
         var a = new Linear(k, r, bias: false, random: new TensorRandom(0));
-        var b = new Linear(r, n, bias: false, random: new TensorRandom(0));
+        var b = new Linear(r, n, bias: options.LoraBias, random: new TensorRandom(0));
+        b.Bias?.AsSpan().Clear();   // PEFT's reset_lora_parameters: lora_B.bias = 0
         var av = a.Weight.AsSpan();
         var bv = b.Weight.AsSpan();
         bv.Clear();

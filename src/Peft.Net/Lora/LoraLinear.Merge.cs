@@ -30,6 +30,10 @@ public partial class LoraLinear
     {
         var names = _book.ToMerge(adapterNames);
         if (names.Count == 0) return;
+        foreach (var name in names)
+            if (GetLoraBias(name) is not null && Bias is null)
+                throw new InvalidOperationException(
+                    $"Adapter '{name}' has a lora_B bias (lora_bias) but this layer's base has no bias to merge it into (PEFT cannot merge it either); keep the adapter unmerged.");
         var weight = Base.GetDenseWeight();
         var w = weight.AsSpan();
         foreach (var name in names)
@@ -49,6 +53,7 @@ public partial class LoraLinear
                     TensorPrimitives.Multiply(w.Slice(o * InFeatures, InFeatures), (float)(m[o] / norms[o]), w.Slice(o * InFeatures, InFeatures));
                 _doraMergeNorms[name] = norms;
             }
+            AddLoraBias(name, +1f);
             _book.Merged.Add(name);
         }
         Base.SetDenseWeight(weight);
@@ -75,9 +80,23 @@ public partial class LoraLinear
                 _doraMergeNorms.Remove(name);
             }
             TensorPrimitives.Subtract(w, delta, w);
+            AddLoraBias(name, -1f);
         }
         merged.Clear();
         Base.SetDenseWeight(weight);
+    }
+
+    // base bias [out] += sign · scaling · lora_B bias [out] (PEFT's merge of lora_bias)
+    private void AddLoraBias(string name, float sign)
+    {
+        if (GetLoraBias(name) is not { } loraBias) return;
+        var bias = Bias!;
+        if (bias.DType != DType.F32)
+            throw new NotSupportedException($"Merging lora_bias needs an F32 base bias; this layer's bias is {bias.DType}.");
+        var target = bias.AsSpan();
+        var add = loraBias.AsSpan();
+        float s = sign * _book[name].Scaling;
+        for (int i = 0; i < target.Length; i++) target[i] += s * add[i];
     }
 
     /// <inheritdoc/>

@@ -92,6 +92,10 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     /// <exception cref="ArgumentException">No such adapter.</exception>
     public Tensor GetLoraB(string adapterName) => LoraB.Get<Linear>(_book.Check(adapterName)).Weight;
 
+    /// <summary>The adapter's lora_B bias [out] (<c>lora_B.&lt;adapter&gt;.bias</c>, PEFT's <c>lora_bias</c>), or null.</summary>
+    /// <exception cref="ArgumentException">No such adapter.</exception>
+    public Tensor? GetLoraBias(string adapterName) => LoraB.Get<Linear>(_book.Check(adapterName)).Bias;
+
     /// <summary>The DoRA magnitude m [out] of the adapter, or null when it does not use DoRA.</summary>
     /// <exception cref="ArgumentException">No such adapter.</exception>
     public Tensor? GetMagnitude(string adapterName) =>
@@ -192,7 +196,11 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
         var branchInput = dropout ? ApplyDropout(name, x) : x;
         var down = Ops.MatMul(branchInput, a, transposeB: true);   // (M, R)
         if (!options.UseDora)
-            return LoraOps.AddLowRank(y, down, b, options.Scaling, overwriteY);
+        {
+            var sum = LoraOps.AddLowRank(y, down, b, options.Scaling, overwriteY);
+            // lora_bias: lora_B is Linear(r, out, bias=True), so its bias is scaled with the branch: + scaling · b_B
+            return LoraB.Get<Linear>(name).Bias is { } loraBias ? Ops.Add(sum, Ops.MulScalar(loraBias, options.Scaling)) : sum;
+        }
 
         var weight = BaseWeight.Of(Base);
         var magnitude = Magnitudes.Get<DoraMagnitudeVector>(name).Weight;
@@ -223,6 +231,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
             bool trainable = _book.Active.Contains(name);
             LoraA.Get<Linear>(name).Weight.RequiresGrad = trainable;
             LoraB.Get<Linear>(name).Weight.RequiresGrad = trainable;
+            if (LoraB.Get<Linear>(name).Bias is { } loraBias) loraBias.RequiresGrad = trainable;
             if (_book[name].UseDora) Magnitudes.Get<DoraMagnitudeVector>(name).Weight.RequiresGrad = trainable;
         }
     }

@@ -1,8 +1,9 @@
 using Peft.Net.Adapters;
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
+using Peft.Net.Lora;
 
-namespace Peft.Net.Lora;
+namespace Peft.Net;
 
 public static partial class PeftModelExtensions
 {
@@ -146,6 +147,8 @@ public static partial class PeftModelExtensions
         if (state.Configs.ContainsKey(newAdapterName))
             throw new ArgumentException($"The model already has an adapter named '{newAdapterName}'.", nameof(newAdapterName));
         var configs = adapters.Select(a => state.Configs[a]).ToList();
+        if (configs.Any(c => c.LoraBias))
+            throw new NotSupportedException("AddWeightedAdapter cannot combine adapters with lora_bias (their lora_B biases are not combined).");
         if (configs.Any(c => c.UseDora))
             throw new NotSupportedException("AddWeightedAdapter cannot combine DoRA adapters (their magnitude vectors do not add up).");
         if (configs.Any(c => c.RankPattern.Count > 0 || c.AlphaPattern.Count > 0))

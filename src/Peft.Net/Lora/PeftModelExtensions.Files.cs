@@ -2,8 +2,10 @@ using Peft.Net.Adapters;
 using Peft.Net.Core;
 using Peft.Net.Core.IO;
 using Peft.Net.Core.Nn;
+using Microsoft.Extensions.Logging;
+using Peft.Net.Lora;
 
-namespace Peft.Net.Lora;
+namespace Peft.Net;
 
 public static partial class PeftModelExtensions
 {
@@ -14,8 +16,17 @@ public static partial class PeftModelExtensions
     /// etc. without the adapter name, tensors in their own dtype). Both files are written atomically. Unlike PEFT's
     /// <c>save_pretrained</c>, a non-default adapter is written into <paramref name="directory"/> itself, not a subfolder.
     /// </summary>
+    /// <remarks>
+    /// <c>base_model_name_or_path</c> is <paramref name="baseModelNameOrPath"/> when given, else the config's own value,
+    /// else the name the model was loaded from (<see cref="SetBaseModelNameOrPath"/>). Fields that PEFT added after
+    /// 0.10 are written only when they hold other than their defaults, so PEFT 0.10 and later load the folder.
+    /// </remarks>
+    /// <param name="model">The model holding the adapter.</param>
+    /// <param name="directory">The folder to write (created if needed).</param>
+    /// <param name="adapterName">The adapter to save.</param>
+    /// <param name="baseModelNameOrPath">The base model's Hub name or folder to record; null keeps the config's or the model's.</param>
     /// <exception cref="ArgumentException">The model has no such adapter.</exception>
-    public static void SaveAdapter(this Module model, string directory, string adapterName = "default")
+    public static void SaveAdapter(this Module model, string directory, string adapterName = "default", string? baseModelNameOrPath = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         var state = PeftModelState.Require(model, adapterName);
@@ -25,9 +36,13 @@ public static partial class PeftModelExtensions
                 tensors[fileKey] = tensor;
         if (tensors.Count == 0)
             throw new InvalidOperationException($"Adapter '{adapterName}' has no tensors in the model (was it deleted from every layer?).");
+        var config = state.Configs[adapterName];
+        foreach (var (key, tensor) in BiasesToSave(model, config.Bias))
+            tensors[AdapterFiles.KeyPrefix + key] = tensor;
         Directory.CreateDirectory(directory);
         Safetensors.Save(Path.Combine(directory, AdapterFiles.WeightsFile), tensors, AdapterFiles.Metadata);
-        state.Configs[adapterName].Save(Path.Combine(directory, AdapterFiles.ConfigFile));
+        config = config with { BaseModelNameOrPath = baseModelNameOrPath ?? config.BaseModelNameOrPath ?? model.BaseModelNameOrPath() };
+        config.Save(Path.Combine(directory, AdapterFiles.ConfigFile));
     }
 
     /// <summary>
@@ -35,23 +50,40 @@ public static partial class PeftModelExtensions
     /// <paramref name="adapterName"/>: reads the config, adds the adapter's structure to the model, checks that the
     /// file's keys and shapes are exactly the adapter's (any missing or unexpected key or shape mismatch is an error
     /// listing them; the model is then left as it was), and copies the values (F16/BF16 widened to F32). The first
-    /// adapter of a model becomes active. Initialisations that rewrite the base (PiSSA) are not re-run: such an
-    /// adapter needs the residual base model it was trained with.
+    /// adapter of a model becomes active.
     /// </summary>
+    /// <remarks>
+    /// <para>As PEFT's <c>PeftModel.from_pretrained</c>: an adapter whose <c>init_lora_weights</c> is <c>"pissa"</c>
+    /// re-runs PiSSA on the base weights first (they become the residual <c>W − scaling·B₀·A₀</c>; the SVD is
+    /// deterministic), then the saved A and B are loaded. Initialisations that rewrite the base in a way Peft.Net cannot
+    /// reproduce (<c>"olora"</c>, <c>"loftq"</c>, <c>"pissa_niter_K"</c>, <c>"corda"</c>, <c>"lora_ga"</c>, unknown names)
+    /// are refused with an error saying how to convert the adapter to plain LoRA; <c>layer_replication</c> is refused
+    /// naming the field.</para>
+    /// <para>Base tensors saved in the adapter file are loaded into the model, overwriting the base, as PEFT does: the
+    /// embedding and head weights of <c>save_embedding_layers</c> (<c>….embed_tokens.base_layer.weight</c>,
+    /// <c>….lm_head.base_layer.weight</c>) and the biases of <c>bias: "all"</c> / <c>"lora_only"</c>. <see cref="Unload"/>
+    /// does not restore them. <c>lora_B.bias</c> (<c>lora_bias: true</c>) is loaded into the layers.</para>
+    /// <para>Where PEFT ≤ 0.13 resolves <c>rank_pattern</c>/<c>alpha_pattern</c> keys differently from PEFT ≥ 0.14 (which
+    /// Peft.Net follows) for a module of this model, a warning naming the module and both results goes to
+    /// <paramref name="logger"/> (see <see cref="LoraConfig.PatternKeyDisagreements"/>).</para>
+    /// </remarks>
     /// <param name="model">The base model (or a model that already has other adapters).</param>
     /// <param name="directory">The adapter folder.</param>
     /// <param name="adapterName">The name to give the adapter.</param>
     /// <param name="isTrainable">False (default): inference mode, the adapter's parameters stay frozen.</param>
+    /// <param name="logger">Receives warnings (pattern keys PEFT versions resolve differently, base tensors overwritten); null: none.</param>
     /// <returns>The adapter's config.</returns>
     /// <exception cref="AdapterFormatException">The config is invalid, or the tensors do not fit the model.</exception>
     /// <exception cref="FileNotFoundException">A file of the adapter folder is missing.</exception>
     /// <exception cref="ArgumentException">The model already has an adapter of that name.</exception>
-    public static LoraConfig LoadAdapter(this Module model, string directory, string adapterName = "default", bool isTrainable = false)
+    public static LoraConfig LoadAdapter(this Module model, string directory, string adapterName = "default", bool isTrainable = false,
+        ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);
         string weightsPath = Path.Combine(directory, AdapterFiles.WeightsFile);
         var config = LoraConfig.Load(configPath) with { InferenceMode = !isTrainable };
+        var init = AdapterLoadInit.Resolve(config, configPath);
         if (!File.Exists(weightsPath))
             throw new FileNotFoundException($"{weightsPath}: adapter weights not found (only safetensors adapter weights are supported).", weightsPath);
         if (PeftModelState.Find(model)?.Configs.ContainsKey(adapterName) == true)
@@ -62,7 +94,7 @@ public static partial class PeftModelExtensions
         CheckRankAgainstFile(config, file, configPath);
         try
         {
-            AddAdapterCore(model, config, adapterName, LoraInit.Default, seed: 0);
+            AddAdapterCore(model, config, adapterName, init, seed: 0, loading: true);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
@@ -71,7 +103,10 @@ public static partial class PeftModelExtensions
         }
         try
         {
-            CopyAdapterTensors(model, file, adapterName, weightsPath);
+            var overwritten = CopyAdapterTensors(model, file, adapterName, weightsPath);
+            if (overwritten.Count > 0 && logger is not null)
+                logger.LogInformation("{File}: loaded {Count} base tensors saved with the adapter (save_embedding_layers / bias), overwriting the base: {Keys}",
+                    weightsPath, overwritten.Count, string.Join(", ", overwritten));
         }
         catch
         {
@@ -83,7 +118,28 @@ public static partial class PeftModelExtensions
             else model.Unload();
             throw;
         }
+        if (logger is not null)
+            foreach (var d in config.PatternKeyDisagreements(LoraLayers(model).Where(l => l.Layer.AdapterNames.Contains(adapterName)).Select(l => l.Path)))
+                logger.LogWarning("{File}: {Disagreement}", configPath, d.ToString());
         return config;
+    }
+
+    /// <summary>
+    /// The base biases an adapter with <c>bias: "all"</c> or <c>"lora_only"</c> carries (PEFT saves them beside the
+    /// LoRA tensors): "all" every bias of the model, "lora_only" the biases of LoRA-wrapped layers
+    /// (<c>….base_layer.bias</c>). Adapter parameters (<c>lora_B.bias</c>) and modules_to_save copies are not base biases.
+    /// </summary>
+    private static IEnumerable<(string Key, Tensor Tensor)> BiasesToSave(Module model, string bias)
+    {
+        if (bias == "none") yield break;
+        foreach (var (key, tensor) in model.StateDict())
+        {
+            if (!key.EndsWith(".bias", StringComparison.Ordinal) && key != "bias") continue;
+            var segments = key.Split('.');
+            if (segments.Any(s => s.StartsWith("lora_", StringComparison.Ordinal) || s is "modules_to_save" or "original_module")) continue;
+            if (bias == "all" || key.EndsWith(".base_layer.bias", StringComparison.Ordinal))
+                yield return (key, tensor);
+        }
     }
 
     /// <summary>
@@ -125,14 +181,28 @@ public static partial class PeftModelExtensions
         }
     }
 
-    private static void CopyAdapterTensors(Module model, SafetensorsFile file, string adapterName, string weightsPath)
+    /// <summary>Copies the adapter's tensors (and base tensors saved with it) into the model; returns the base tensors' file keys.</summary>
+    private static List<string> CopyAdapterTensors(Module model, SafetensorsFile file, string adapterName, string weightsPath)
     {
         var expected = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, tensor) in model.StateDict())
+        var state = model.StateDict();
+        foreach (var (key, tensor) in state)
             if (AdapterKeys.ToFileKey(key, adapterName) is { } fileKey)
                 expected[fileKey] = tensor;
+        var baseTensors = new List<string>();
+        var nonFloatBase = new List<string>();
+        foreach (var entry in file.Entries)
+        {
+            if (expected.ContainsKey(entry.Name) || AdapterKeys.BaseTensorKey(entry.Name, state.ContainsKey) is not { } modelKey) continue;
+            var target = state[modelKey];
+            if (target.DType is not (DType.F32 or DType.F16 or DType.BF16)) { nonFloatBase.Add($"{entry.Name} (model {target.DType})"); continue; }
+            expected[entry.Name] = target;
+            baseTensors.Add(entry.Name);
+        }
         var missing = expected.Keys.Where(k => !file.Contains(k)).ToList();
-        var unexpected = file.Entries.Select(e => e.Name).Where(k => !expected.ContainsKey(k)).ToList();
+        var unexpected = file.Entries.Select(e => e.Name).Where(k => !expected.ContainsKey(k))
+            .Select(k => k.Contains(".lora_B.bias", StringComparison.Ordinal) ? k + " (lora_bias: true in the tensors but not in adapter_config.json)" : k).ToList();
+        unexpected.AddRange(nonFloatBase.Select(k => k + " (a base tensor the model stores quantized; it cannot be overwritten)"));
         var mismatched = file.Entries
             .Where(e => expected.TryGetValue(e.Name, out var t) && !e.Shape.SequenceEqual(t.Shape))
             .Select(e => $"{e.Name}: file [{string.Join(", ", e.ShapeArray())}] vs model [{string.Join(", ", expected[e.Name].ShapeArray())}]")
@@ -154,5 +224,6 @@ public static partial class PeftModelExtensions
             var source = file.ReadTensorAsFloat32(fileKey).To(target.DType);
             Array.Copy(source.Storage, source.Offset, target.Storage, target.Offset, source.Count);
         }
+        return baseTensors;
     }
 }

@@ -1,8 +1,9 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
 using Peft.Net.Neftune;
+using Peft.Net.Lora;
 
-namespace Peft.Net.Lora;
+namespace Peft.Net;
 
 public static partial class PeftModelExtensions
 {

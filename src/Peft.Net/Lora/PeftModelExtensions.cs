@@ -1,8 +1,9 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
 using Peft.Net.Neftune;
+using Peft.Net.Lora;
 
-namespace Peft.Net.Lora;
+namespace Peft.Net;
 
 /// <summary>
 /// Model surgery for LoRA/DoRA on any <see cref="Module"/> (PEFT's <c>get_peft_model</c>, <c>add_adapter</c>,
@@ -67,7 +68,7 @@ public static partial class PeftModelExtensions
     /// <param name="seed">Seed of the initial A/B values.</param>
     /// <returns>Trainable and total parameter counts after the change.</returns>
     /// <exception cref="ArgumentException">The config is invalid, the name is in use, or the targets match nothing / a module LoRA cannot adapt.</exception>
-    /// <exception cref="NotSupportedException">A config feature Peft.Net does not implement (bias other than "none", lora_bias, an init method other than true/gaussian/pissa).</exception>
+    /// <exception cref="NotSupportedException">A config feature Peft.Net does not implement for training (bias other than "none", layer_replication, an init method other than true/gaussian/pissa, lora_bias with DoRA or on an embedding).</exception>
     public static PeftSummary ApplyLora(this Module model, LoraConfig config, string adapterName = "default", ulong seed = 0)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -88,17 +89,22 @@ public static partial class PeftModelExtensions
     /// <summary>The model's trainable and total parameter counts (PEFT's <c>print_trainable_parameters</c> line via ToString).</summary>
     public static PeftSummary TrainableParameterSummary(this Module model) => PeftSummary.Of(model);
 
-    internal static void AddAdapterCore(Module model, LoraConfig config, string adapterName, LoraInit init, ulong seed)
+    internal static void AddAdapterCore(Module model, LoraConfig config, string adapterName, LoraInit init, ulong seed, bool loading = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (string.IsNullOrEmpty(adapterName) || adapterName.Contains('.'))
             throw new ArgumentException($"'{adapterName}' is not a valid adapter name: it must be non-empty and contain no '.'.", nameof(adapterName));
         if (config.FindProblem() is { } problem)
             throw new ArgumentException($"Invalid LoRA config: {problem}.", nameof(config));
-        if (config.Bias != "none")
-            throw new NotSupportedException($"bias \"{config.Bias}\" is not supported by Peft.Net; use \"none\".");
-        if (config.LoraBias)
-            throw new NotSupportedException("lora_bias (a bias on lora_B) is not supported by Peft.Net layers.");
+        if (config.Bias is not ("none" or "all" or "lora_only"))
+            throw new ArgumentException($"Invalid LoRA config: 'bias' must be \"none\", \"all\" or \"lora_only\", found \"{config.Bias}\".", nameof(config));
+        if (config.Bias != "none" && !loading)
+            throw new NotSupportedException($"bias \"{config.Bias}\" (training base biases) is supported when loading an adapter (LoadAdapter), not for training; use \"none\".");
+        if (config.LoraBias && config.UseDora)
+            throw new NotSupportedException("lora_bias cannot be combined with use_dora (as in PEFT).");
+        if (config.ExtraFields.TryGetValue("layer_replication", out var replication) && replication is not null)
+            throw new NotSupportedException(
+                $"layer_replication {replication.ToJsonString()} is not supported by Peft.Net (it duplicates base layers before adapting them); use an adapter without 'layer_replication'.");
         if (config.FanInFanOut)
             throw new NotSupportedException("fan_in_fan_out is for [in, out] weights (GPT-2 Conv1D); Peft.Net linear layers store [out, in].");
         var existing = PeftModelState.Find(model);
@@ -117,7 +123,9 @@ public static partial class PeftModelExtensions
         {
             int rank = config.RankFor(path);
             double alpha = config.AlphaFor(path);
-            var options = new LoraAdapterOptions(rank, (float)alpha, (float)config.LoraDropout, config.UseRsLora, init, config.UseDora);
+            if (config.LoraBias && module is not ILinearLayer)
+                throw new NotSupportedException($"lora_bias applies to linear layers only (as in PEFT); '{path}' is a {module.GetType().Name}.");
+            var options = new LoraAdapterOptions(rank, (float)alpha, (float)config.LoraDropout, config.UseRsLora, init, config.UseDora, config.LoraBias);
             var layer = module as ILoraLayer ?? Wrap(model, path, module);
             layer.AddAdapter(adapterName, options, random);
         }

@@ -2,8 +2,9 @@ using Peft.Net.Core;
 using Peft.Net.Core.Nn;
 using Peft.Net.Core.Optim;
 using Peft.Net.Lora;
+using Peft.Net.Optim;
 
-namespace Peft.Net.Optim;
+namespace Peft.Net;
 
 /// <summary>
 /// LoRA+ (arXiv 2402.12354): AdamW whose B matrices learn <c>ratio</c> times faster than A, with the parameter groups of

@@ -1,8 +1,9 @@
 using System.Text.RegularExpressions;
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
+using Peft.Net.Quantization;
 
-namespace Peft.Net.Quantization;
+namespace Peft.Net;
 
 /// <summary>QLoRA's first step: turn a model's linear layers into frozen 4-bit <see cref="Nf4Linear"/> layers in place.</summary>
 public static class Nf4ModelExtensions

@@ -17,13 +17,26 @@ internal static class Nf4Reference
     ]);
 
     /// <summary>
-    /// t[i] separates code i from code i + 1: the float32 values of the literals in <c>dQuantizeNF4</c>, each equal
-    /// to the float32 midpoint of its neighbours (nf4-format.md §2.3).
+    /// The decimal literals of bitsandbytes' <c>dQuantizeNF4</c> (<c>csrc/kernels.cu</c>), t0 … t14.
+    /// </summary>
+    public static readonly string[] ThresholdLiterals =
+    [
+        "-0.8480964004993439", "-0.6106329262256622", "-0.4599952697753906", "-0.33967943489551544",
+        "-0.23460740596055984", "-0.13791173323988914", "-0.045525018125772476", "0.03979014977812767",
+        "0.1202552504837513", "0.2035212516784668", "0.2920137718319893", "0.3893125355243683",
+        "0.5016634166240692", "0.6427869200706482", "0.8614784181118011",
+    ];
+
+    /// <summary>
+    /// t[i] separates code i from code i + 1: the float32 values nvcc compiles the literals of <c>dQuantizeNF4</c> to,
+    /// rounding each decimal directly to float32 (nf4-format.md §2.3, corrected). t0, t8, t12 and t14 are one ulp
+    /// from the float32 midpoint of their neighbours (0xBF591CD9, 0x3DF64863, 0x3F006D03, 0x3F5C89D9, not …D8, …62,
+    /// …04, …DA), so an input exactly equal to one of them gets the code bitsandbytes' CUDA kernel gives it.
     /// </summary>
     public static readonly float[] Thresholds = FromBits(
     [
-        0xBF591CD8, 0xBF1C5270, 0xBEEB8480, 0xBEADEA76, 0xBE703CEC, 0xBE0D38BC, 0xBD3A7871,
-        0x3D22FAFF, 0x3DF64862, 0x3E5067E0, 0x3E9582D4, 0x3EC753F9, 0x3F006D04, 0x3F248DAF, 0x3F5C89DA,
+        0xBF591CD9, 0xBF1C5270, 0xBEEB8480, 0xBEADEA76, 0xBE703CEC, 0xBE0D38BC, 0xBD3A7871,
+        0x3D22FAFF, 0x3DF64863, 0x3E5067E0, 0x3E9582D4, 0x3EC753F9, 0x3F006D03, 0x3F248DAF, 0x3F5C89D9,
     ]);
 
     /// <summary>

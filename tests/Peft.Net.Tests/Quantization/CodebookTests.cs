@@ -7,17 +7,30 @@ public class CodebookTests
     private static uint Bits(float x) => BitConverter.SingleToUInt32Bits(x);
 
     [Fact]
-    public void Nf4_thresholds_are_the_float32_midpoints_of_neighbouring_codes()
+    public void Nf4_thresholds_are_the_cuda_literals_rounded_directly_to_float32()
     {
         var table = Nf4Reference.Table;
         Assert.Equal(-1f, table[0]);
         Assert.Equal(0u, Bits(table[7]));
         Assert.Equal(1f, table[15]);
+        var offMidpoint = new List<int>();
         for (int i = 0; i < 15; i++)
         {
             Assert.True(table[i] < table[i + 1], $"table not ascending at {i}");
-            Assert.Equal(Bits((table[i] + table[i + 1]) / 2f), Bits(Nf4Reference.Thresholds[i]));
+            // .NET parses decimal text to the nearest float32 directly, as nvcc and g++ compile a float literal.
+            Assert.Equal(Bits(float.Parse(Nf4Reference.ThresholdLiterals[i], System.Globalization.CultureInfo.InvariantCulture)), Bits(Nf4Reference.Thresholds[i]));
+            // Rounding through double (decimal → double → float) is what the old, wrong values were.
+            float viaDouble = (float)double.Parse(Nf4Reference.ThresholdLiterals[i], System.Globalization.CultureInfo.InvariantCulture);
+            uint midpoint = Bits((table[i] + table[i + 1]) / 2f);
+            Assert.Equal(midpoint, Bits(viaDouble));
+            if (midpoint != Bits(Nf4Reference.Thresholds[i]))
+            {
+                offMidpoint.Add(i);
+                Assert.Equal(1u, (uint)Math.Abs((long)midpoint - Bits(Nf4Reference.Thresholds[i])));
+            }
         }
+        Assert.Equal([0, 8, 12, 14], offMidpoint);
+        Assert.Equal([0xBF591CD9u, 0x3DF64863u, 0x3F006D03u, 0x3F5C89D9u], offMidpoint.Select(i => Bits(Nf4Reference.Thresholds[i])));
     }
 
     [Fact]

@@ -9,13 +9,24 @@ namespace Peft.Net.Cli.Commands.Merge;
 /// <summary>
 /// What <c>peft merge</c> does to each base tensor, checked in full before anything is written: adapted weights get
 /// PEFT's merge formula, <c>lora_B.bias</c> adds to the base bias, whole tensors saved by the adapter
-/// (modules_to_save) replace the base tensor; everything else is copied byte for byte.
+/// (modules_to_save, save_embedding_layers' <c>….base_layer.weight</c>, bias "all"/"lora_only") replace the base tensor
+/// before any adapter delta is added to it (as PEFT loads them into the base first); everything else is copied byte
+/// for byte. A saved <c>lm_head.weight</c> for a base whose head is tied to the input embedding (no
+/// <c>lm_head.weight</c> in the checkpoint, e.g. Qwen2) becomes a new tensor, and the head is then untied.
 /// </summary>
 internal sealed class MergePlan : IDisposable
 {
     private readonly SafetensorsFile _adapter;
     private readonly LoraConfig _config;
     private readonly Dictionary<string, Func<Tensor, Tensor>> _actions = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _replaced = new(StringComparer.Ordinal);
+    private readonly List<AddedTensor> _added = [];
+
+    /// <summary>A tensor the merged model has and the base has not (an untied head), written in the shard of <paramref name="Partner"/>.</summary>
+    public sealed record AddedTensor(string Name, SafetensorsEntry Partner, Func<Tensor> Value);
+
+    /// <summary>Tensors to add to the merged model; non-empty means the head was untied (config.json gets <c>tie_word_embeddings: false</c>).</summary>
+    public IReadOnlyList<AddedTensor> Added => _added;
 
     private MergePlan(SafetensorsFile adapter, LoraConfig config)
     {
@@ -63,17 +74,28 @@ internal sealed class MergePlan : IDisposable
         var layout = AdapterKeys.Group(_adapter.Entries.Select(e => e.Name), weightsPath);
         if (layout.Modules.Count == 0 && layout.FullTensors.Count == 0)
             throw new CliUserException($"{weightsPath}: no adapter tensors");
-        foreach (var module in layout.Modules)
-            AddModule(module, weightsPath, baseEntries, basePath);
+        if (_config.ExtraFields.TryGetValue("layer_replication", out var replication) && replication is not null)
+            throw new CliUserException($"{Path.Combine(Path.GetDirectoryName(weightsPath)!, AdapterFiles.ConfigFile)}: 'layer_replication' " +
+                $"{replication.ToJsonString()} is not supported (the merged model would need duplicated layers); merge it with PEFT in Python");
+        // Whole tensors first: PEFT loads them into the base, then merges the adapter deltas on top.
         foreach (var (fileKey, baseName) in layout.FullTensors)
         {
-            var entry = BaseEntry(baseEntries, baseName, fileKey, weightsPath, basePath);
             var saved = _adapter.GetEntry(fileKey);
+            if (!baseEntries.ContainsKey(baseName) && TiedHeadPartner(baseName, saved, baseEntries) is { } partner)
+            {
+                string key = fileKey;
+                _added.Add(new AddedTensor(baseName, partner, () => _adapter.ReadTensorAsFloat32(key).To(partner.DType)));
+                continue;
+            }
+            var entry = BaseEntry(baseEntries, baseName, fileKey, weightsPath, basePath);
             if (!saved.Shape.SequenceEqual(entry.Shape))
                 throw new CliUserException($"{weightsPath}: tensor '{fileKey}' has shape {Shape(saved.Shape)} but base tensor '{baseName}' has {Shape(entry.Shape)}");
             RequireFloat(entry, basePath);
             Add(baseName, _ => _adapter.ReadTensorAsFloat32(fileKey), weightsPath);
+            _replaced.Add(baseName);
         }
+        foreach (var module in layout.Modules)
+            AddModule(module, weightsPath, baseEntries, basePath);
         Modules = layout.Modules.Count;
     }
 
@@ -135,8 +157,24 @@ internal sealed class MergePlan : IDisposable
 
     private void Add(string baseName, Func<Tensor, Tensor> action, string weightsPath)
     {
+        if (_replaced.Remove(baseName))
+        {
+            var replacement = _actions[baseName];
+            _actions[baseName] = w => action(replacement(w));
+            return;
+        }
         if (!_actions.TryAdd(baseName, action))
             throw new CliUserException($"{weightsPath}: base tensor '{baseName}' is changed by two adapter entries");
+    }
+
+    /// <summary>
+    /// The input embedding a missing <c>lm_head.weight</c> is tied to: the base has no head tensor, and
+    /// <c>model.embed_tokens.weight</c> (or another <c>*embed_tokens.weight</c>) has the saved head's shape.
+    /// </summary>
+    private static SafetensorsEntry? TiedHeadPartner(string baseName, SafetensorsEntry saved, IReadOnlyDictionary<string, SafetensorsEntry> baseEntries)
+    {
+        if (baseName != "lm_head.weight") return null;
+        return baseEntries.Values.FirstOrDefault(e => e.Name.EndsWith("embed_tokens.weight", StringComparison.Ordinal) && e.Shape.SequenceEqual(saved.Shape));
     }
 
     private static SafetensorsEntry BaseEntry(IReadOnlyDictionary<string, SafetensorsEntry> baseEntries, string name, string adapterKey, string weightsPath, string basePath) =>
