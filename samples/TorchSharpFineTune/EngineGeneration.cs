@@ -1,3 +1,4 @@
+using Peft.Net;
 using Peft.Net.Lora;
 using Peft.Net.Models;
 

@@ -26,7 +26,7 @@ public sealed class LoraPlusOptimizer : AdamW
     /// <exception cref="ArgumentException">The model has no trainable parameters.</exception>
     public LoraPlusOptimizer(nn.Module model, double learningRate, double loraPlusRatio = 16, double weightDecay = 0,
         double? embeddingLearningRate = null, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
-        : this(model, Classify(model), learningRate, loraPlusRatio, weightDecay, embeddingLearningRate ?? Optim.LoraPlusOptimizer.DefaultEmbeddingLearningRate, beta1, beta2, epsilon)
+        : this(model, Classify(model), learningRate, loraPlusRatio, weightDecay, embeddingLearningRate ?? Peft.Net.LoraPlusOptimizer.DefaultEmbeddingLearningRate, beta1, beta2, epsilon)
     {
     }
 
