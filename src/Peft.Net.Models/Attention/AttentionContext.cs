@@ -11,6 +11,20 @@ namespace Peft.Net.Models;
 /// <param name="KeyMask">Whether each of the Start + T keys of each sequence is a real token [B·(Start + T)], or null for all.</param>
 internal sealed record AttentionContext(int Batch, int Time, int Start, int[]? Positions, bool[]? KeyMask)
 {
+    private readonly Dictionary<(int, int, int, int, int?), Peft.Net.Core.Tensor> _masks = [];
+
     /// <summary>Tk: the keys each new query may look at (cached and new).</summary>
     public int KeyLength => Start + Time;
+
+    /// <summary>
+    /// The additive mask of <see cref="EagerAttention"/> for this pass, built once and shared by every layer with the
+    /// same window (it holds no autograd history).
+    /// </summary>
+    public Peft.Net.Core.Tensor Mask(int kvHeads, int group, int queries, int keys, int? window)
+    {
+        var key = (kvHeads, group, queries, keys, window);
+        if (!_masks.TryGetValue(key, out var mask))
+            _masks[key] = mask = EagerAttention.Mask(Batch, kvHeads, group, queries, keys, window, KeyMask);
+        return mask;
+    }
 }

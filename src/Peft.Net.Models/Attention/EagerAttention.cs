@@ -16,7 +16,12 @@ internal static class EagerAttention
     /// Query i (at key position Tk − Tq + i) sees key j when j ≤ Tk − Tq + i, when (with a window W)
     /// (Tk − Tq + i) − j &lt; W, and when the key mask (B·Tk, or null) marks j as a real token.
     /// </summary>
-    public static Tensor Forward(Tensor q, Tensor k, Tensor v, float scale, float? softcap, int? window, bool[]? keyMask)
+    public static Tensor Forward(Tensor q, Tensor k, Tensor v, float scale, float? softcap, int? window, bool[]? keyMask) =>
+        Forward(q, k, v, scale, softcap, Mask(q.Dim(0), k.Dim(2), q.Dim(2) / k.Dim(2), q.Dim(1), k.Dim(1), window, keyMask));
+
+    // q: (B, Tq, H, D)  k, v: (B, Tk, Hkv, D)  mask: (B, Hkv, G·Tq, Tk) from Mask → (B, Tq, H·D)
+    /// <summary>The same with a mask already built by <see cref="Mask"/>.</summary>
+    public static Tensor Forward(Tensor q, Tensor k, Tensor v, float scale, float? softcap, Tensor mask)
     {
         int b = q.Dim(0), tq = q.Dim(1), h = q.Dim(2), d = q.Dim(3), tk = k.Dim(1), hkv = k.Dim(2), group = h / hkv;
         // The query heads of one kv head are consecutive: [B, H, Tq, D] is [B, Hkv, G·Tq, D], so no repeat_kv copy.
@@ -26,7 +31,7 @@ internal static class EagerAttention
         var scores = Ops.MulScalar(Ops.MatMul(queries, keys, transposeB: true), scale); // (B, Hkv, G·Tq, Tk)
         if (softcap is { } cap)
             scores = Ops.MulScalar(Ops.Tanh(Ops.DivScalar(scores, cap)), cap);
-        scores = Ops.Add(scores, Mask(b, hkv, group, tq, tk, window, keyMask));
+        scores = Ops.Add(scores, mask);
         var output = Ops.MatMul(Ops.Softmax(scores), values); // (B, Hkv, G·Tq, D) = (B, H, Tq, D)
         // (B, H, Tq, D) → (B, H, D, Tq) → (B, H·D, Tq) → (B, Tq, H·D)
         return output.Reshape(b, h, tq, d).TransposeLast2().Reshape(b, h * d, tq).TransposeLast2();

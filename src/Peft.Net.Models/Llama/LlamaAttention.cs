@@ -91,7 +91,7 @@ public sealed class LlamaAttention : Module
         int keys = k.Dim(1);
         bool eager = _softcap is not null || context.KeyMask is not null || (_window is { } w && keys > w);
         var attention = eager
-            ? EagerAttention.Forward(q, k, v, _scale, _softcap, _window, context.KeyMask)
+            ? EagerAttention.Forward(q, k, v, _scale, _softcap, context.Mask(_kvHeads, _heads / _kvHeads, t, keys, _window))
             : Ops.ScaledDotProductAttention(q, k, v, causal: true, scale: _customScale ? _scale : null, layout: AttentionLayout.BatchTimeHeads).Reshape(b, t, _heads * _headDim);
         return Child<Module>("o_proj").Forward(attention);
     }
