@@ -95,6 +95,10 @@ internal static class LlamaConfigJson
             {
                 throw new InvalidDataException($"{path}: {e.Message}", e);
             }
+            catch (NotSupportedException e)
+            {
+                throw new NotSupportedException($"{path}: {e.Message}", e); // e.g. an activation Peft.Net does not implement
+            }
             return config;
         }
     }

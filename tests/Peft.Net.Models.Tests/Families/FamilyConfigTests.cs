@@ -119,8 +119,10 @@ public class FamilyConfigTests
     [Fact]
     public void UnknownActivationLayerTypeAndRopeTypeAreNamed()
     {
-        Assert.Contains("gelu_fast", Assert.Throws<NotSupportedException>(() =>
-            Read($$"""{"model_type": "gemma2", "hidden_activation": "gelu_fast", {{Sizes}} }""")).Message);
+        var activation = Assert.Throws<NotSupportedException>(() =>
+            Read($$"""{"model_type": "gemma2", "hidden_activation": "gelu_fast", {{Sizes}} }""")).Message;
+        Assert.Contains("gelu_fast", activation);
+        Assert.Contains("config.json: ", activation);
         Assert.Contains("chunked_attention", Assert.Throws<InvalidDataException>(() =>
             Read($$"""{"model_type": "gemma2", "layer_types": ["chunked_attention", "full_attention", "full_attention", "full_attention", "full_attention", "full_attention", "full_attention"], {{Sizes}} }""")).Message);
         Assert.Contains("'yarn'", Assert.Throws<NotSupportedException>(() =>
