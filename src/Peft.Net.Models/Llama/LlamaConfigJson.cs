@@ -47,20 +47,25 @@ internal static class LlamaConfigJson
             bool attentionBias = reader.Bool("attention_bias") ?? false;
             bool isQwen2 = modelType == "qwen2";
             bool isGemma = modelType is "gemma2" or "gemma3_text";
+            // Read in this order so that the first missing field reported is the same as before the families.
+            int hidden = reader.RequiredInt("hidden_size"), intermediate = reader.RequiredInt("intermediate_size");
+            int layers = reader.RequiredInt("num_hidden_layers"), heads = reader.RequiredInt("num_attention_heads");
+            int? kvHeads = reader.Int("num_key_value_heads"), headDim = reader.Int("head_dim");
+            int vocab = reader.RequiredInt("vocab_size");
+            double eps = reader.Double("rms_norm_eps") ?? (modelType == "phi3" ? 1e-5 : 1e-6);
             var rope = RopeJson.Read(reader.Root, path, modelType);
-            int layers = reader.RequiredInt("num_hidden_layers");
             int maxPositions = reader.Int("max_position_embeddings") ?? 2048;
             var config = new LlamaConfig
             {
                 ModelType = modelType,
-                HiddenSize = reader.RequiredInt("hidden_size"),
-                IntermediateSize = reader.RequiredInt("intermediate_size"),
+                HiddenSize = hidden,
+                IntermediateSize = intermediate,
                 NumHiddenLayers = layers,
-                NumAttentionHeads = reader.RequiredInt("num_attention_heads"),
-                NumKeyValueHeads = reader.Int("num_key_value_heads"),
-                HeadDim = reader.Int("head_dim"),
-                VocabSize = reader.RequiredInt("vocab_size"),
-                RmsNormEps = reader.Double("rms_norm_eps") ?? (modelType == "phi3" ? 1e-5 : 1e-6),
+                NumAttentionHeads = heads,
+                NumKeyValueHeads = kvHeads,
+                HeadDim = headDim,
+                VocabSize = vocab,
+                RmsNormEps = eps,
                 RopeTheta = rope.Theta ?? (modelType == "gemma3_text" ? 1_000_000 : 10000),
                 RopeScaling = rope.Llama3,
                 LinearRopeScalingFactor = rope.LinearFactor,
