@@ -32,6 +32,11 @@ internal static class Generator
             while (generated.Count < options.MaxNewTokens)
             {
                 // With a cache only the new ids run; without one the whole sequence is recomputed.
+                if (cache is not null && CrossesLongRopeSwitch(config, cache.Length, pending.Length))
+                {
+                    cache.Reset(); // Phi-3: keys cached with the short factors are recomputed with the long ones
+                    pending = sequence.ToArray();
+                }
                 var input = cache is null ? sequence.ToArray() : pending;
                 var logits = model.LogitsForLastPosition(input, 1, input.Length, cache).ToArray();
                 int next = Choose(logits, options, seen, random);
@@ -50,7 +55,15 @@ internal static class Generator
         return generated.ToArray();
     }
 
-    private static int Choose(float[] logits, GenerationOptions options, IReadOnlySet<int> seen, TensorRandom random)
+    /// <summary>
+    /// Phi-3's <c>prepare_inputs_for_generation</c>: once a longrope sequence first grows past
+    /// original_max_position_embeddings, the cache (rotated with the short factors) is dropped and recomputed.
+    /// </summary>
+    internal static bool CrossesLongRopeSwitch(LlamaConfig config, int cached, int fresh) =>
+        config.LongRope is { } longRope && cached > 0 && cached <= longRope.OriginalMaxPositionEmbeddings
+        && cached + fresh > longRope.OriginalMaxPositionEmbeddings;
+
+    internal static int Choose(float[] logits, GenerationOptions options, IReadOnlySet<int> seen, TensorRandom random)
     {
         LogitsProcessor.ApplyRepetitionPenalty(logits, seen, options.RepetitionPenalty);
         if (options.Greedy) return LogitsProcessor.ArgMax(logits);

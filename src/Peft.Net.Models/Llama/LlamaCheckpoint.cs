@@ -52,25 +52,39 @@ internal static class LlamaCheckpoint
         int c = config.HiddenSize, f = config.IntermediateSize, v = config.VocabSize;
         int q = config.NumAttentionHeads * config.ResolvedHeadDim, kv = config.KeyValueHeads * config.ResolvedHeadDim;
         var expected = new OrderedDictionary<string, int[]>(StringComparer.Ordinal) { ["model.embed_tokens.weight"] = [v, c] };
+        int d = config.ResolvedHeadDim;
         for (int i = 0; i < config.NumHiddenLayers; i++)
         {
             string layer = $"model.layers.{i}.";
             expected.Add(layer + "input_layernorm.weight", [c]);
-            foreach (var (name, rows, columns, bias) in new[]
-                     {
-                         ("self_attn.q_proj", q, c, config.QkvBias), ("self_attn.k_proj", kv, c, config.QkvBias),
-                         ("self_attn.v_proj", kv, c, config.QkvBias), ("self_attn.o_proj", c, q, config.OutputProjectionBias),
-                     })
+            var attention = config.HasFusedProjections
+                ? new[] { ("self_attn.qkv_proj", q + 2 * kv, c, config.QkvBias), ("self_attn.o_proj", c, q, config.OutputProjectionBias) }
+                : new[]
+                {
+                    ("self_attn.q_proj", q, c, config.QkvBias), ("self_attn.k_proj", kv, c, config.QkvBias),
+                    ("self_attn.v_proj", kv, c, config.QkvBias), ("self_attn.o_proj", c, q, config.OutputProjectionBias),
+                };
+            foreach (var (name, rows, columns, bias) in attention)
             {
                 expected.Add(layer + name + ".weight", [rows, columns]);
                 if (bias) expected.Add(layer + name + ".bias", [rows]);
             }
+            if (config.HasQkNorm)
+            {
+                expected.Add(layer + "self_attn.q_norm.weight", [d]);
+                expected.Add(layer + "self_attn.k_norm.weight", [d]);
+            }
             expected.Add(layer + "post_attention_layernorm.weight", [c]);
-            foreach (var (name, rows, columns) in new[] { ("mlp.gate_proj", f, c), ("mlp.up_proj", f, c), ("mlp.down_proj", c, f) })
+            if (config.IsGemma) expected.Add(layer + "pre_feedforward_layernorm.weight", [c]);
+            var mlp = config.HasFusedProjections
+                ? new[] { ("mlp.gate_up_proj", 2 * f, c), ("mlp.down_proj", c, f) }
+                : new[] { ("mlp.gate_proj", f, c), ("mlp.up_proj", f, c), ("mlp.down_proj", c, f) };
+            foreach (var (name, rows, columns) in mlp)
             {
                 expected.Add(layer + name + ".weight", [rows, columns]);
                 if (config.MlpBias) expected.Add(layer + name + ".bias", [rows]);
             }
+            if (config.IsGemma) expected.Add(layer + "post_feedforward_layernorm.weight", [c]);
         }
         expected.Add("model.norm.weight", [c]);
         if (!config.TieWordEmbeddings) expected.Add("lm_head.weight", [v, c]);
@@ -222,7 +236,7 @@ internal static class LlamaCheckpoint
         var extra = state.Keys.Where(k => !expected.ContainsKey(k) && k != "lm_head.weight").ToList();
         if (extra.Count > 0)
             throw new InvalidOperationException(
-                $"SavePretrained writes the plain Llama architecture, but the model also holds [{string.Join(", ", extra.Take(ListedProblems))}]: merge or remove adapters and dequantize 4-bit layers first.");
+                $"SavePretrained writes the plain {model.Config.ModelType} architecture, but the model also holds [{string.Join(", ", extra.Take(ListedProblems))}]: merge or remove adapters and dequantize 4-bit layers first.");
         var missing = expected.Keys.Where(k => !state.ContainsKey(k)).ToList();
         if (missing.Count > 0)
             throw new InvalidOperationException($"SavePretrained: the model lacks [{string.Join(", ", missing.Take(ListedProblems))}] (quantized or replaced layers): merge adapters and dequantize first.");

@@ -5,13 +5,13 @@ namespace Peft.Net.Models;
 
 /// <summary>
 /// The hyper-parameters of a Llama-family decoder, as in a Hugging Face <c>config.json</c> with
-/// <c>model_type</c> "llama" (also SmolLM), "qwen2" or "mistral". Read one with <see cref="Load"/>, build one in
+/// <c>model_type</c> "llama" (also SmolLM), "qwen2", "mistral", "qwen3", "gemma2", "gemma3_text" or "phi3". Read one with <see cref="Load"/>, build one in
 /// code for a small random model (<c>new LlamaConfig { HiddenSize = 64, … }</c>) and write it with
 /// <see cref="Save"/>.
 /// </summary>
-public sealed record LlamaConfig
+public sealed partial record LlamaConfig
 {
-    /// <summary>The <c>model_type</c>: "llama", "qwen2" or "mistral".</summary>
+    /// <summary>The <c>model_type</c>: one of <see cref="SupportedModelTypes"/>.</summary>
     public string ModelType { get; init; } = "llama";
 
     /// <summary>C: width of the residual stream (<c>hidden_size</c>).</summary>
@@ -72,8 +72,8 @@ public sealed record LlamaConfig
     public DType? TorchDType { get; init; }
 
     /// <summary>
-    /// Mistral's / Qwen2's attention window (<c>sliding_window</c>, only when in use). Peft.Net attends to the whole
-    /// past, which is the same as long as a sequence is not longer than the window; a longer one is refused.
+    /// The attention window of the sliding layers (<c>sliding_window</c>, only when in use): query i sees keys j with
+    /// i − W &lt; j ≤ i. Which layers slide is <see cref="LayerTypes"/> (every layer when that is null).
     /// </summary>
     public int? SlidingWindow { get; init; }
 
@@ -84,7 +84,7 @@ public sealed record LlamaConfig
     public int ResolvedHeadDim => HeadDim ?? (NumAttentionHeads > 0 ? HiddenSize / NumAttentionHeads : 0);
 
     /// <summary>The model types this decoder implements.</summary>
-    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "qwen2", "mistral"];
+    public static IReadOnlyList<string> SupportedModelTypes => s_modelTypes;
 
     /// <summary>
     /// Checks that the numbers describe a model this decoder can build: known model type, positive sizes, H a
@@ -127,6 +127,7 @@ public sealed record LlamaConfig
             throw new ArgumentException("A qwen2 model has q/k/v biases and no o_proj bias; set QkvBias = true and OutputProjectionBias = false.");
         if (ModelType != "qwen2" && QkvBias != OutputProjectionBias)
             throw new ArgumentException($"A {ModelType} model has attention_bias on all four projections or on none; QkvBias and OutputProjectionBias must agree.");
+        ValidateFamily();
     }
 
     /// <summary>Reads and validates a Hugging Face <c>config.json</c>.</summary>

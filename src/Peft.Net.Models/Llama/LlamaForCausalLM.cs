@@ -5,9 +5,12 @@ using Peft.Net.Core.Nn;
 namespace Peft.Net.Models;
 
 /// <summary>
-/// A Llama-family causal language model (Llama 2/3, SmolLM, Qwen2, Mistral) with Hugging Face's module names:
+/// A Llama-family causal language model (Llama 2/3, SmolLM, Qwen2, Mistral, Qwen3, Gemma 2, Gemma 3 text, Phi-3)
+/// with Hugging Face's module names:
 /// <c>model.embed_tokens</c>, <c>model.layers.{i}.{input_layernorm, self_attn.{q,k,v,o}_proj,
-/// post_attention_layernorm, mlp.{gate,up,down}_proj}</c>, <c>model.norm</c> and <c>lm_head</c> (sharing
+/// post_attention_layernorm, mlp.{gate,up,down}_proj}</c> (plus <c>self_attn.{q,k}_norm</c> for Qwen3/Gemma 3,
+/// <c>{pre,post}_feedforward_layernorm</c> for Gemma, and the fused <c>self_attn.qkv_proj</c> / <c>mlp.gate_up_proj</c>
+/// in place of q/k/v and gate/up for Phi-3), <c>model.norm</c> and <c>lm_head</c> (sharing
 /// <c>model.embed_tokens.weight</c> when the config ties them). Every child is looked up when it is used, so model
 /// surgery (<see cref="Module.ReplaceSubmodule"/>, <see cref="Module.ReplaceParameter"/>) takes effect at once.
 /// </summary>
@@ -57,11 +60,29 @@ public sealed class LlamaForCausalLM : Module
     // ids: (B, T) → (B, T, V)
     /// <summary>
     /// Logits [B, T, V] for <paramref name="batch"/> sequences of <paramref name="time"/> ids (row-major). The tokens
-    /// sit at positions <c>cache.Length</c>… (0… without a cache); see <see cref="LlamaModel.Forward"/>. Right padding
+    /// sit at positions <c>cache.Length</c>… (0… without a cache); see <see cref="LlamaModel.Forward(ReadOnlySpan{int}, int, int, KvCache?)"/>. Right padding
     /// needs no mask (causal attention never looks ahead); mark padded labels −100 in <see cref="Loss"/>.
     /// </summary>
     public Tensor Forward(ReadOnlySpan<int> ids, int batch, int time, KvCache? cache = null) =>
-        Child<Module>("lm_head").Forward(Model.Forward(ids, batch, time, cache));
+        Head(Model.Forward(ids, batch, time, cache));
+
+    // ids: (B, T), attentionMask: (B, cache.Length + T) → (B, T, V)
+    /// <summary>
+    /// Logits [B, T, V] of a left-padded batch: <paramref name="attentionMask"/> is transformers' <c>attention_mask</c>
+    /// (1 = token, 0 = padding) over the cached and the new positions; see
+    /// <see cref="LlamaModel.Forward(ReadOnlySpan{int}, int, int, ReadOnlySpan{int}, KvCache?)"/>.
+    /// </summary>
+    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int time, ReadOnlySpan<int> attentionMask, KvCache? cache = null) =>
+        Head(Model.Forward(ids, batch, time, attentionMask, cache));
+
+    // hidden: (..., C) → (..., V), soft-capped when the config says so (Gemma)
+    private Tensor Head(Tensor hidden)
+    {
+        var logits = Child<Module>("lm_head").Forward(hidden);
+        return Config.FinalLogitSoftcapping is { } cap
+            ? Ops.MulScalar(Ops.Tanh(Ops.DivScalar(logits, (float)cap)), (float)cap)
+            : logits;
+    }
 
     // ids: I32/I64 (B, T) → (B, T, V)
     /// <summary>Logits [B, T, V] for an I32 or I64 tensor of ids [B, T] (no cache).</summary>
@@ -79,13 +100,21 @@ public sealed class LlamaForCausalLM : Module
     /// Logits [B, V] of the last position of each sequence only (what generation needs): the head runs on B rows
     /// instead of B·T. Arguments as <see cref="Forward(ReadOnlySpan{int}, int, int, KvCache?)"/>.
     /// </summary>
-    public Tensor LogitsForLastPosition(ReadOnlySpan<int> ids, int batch, int time, KvCache? cache = null)
+    public Tensor LogitsForLastPosition(ReadOnlySpan<int> ids, int batch, int time, KvCache? cache = null) =>
+        LogitsForLastPosition(ids, batch, time, default, cache);
+
+    // ids: (B, T), attentionMask: (B, cache.Length + T) → (B, V)
+    /// <summary>
+    /// <see cref="LogitsForLastPosition(ReadOnlySpan{int}, int, int, KvCache?)"/> of a left-padded batch (see
+    /// <see cref="Forward(ReadOnlySpan{int}, int, int, ReadOnlySpan{int}, KvCache?)"/>); an empty mask means no padding.
+    /// </summary>
+    public Tensor LogitsForLastPosition(ReadOnlySpan<int> ids, int batch, int time, ReadOnlySpan<int> attentionMask, KvCache? cache = null)
     {
-        var hidden = Model.Forward(ids, batch, time, cache);
+        var hidden = Model.Forward(ids, batch, time, attentionMask, cache);
         var lastRows = new int[batch];
         for (int b = 0; b < batch; b++) lastRows[b] = b * time + time - 1;
         var last = hidden.Reshape(batch * time, Config.HiddenSize).IndexRows(lastRows, batch);
-        return Child<Module>("lm_head").Forward(last);
+        return Head(last);
     }
 
     /// <summary>
@@ -142,6 +171,19 @@ public sealed class LlamaForCausalLM : Module
     /// <param name="onToken">Called with each new id as soon as it is chosen (for streaming output).</param>
     public int[] Generate(ReadOnlySpan<int> prompt, GenerationOptions? options = null, Action<int>? onToken = null) =>
         Generator.Generate(this, prompt, options ?? new GenerationOptions(), onToken);
+
+    /// <summary>
+    /// Generates for several prompts at once, left-padded to the longest as transformers does (an attention mask hides
+    /// the padding and position ids count only real tokens), so each row gets the tokens it would get alone. Each
+    /// sampled row draws from its own generator seeded <c>Seed + row</c>. A row stops at its first stop token (which it
+    /// includes); the batch runs until every row has stopped or reached <see cref="GenerationOptions.MaxNewTokens"/>.
+    /// </summary>
+    /// <param name="prompts">The prompts (each at least one id).</param>
+    /// <param name="options">Decoding settings, as <see cref="Generate"/>.</param>
+    /// <returns>The new ids of each prompt, in order.</returns>
+    /// <exception cref="ArgumentException">No prompts, or an empty one.</exception>
+    public int[][] GenerateBatch(IReadOnlyList<int[]> prompts, GenerationOptions? options = null) =>
+        BatchGenerator.Generate(this, prompts, options ?? new GenerationOptions());
 
     /// <summary>
     /// Loads a Hugging Face checkpoint folder: config.json plus model.safetensors, or shards listed in

@@ -4,11 +4,16 @@ using Peft.Net.Core.Nn;
 namespace Peft.Net.Models;
 
 /// <summary>
-/// The SwiGLU feed-forward block of a Llama layer: <c>down_proj(silu(gate_proj(x)) · up_proj(x))</c>. The three
-/// projections are <see cref="Linear"/> children looked up at call time, so a LoRA wrapper put in their place is used.
+/// The gated feed-forward block of a decoder layer: <c>down_proj(act(gate_proj(x)) · up_proj(x))</c> with act SiLU
+/// (SwiGLU) or, for Gemma, tanh-approximated GELU (GeGLU). Phi-3 computes gate and up in one fused
+/// <c>gate_up_proj</c> (gate = the first I rows, up = the last I). The projections are children looked up at call
+/// time, so a LoRA wrapper put in their place is used.
 /// </summary>
 public sealed class LlamaMlp : Module
 {
+    private readonly bool _fused, _gelu;
+    private readonly int _intermediate;
+
     /// <summary>Creates the block for <paramref name="config"/> with random weights.</summary>
     public LlamaMlp(LlamaConfig config, TensorRandom random)
         : this(config, new RandomLlamaParameters(random), "")
@@ -18,8 +23,16 @@ public sealed class LlamaMlp : Module
     internal LlamaMlp(LlamaConfig config, LlamaParameterSource source, string path)
     {
         int c = config.HiddenSize, f = config.IntermediateSize;
-        RegisterModule("gate_proj", source.Linear(LlamaParameterSource.Join(path, "gate_proj"), c, f, config.MlpBias));
-        RegisterModule("up_proj", source.Linear(LlamaParameterSource.Join(path, "up_proj"), c, f, config.MlpBias));
+        _fused = config.HasFusedProjections;
+        _gelu = config.HiddenActivation == "gelu_pytorch_tanh";
+        _intermediate = f;
+        if (_fused)
+            RegisterModule("gate_up_proj", source.Linear(LlamaParameterSource.Join(path, "gate_up_proj"), c, 2 * f, config.MlpBias));
+        else
+        {
+            RegisterModule("gate_proj", source.Linear(LlamaParameterSource.Join(path, "gate_proj"), c, f, config.MlpBias));
+            RegisterModule("up_proj", source.Linear(LlamaParameterSource.Join(path, "up_proj"), c, f, config.MlpBias));
+        }
         RegisterModule("down_proj", source.Linear(LlamaParameterSource.Join(path, "down_proj"), f, c, config.MlpBias));
     }
 
@@ -27,8 +40,15 @@ public sealed class LlamaMlp : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var gate = Child<Module>("gate_proj").Forward(input);
-        var up = Child<Module>("up_proj").Forward(input);
-        return Child<Module>("down_proj").Forward(Ops.SiluMul(gate, up));
+        Tensor gate, up;
+        if (_fused)
+        {
+            var gateUp = Child<Module>("gate_up_proj").Forward(input); // (B, T, 2I)
+            (gate, up) = (LastDimension.Narrow(gateUp, 0, _intermediate), LastDimension.Narrow(gateUp, _intermediate, _intermediate));
+        }
+        else
+            (gate, up) = (Child<Module>("gate_proj").Forward(input), Child<Module>("up_proj").Forward(input));
+        var hidden = _gelu ? Ops.Mul(Ops.Gelu(gate, GeluApproximation.Tanh), up) : Ops.SiluMul(gate, up);
+        return Child<Module>("down_proj").Forward(hidden);
     }
 }

@@ -16,13 +16,14 @@ internal abstract class LlamaParameterSource
 
     public abstract Embedding Embedding(string name, int count, int dim);
 
-    public abstract RmsNorm RmsNorm(string name, int dim, float eps);
+    /// <summary>An RMS norm; <paramref name="weightOffset"/> 1 makes it Gemma's (1 + weight).</summary>
+    public abstract RmsNorm RmsNorm(string name, int dim, float eps, float weightOffset = 0f);
 
     /// <summary>Joins a module path and a child name.</summary>
     public static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
 }
 
-/// <summary>PyTorch's default initialisation (nn.Linear, nn.Embedding N(0, 1), norms at one).</summary>
+/// <summary>PyTorch's default initialisation (nn.Linear, nn.Embedding N(0, 1), norms at one: weight 1, or 0 with Gemma's offset).</summary>
 internal sealed class RandomLlamaParameters(TensorRandom random) : LlamaParameterSource
 {
     public override Module Linear(string name, int inFeatures, int outFeatures, bool bias) =>
@@ -30,7 +31,7 @@ internal sealed class RandomLlamaParameters(TensorRandom random) : LlamaParamete
 
     public override Embedding Embedding(string name, int count, int dim) => new(count, dim, random);
 
-    public override RmsNorm RmsNorm(string name, int dim, float eps) => new(dim, eps);
+    public override RmsNorm RmsNorm(string name, int dim, float eps, float weightOffset = 0f) => new(dim, eps, weightOffset);
 }
 
 /// <summary>
@@ -50,9 +51,9 @@ internal sealed class LoadedLlamaParameters(Func<string, Tensor> read, IReadOnly
 
     public override Embedding Embedding(string name, int count, int dim) => new(read(name + ".weight"));
 
-    public override RmsNorm RmsNorm(string name, int dim, float eps)
+    public override RmsNorm RmsNorm(string name, int dim, float eps, float weightOffset = 0f)
     {
-        var norm = new RmsNorm(dim, eps);
+        var norm = new RmsNorm(dim, eps, weightOffset);
         var weight = read(name + ".weight");
         weight.RequiresGrad = weight.DType == DType.F32; // trainable like every F32 parameter registered by a module
         norm.ReplaceParameter("weight", weight);
