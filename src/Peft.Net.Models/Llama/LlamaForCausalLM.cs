@@ -1,6 +1,7 @@
 using Peft.Net.Core.Autograd;
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
+using Peft.Net.Quantization;
 
 namespace Peft.Net.Models;
 
@@ -151,12 +152,21 @@ public sealed class LlamaForCausalLM : Module
     /// </summary>
     /// <param name="directory">The model folder.</param>
     /// <param name="dtype">Storage dtype of the linear and embedding weights (F32 makes them trainable); null keeps the checkpoint's.</param>
-    /// <param name="loadIn4Bit">Quantize the linear layers (all but lm_head) to NF4 after loading (QLoRA).</param>
+    /// <param name="loadIn4Bit">Store the linear layers (all but lm_head) in 4-bit: the same as
+    /// <paramref name="quantization"/> = <see cref="FourBitQuantization.QLoRA"/> (NF4, blocksize 64, double quantization).</param>
+    /// <param name="quantization">Store the linear layers in 4-bit with these settings (QLoRA's base). Each weight is
+    /// quantized straight from the memory-mapped file, a chunk at a time, and its pages released before the next is read,
+    /// so the peak memory stays near the 4-bit model plus the layers kept in their dtype (embeddings, norms, head), not
+    /// the 16-bit checkpoint. The bytes equal those of loading first and then calling
+    /// <see cref="Nf4ModelExtensions.QuantizeNf4(Module, FourBitQuantization)"/>. Weights the checkpoint already holds in
+    /// the bitsandbytes 4-bit layout load as they are.</param>
     /// <exception cref="FileNotFoundException">The folder, config.json or the weights are missing.</exception>
     /// <exception cref="InvalidDataException">The config or the tensors do not match the architecture; the message lists the missing, unexpected and mis-shaped tensors with their files.</exception>
     /// <exception cref="NotSupportedException">The model type, rope scaling or a tensor's dtype is not supported.</exception>
-    public static LlamaForCausalLM FromPretrained(string directory, DType? dtype = null, bool loadIn4Bit = false) =>
-        LlamaCheckpoint.Load(directory, dtype, loadIn4Bit);
+    /// <exception cref="ArgumentException">The dtype or the quantization settings are not valid.</exception>
+    public static LlamaForCausalLM FromPretrained(string directory, DType? dtype = null, bool loadIn4Bit = false,
+        FourBitQuantization? quantization = null) =>
+        LlamaCheckpoint.Load(directory, dtype, quantization ?? (loadIn4Bit ? FourBitQuantization.QLoRA : null));
 
     /// <summary>
     /// Writes config.json and model.safetensors (each to a temporary file, then renamed) in Hugging Face's layout, so

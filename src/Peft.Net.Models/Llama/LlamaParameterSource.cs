@@ -35,17 +35,25 @@ internal sealed class RandomLlamaParameters(TensorRandom random) : LlamaParamete
 
 /// <summary>
 /// Checkpoint tensors by name (already checked against the config's shapes); weights stored in the bitsandbytes 4-bit
-/// layout come from <paramref name="quantized"/> and stay 4-bit.
+/// layout come from <paramref name="quantized"/> and stay 4-bit. With <paramref name="quantizeOnLoad"/> (layer path,
+/// output features → 4-bit weight, or null to keep the layer) the other linear weights are quantized as they are read.
 /// </summary>
-internal sealed class LoadedLlamaParameters(Func<string, Tensor> read, IReadOnlyDictionary<string, QuantizedTensor> quantized)
+internal sealed class LoadedLlamaParameters(Func<string, Tensor> read, IReadOnlyDictionary<string, QuantizedTensor> quantized,
+    Func<string, int, QuantizedTensor?>? quantizeOnLoad = null)
     : LlamaParameterSource
 {
     public override Module Linear(string name, int inFeatures, int outFeatures, bool bias)
     {
         var biasTensor = bias ? read(name + ".bias") : null;
-        return quantized.TryGetValue(name + ".weight", out var weight)
-            ? new Nf4Linear(weight, biasTensor)
-            : new Linear(read(name + ".weight"), biasTensor);
+        if (quantized.TryGetValue(name + ".weight", out var weight))
+            return new Nf4Linear(weight, biasTensor);
+        if (quantizeOnLoad?.Invoke(name, outFeatures) is { } fourBit)
+        {
+            // Trainable like the bias a Linear registers (what quantizing the loaded Linear would keep).
+            if (biasTensor is not null) biasTensor.RequiresGrad = biasTensor.DType == DType.F32;
+            return new Nf4Linear(fourBit, biasTensor);
+        }
+        return new Linear(read(name + ".weight"), biasTensor);
     }
 
     public override Embedding Embedding(string name, int count, int dim) => new(read(name + ".weight"));
