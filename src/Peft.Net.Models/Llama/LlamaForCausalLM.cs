@@ -12,8 +12,11 @@ namespace Peft.Net.Models;
 /// <c>model.embed_tokens.weight</c> when the config ties them). Every child is looked up when it is used, so model
 /// surgery (<see cref="Module.ReplaceSubmodule"/>, <see cref="Module.ReplaceParameter"/>) takes effect at once.
 /// </summary>
-public sealed class LlamaForCausalLM : Module
+public sealed class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskModel
 {
+    /// <summary>"CAUSAL_LM": the <c>task_type</c> of adapters added to this model.</summary>
+    public string PeftTaskType => "CAUSAL_LM";
+
     /// <summary>Creates a model with random weights (embeddings N(0, 1), linear layers as PyTorch's nn.Linear).</summary>
     /// <param name="config">The hyper-parameters; validated first.</param>
     /// <param name="random">Generator for the initial weights (seed 0 when null).</param>
