@@ -202,8 +202,7 @@ internal static class LlamaCheckpoint
 
     private static Tensor ReadAs(SafetensorsFile file, string name, DType? dtype)
     {
-        var tensor = dtype == DType.F32 ? file.ReadTensorAsFloat32(name) : file.ReadTensor(name);
-        file.ReleasePages(name);
+        var tensor = file.ReadTensorReleasingPages(name, asFloat32: dtype == DType.F32);
         return dtype is { } wanted && wanted != tensor.DType ? tensor.To(wanted) : tensor;
     }
 

@@ -27,6 +27,27 @@ public sealed class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskModel
     {
     }
 
+    /// <summary>
+    /// Creates a model with random weights (as <see cref="LlamaForCausalLM(LlamaConfig, TensorRandom?)"/>) whose linear
+    /// layers but the head are stored in 4-bit with <paramref name="quantization"/>'s settings: each layer is quantized as
+    /// soon as it is made, so the float32 model never exists as a whole (what a QLoRA benchmark of a large shape needs).
+    /// The result equals building the float32 model with the same generator and calling
+    /// <see cref="Nf4ModelExtensions.QuantizeNf4(Module, FourBitQuantization)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The config or the quantization settings are not valid.</exception>
+    /// <exception cref="NotSupportedException">The model type is not supported.</exception>
+    public LlamaForCausalLM(LlamaConfig config, FourBitQuantization quantization, TensorRandom? random = null)
+        : this(config, new RandomLlamaParameters(random ?? new TensorRandom(0), config?.VocabSize ?? 0, Validated(quantization)))
+    {
+    }
+
+    private static FourBitQuantization Validated(FourBitQuantization quantization)
+    {
+        ArgumentNullException.ThrowIfNull(quantization);
+        quantization.Validate();
+        return quantization;
+    }
+
     internal LlamaForCausalLM(LlamaConfig config, LlamaParameterSource source)
     {
         ArgumentNullException.ThrowIfNull(config);

@@ -22,11 +22,20 @@ internal abstract class LlamaParameterSource
     public static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
 }
 
-/// <summary>PyTorch's default initialisation (nn.Linear, nn.Embedding N(0, 1), norms at one).</summary>
-internal sealed class RandomLlamaParameters(TensorRandom random) : LlamaParameterSource
+/// <summary>
+/// PyTorch's default initialisation (nn.Linear, nn.Embedding N(0, 1), norms at one). With <paramref name="quantization"/>
+/// each linear layer but the head and the skipped ones is quantized to 4-bit as soon as it is made, so no float32 copy
+/// of the whole model ever exists; the values equal those of quantizing the float32 model afterwards.
+/// </summary>
+internal sealed class RandomLlamaParameters(TensorRandom random, int vocabSize = 0, FourBitQuantization? quantization = null) : LlamaParameterSource
 {
-    public override Module Linear(string name, int inFeatures, int outFeatures, bool bias) =>
-        new Linear(inFeatures, outFeatures, bias, random);
+    public override Module Linear(string name, int inFeatures, int outFeatures, bool bias)
+    {
+        var linear = new Linear(inFeatures, outFeatures, bias, random);
+        if (quantization is null || name == "lm_head" || outFeatures == vocabSize || quantization.Skips(name))
+            return linear;
+        return Nf4Linear.FromLinear(linear, quantization.QuantType, quantization.BlockSize, quantization.DoubleQuant);
+    }
 
     public override Embedding Embedding(string name, int count, int dim) => new(count, dim, random);
 

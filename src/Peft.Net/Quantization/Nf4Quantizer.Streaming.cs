@@ -1,3 +1,4 @@
+using System.Buffers;
 using Peft.Net.Core;
 using Peft.Net.Core.IO;
 
@@ -49,12 +50,15 @@ public static partial class Nf4Quantizer
         int n = (int)entry.ElementCount;
         int nb = (n + blockSize - 1) / blockSize;
         var packed = new byte[(n + 1) / 2];
-        var absmax = new float[nb];
+        // With double quantization the float32 absmax are only an intermediate: borrowed, not left behind as garbage.
+        var absmax = doubleQuant ? ArrayPool<float>.Shared.Rent(nb) : new float[nb];
         // Rounding to a narrower dtype than the file's is what loading with that dtype would have done first.
         bool round = original != DType.F32 && original != entry.DType;
         int chunks = (n + StreamChunkElements - 1) / StreamChunkElements;
         int blocksPerChunk = StreamChunkElements / blockSize;
-        Parallel.For(0, chunks, () => new float[StreamChunkElements], (chunk, _, scratch) =>
+        // Scratch comes from the shared pool: a model loads hundreds of tensors, and fresh 1 MiB arrays would pile up on
+        // the large-object heap between collections, raising the peak for nothing.
+        Parallel.For(0, chunks, () => ArrayPool<float>.Shared.Rent(StreamChunkElements), (chunk, _, scratch) =>
         {
             // x: (count) float32 values of elements [start, start + count); every chunk starts on a block (and byte) boundary.
             long start = (long)chunk * StreamChunkElements;
@@ -67,9 +71,16 @@ public static partial class Nf4Quantizer
             FourBitQuantizeKernel.Quantize(x, quantType, blockSize, packed.AsSpan((int)(start / 2), (count + 1) / 2),
                 absmax.AsSpan(firstBlock, blocks), 0, blocks, KernelIsaInfo.Best);
             return scratch;
-        }, _ => { });
+        }, scratch => ArrayPool<float>.Shared.Return(scratch));
         file.ReleasePages(name);
-        return FromBlocks(quantType, blockSize, entry.ShapeArray(), original, packed, absmax, doubleQuant);
+        try
+        {
+            return FromBlocks(quantType, blockSize, entry.ShapeArray(), original, packed, absmax, doubleQuant, nb);
+        }
+        finally
+        {
+            if (doubleQuant) ArrayPool<float>.Shared.Return(absmax);
+        }
     }
 
     /// <summary>Rounds float32 values to the nearest <paramref name="dtype"/> value (ties to even), as <see cref="Tensor.To"/>.</summary>

@@ -39,19 +39,23 @@ public static partial class Nf4Quantizer
         return FromBlocks(quantType, blockSize, tensor.ShapeArray(), tensor.DType, packed, absmax, doubleQuant);
     }
 
-    /// <summary>The quantized tensor of finished codes and block absmax, with the absmax double-quantized if asked.</summary>
+    /// <summary>
+    /// The quantized tensor of finished codes and block absmax, with the absmax double-quantized if asked.
+    /// <paramref name="absmax"/> may be longer than the block count (a pooled buffer) only when double-quantizing.
+    /// </summary>
     private static QuantizedTensor FromBlocks(QuantType quantType, int blockSize, int[] shape, DType originalDType, byte[] packed,
-        float[] absmax, bool doubleQuant)
+        float[] absmax, bool doubleQuant, int blockCount = -1)
     {
-        int nb = absmax.Length;
+        int nb = blockCount < 0 ? absmax.Length : blockCount;
         if (!doubleQuant)
             return QuantizedTensor.FromParts(quantType, blockSize, shape, originalDType, packed, absmax);
 
-        float offset = DoubleQuantReference.Mean(absmax);
+        var blockAbsmax = absmax.AsSpan(0, nb);
+        float offset = DoubleQuantReference.Mean(blockAbsmax);
         var codes = new byte[nb];
         var nestedAbsmax = new float[(nb + DoubleQuantReference.NestedBlockSize - 1) / DoubleQuantReference.NestedBlockSize];
         var map = (float[])DynamicMap8.Values.Clone();
-        DoubleQuantReference.Quantize(absmax, offset, map, codes, nestedAbsmax);
+        DoubleQuantReference.Quantize(blockAbsmax, offset, map, codes, nestedAbsmax);
         return QuantizedTensor.FromParts(quantType, blockSize, shape, originalDType, packed, null,
             codes, nestedAbsmax, map, offset);
     }

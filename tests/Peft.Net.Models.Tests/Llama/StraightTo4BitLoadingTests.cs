@@ -113,6 +113,18 @@ public class StraightTo4BitLoadingTests
         AssertSameWeight(expected, up.Weight, "model.layers.1.mlp.up_proj");
     }
 
+    [Theory]
+    [MemberData(nameof(Settings))]
+    public void A_random_model_built_in_4bit_equals_the_float32_model_quantized_afterwards(QuantType type, int blockSize, bool doubleQuant)
+    {
+        var settings = new FourBitQuantization { QuantType = type, BlockSize = blockSize, DoubleQuant = doubleQuant, SkipModules = ["o_proj"] };
+        var built = new LlamaForCausalLM(Config(), settings, new TensorRandom(31));
+        var reference = new LlamaForCausalLM(Config(), new TensorRandom(31));
+        reference.QuantizeNf4(settings);
+        AssertSameModel(reference, built);
+        Assert.IsType<Linear>(built.NamedModules().First(m => m.Name == "model.layers.1.self_attn.o_proj").Module);
+    }
+
     [Fact]
     public void Invalid_settings_are_refused_before_anything_is_read()
     {
@@ -122,7 +134,7 @@ public class StraightTo4BitLoadingTests
         Assert.Contains("Blocksize 48", error.Message);
     }
 
-    private static void AssertSameModel(LlamaForCausalLM expected, LlamaForCausalLM actual)
+    internal static void AssertSameModel(LlamaForCausalLM expected, LlamaForCausalLM actual)
     {
         var expectedModules = expected.NamedModules().ToList();
         var actualModules = actual.NamedModules().ToDictionary(m => m.Name, m => m.Module);
