@@ -64,7 +64,7 @@ public class StraightTo4BitLoadingTests
     {
         using var folder = Bf16Checkpoint(seed: 22);
         var settings = FourBitQuantization.QLoRA with { SkipModules = ["down_proj", "model.layers.0.self_attn.q_proj"] };
-        // F16 is narrower than nothing here but other than the file's BF16: the values round BF16 → F16 before quantizing.
+        // F32 widens the file's BF16 exactly; F16 differs from it, so the values round BF16 → F16 before quantizing.
         foreach (var dtype in new DType?[] { DType.F32, DType.F16 })
         {
             var straight = LlamaForCausalLM.FromPretrained(folder.Path, dtype, quantization: settings);
