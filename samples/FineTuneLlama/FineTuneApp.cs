@@ -48,7 +48,7 @@ public static class FineTuneApp
         AnsiConsole.MarkupLine($"Model: {model.ParameterCount():N0} parameters; data: {train.Count} training and {eval.Count} eval examples (≤ {options.MaxLength} tokens).");
 
         var summary = model.ApplyLora(rank: options.Rank, alpha: 2 * options.Rank);
-        AnsiConsole.MarkupLine($"LoRA: [green]{Markup.Escape(summary.ToString())}[/]");
+        SummaryLine.Write("LoRA", summary);
         var trainer = new Trainer(model, train, new TrainerOptions
         {
             MaxSteps = options.Steps, BatchSize = options.BatchSize, LearningRate = options.LearningRate,

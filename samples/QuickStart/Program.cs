@@ -47,7 +47,7 @@ var before = Generate();
 
 // 3. LoRA: freeze the base, add rank-8 adapters on every linear layer but the head, train them.
 var summary = model.ApplyLora(rank: 8, alpha: 16);
-AnsiConsole.MarkupLine($"LoRA applied: [green]{Markup.Escape(summary.ToString())}[/]");
+SummaryLine.Write("LoRA applied", summary);
 var trainer = new Trainer(model, train, new TrainerOptions
 {
     MaxSteps = options.FineTuneSteps, BatchSize = 8, LearningRate = 3e-3, EvalEvery = options.FineTuneSteps / 4,

@@ -13,7 +13,7 @@ namespace Peft.Net.Cli.Commands;
 /// <summary>
 /// <c>peft bench train [--dim 512 --layers 4 --heads 8 --kv-heads 8 --ffn 1376 --vocab 4096 --seq 256 --batch 4 --rank 8
 /// --alpha 16 --method lora|dora|qlora --steps 5] [--gradient-checkpointing] [--json]</c>: a randomly initialised Llama of that shape with the method
-/// on every linear layer but the head; times forward + backward + AdamW step after one warm-up step. Reports tokens/s,
+/// on every linear layer but the head (QLoRA: built layer by layer in 4-bit, with BF16 embeddings and head); times forward + backward + AdamW step after one warm-up step. Reports tokens/s,
 /// ms per step, the process's peak working set (MB) and the trainable parameter count.
 /// </summary>
 internal static class BenchTrainCommand
@@ -67,8 +67,15 @@ internal static class BenchTrainCommand
         {
             throw new CliUserException($"model shape: {e.Message}", e);
         }
-        var model = new LlamaForCausalLM(config, new TensorRandom(0));
-        if (method == "qlora") model.QuantizeNf4(QuantType.Nf4, blockSize: 64, doubleQuant: true);
+        // QLoRA's base is made layer by layer in 4-bit (never a float32 model), so the peak reflects training, not set-up;
+        // its frozen embeddings and head are BF16, as `peft train --method qlora` holds them from a BF16 checkpoint.
+        var model = method == "qlora"
+            ? new LlamaForCausalLM(config, FourBitQuantization.QLoRA, new TensorRandom(0))
+            : new LlamaForCausalLM(config, new TensorRandom(0));
+        if (method == "qlora")
+            using (Tensor.NoGrad())
+                foreach (var (name, weight) in model.NamedParameters().Where(p => p.Parameter.Rank == 2).ToList())
+                    model.ReplaceParameter(name, weight.To(DType.BF16));
         var summary = method == "dora"
             ? model.ApplyDora(rank: rank, alpha: alpha, targetRegex: "all-linear")
             : model.ApplyLora(rank: rank, alpha: alpha, targetRegex: "all-linear");

@@ -5,12 +5,14 @@ using Peft.Net.Cli.Infrastructure;
 using Peft.Net.Lora;
 using Peft.Net.Models;
 using Peft.Net.Models.Tokenization;
+using Peft.Net.Quantization;
 
 namespace Peft.Net.Cli.Commands;
 
 /// <summary>
 /// <c>peft generate --model &lt;dir&gt; [--adapter &lt;dir&gt;] (--prompt TEXT | --ids 1,2,3) [--max-new-tokens 32] [--greedy | --temperature T
-/// --top-k K --top-p P] [--repetition-penalty R] [--seed 0] [--print-ids]</c>: continues a prompt with a KV cache.
+/// --top-k K --top-p P] [--repetition-penalty R] [--seed 0] [--print-ids] [--load-in-4bit [--quant-type nf4|fp4] [--blocksize 64]
+/// [--no-double-quant]]</c>: continues a prompt with a KV cache; <c>--load-in-4bit</c> quantizes the linear layers as they are read.
 /// <c>--adapter</c> applies a LoRA/DoRA adapter in Hugging Face PEFT layout. <c>--prompt</c> is encoded with the folder's tokenizer.json (with the model's special tokens, e.g. BOS). Decoding is
 /// greedy unless a sampling option is given. The new ids (<c>--print-ids</c>, or when the folder has no tokenizer)
 /// or their text (special tokens left out) go to stdout; a timing line goes to stderr.
@@ -31,10 +33,13 @@ internal static class GenerateCommand
         var repetitionPenalty = new Option<float>("--repetition-penalty") { Description = "Penalise tokens already seen (1 = off).", DefaultValueFactory = _ => 1f };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sampler.", DefaultValueFactory = _ => 0UL };
         var printIds = new Option<bool>("--print-ids") { Description = "Print the generated ids as one comma-separated line." };
+        var loadIn4Bit = new Option<bool>("--load-in-4bit") { Description = "Quantize the linear layers (all but the head) to 4-bit as they are read (see --quant-type, --blocksize, --no-double-quant)." };
+        var fourBit = new FourBitOptions();
         var command = new Command("generate", "Continue a prompt with a Llama-family model (KV cache; greedy or sampled).")
         {
-            model, adapter, prompt, ids, maxNewTokens, greedy, temperature, topK, topP, repetitionPenalty, seed, printIds,
+            model, adapter, prompt, ids, maxNewTokens, greedy, temperature, topK, topP, repetitionPenalty, seed, printIds, loadIn4Bit,
         };
+        fourBit.AddTo(command);
         command.SetCliAction((result, console) =>
         {
             bool sampling = result.GetValue(temperature) is not null || result.GetValue(topK) is not null || result.GetValue(topP) is not null;
@@ -50,12 +55,15 @@ internal static class GenerateCommand
                 RepetitionPenalty = result.GetValue(repetitionPenalty),
                 Seed = result.GetValue(seed),
             };
-            return Run(console, result.GetValue(model)!, result.GetValue(adapter), result.GetValue(prompt), result.GetValue(ids), options, result.GetValue(printIds));
+            var quantization = fourBit.Read(result);
+            return Run(console, result.GetValue(model)!, result.GetValue(adapter), result.GetValue(prompt), result.GetValue(ids), options, result.GetValue(printIds),
+                result.GetValue(loadIn4Bit) ? quantization : null);
         });
         return command;
     }
 
-    private static int Run(CliConsole console, string modelDir, string? adapterDir, string? prompt, string? ids, GenerationOptions options, bool printIds)
+    private static int Run(CliConsole console, string modelDir, string? adapterDir, string? prompt, string? ids, GenerationOptions options, bool printIds,
+        FourBitQuantization? quantization)
     {
         if ((prompt is null) == (ids is null))
             throw new CliUserException("give the prompt either as --prompt TEXT or as --ids 1,2,3");
@@ -67,7 +75,7 @@ internal static class GenerateCommand
         {
             throw new CliUserException(e.Message, e);
         }
-        var model = Load(modelDir);
+        var model = Load(modelDir, quantization);
         if (adapterDir is not null) LoadAdapter(model, adapterDir);
         var tokenizer = LoadTokenizer(modelDir, required: prompt is not null);
         var clock = Stopwatch.StartNew();
@@ -78,6 +86,11 @@ internal static class GenerateCommand
             promptIds = ids is not null ? ParseIds(ids, model.Config.VocabSize, modelDir) : tokenizer!.Encode(prompt!, addSpecialTokens: true);
             if (promptIds.Length == 0)
                 throw new CliUserException("--prompt: the text encodes to no tokens");
+            int room = model.Config.MaxPositionEmbeddings - promptIds.Length;
+            if (options.MaxNewTokens > room)
+                throw new CliUserException(room > 0
+                    ? $"--max-new-tokens {options.MaxNewTokens}: the prompt ({promptIds.Length} ids) leaves room for {room} new tokens within the model's max_position_embeddings ({model.Config.MaxPositionEmbeddings}); use --max-new-tokens {room} or less"
+                    : $"the prompt ({promptIds.Length} ids) already fills the model's max_position_embeddings ({model.Config.MaxPositionEmbeddings}); shorten it");
             generated = model.Generate(promptIds, options);
             if (!printIds && tokenizer is not null)
                 text = tokenizer.Decode(generated, skipSpecialTokens: true);
@@ -95,11 +108,11 @@ internal static class GenerateCommand
         return CliAction.Success;
     }
 
-    private static LlamaForCausalLM Load(string modelDir)
+    private static LlamaForCausalLM Load(string modelDir, FourBitQuantization? quantization)
     {
         try
         {
-            return LlamaForCausalLM.FromPretrained(modelDir);
+            return LlamaForCausalLM.FromPretrained(modelDir, quantization: quantization);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException)
         {

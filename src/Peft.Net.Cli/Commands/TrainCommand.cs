@@ -8,9 +8,10 @@ namespace Peft.Net.Cli.Commands;
 /// <c>peft train --model &lt;dir&gt; --data &lt;file.jsonl | file.txt&gt; -o &lt;adapter dir&gt; [--method lora|dora|qlora] [--rank 8]
 /// [--alpha 16] [--dropout 0] [--target all-linear | q_proj,v_proj,…] [--lr 2e-4] [--loraplus-ratio 0] [--neftune-alpha 0]
 /// [--steps N | --epochs N] [--batch 4] [--seq 256] [--seed 0] [--eval-fraction 0.05] [--resume &lt;checkpoint dir&gt;]
-/// [--gradient-checkpointing]</c>:
+/// [--gradient-checkpointing] [--quant-type nf4|fp4] [--blocksize 64] [--no-double-quant]</c>:
 /// fine-tunes a Llama-family model with an adapter and writes it in HF PEFT format, with a CSV training log and an SVG
-/// loss plot. Ctrl+C stops at the next step boundary and writes a checkpoint to resume from.
+/// loss plot. With <c>--method qlora</c> the base's linear layers are quantized to 4-bit straight from the checkpoint as
+/// they are read (the 16-bit model is never in memory). Ctrl+C stops at the next step boundary and writes a checkpoint to resume from.
 /// </summary>
 internal static class TrainCommand
 {
@@ -40,11 +41,13 @@ internal static class TrainCommand
         var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint folder written by an earlier run with the same data and settings." };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each decoder layer in the backward pass instead of keeping its activations (less memory, one more forward pass of the layers per step)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON summary object at the end instead of text." };
+        var fourBit = new FourBitOptions();
         var command = new Command("train", "Fine-tune a Llama-family model with LoRA, DoRA or QLoRA and write the adapter in HF PEFT format.")
         {
             model, data, output, method, rank, alpha, dropout, target, lr, loraPlus, neftune, steps, epochs, batch, accumulation, seq, seed,
             evalFraction, evalEvery, saveEvery, resume, checkpointing, json,
         };
+        fourBit.AddTo(command);
         command.SetCliAction((result, console) =>
         {
             if (result.GetValue(steps) is not null && result.GetValue(epochs) is not null)
@@ -54,7 +57,7 @@ internal static class TrainCommand
                 result.GetValue(alpha), result.GetValue(dropout), result.GetValue(target)!, result.GetValue(lr), result.GetValue(loraPlus),
                 result.GetValue(neftune), result.GetValue(steps), result.GetValue(epochs) ?? 1, result.GetValue(batch), result.GetValue(accumulation),
                 result.GetValue(seq), result.GetValue(seed), result.GetValue(evalFraction), result.GetValue(evalEvery), result.GetValue(saveEvery), result.GetValue(resume),
-                result.GetValue(checkpointing), result.GetValue(json), GlobalOptions.IsVerbose(result));
+                result.GetValue(checkpointing), result.GetValue(json), GlobalOptions.IsVerbose(result), fourBit.Read(result));
             return TrainRunner.Run(console, settings);
         });
         return command;

@@ -11,7 +11,8 @@ namespace Peft.Net.Core.IO;
 /// target (a rename across file systems would not be atomic) and cannot collide with a concurrent writer. When
 /// the write delegate throws, the temporary file is deleted and the target is left untouched. The folder entry
 /// itself is not fsynced (.NET cannot open a folder handle): after a power loss the rename may be lost, leaving
-/// the previous complete file, but never a torn one.
+/// the previous complete file, but never a torn one. A temporary file left by a process that died mid-write is deleted
+/// by the next write into the same folder, once no writer holds it (see <see cref="StaleTemporaryFiles"/>).
 /// </remarks>
 public static class AtomicFile
 {
@@ -58,7 +59,8 @@ public static class AtomicFile
     }
 
     /// <summary>
-    /// A fresh temporary path beside <paramref name="target"/> (same folder, so the final rename is atomic).
+    /// A fresh temporary path beside <paramref name="target"/> (same folder, so the final rename is atomic). Temporary
+    /// files that an interrupted write left in the folder are removed first (<see cref="StaleTemporaryFiles"/>).
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The target's folder does not exist.</exception>
     internal static string TemporaryPathFor(string target)
@@ -66,6 +68,7 @@ public static class AtomicFile
         string folder = Path.GetDirectoryName(target) ?? ".";
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException($"Cannot write '{target}': folder '{folder}' does not exist.");
+        StaleTemporaryFiles.Remove(folder);
         return $"{target}.tmp-{Guid.NewGuid().ToString("N")[..8]}";
     }
 

@@ -16,7 +16,7 @@ namespace Peft.Net.Core.IO;
 /// buffer; offsets are relative to the data buffer and must tile it exactly, as the reference implementation
 /// requires. Data is little-endian. Reads may run concurrently; <see cref="Dispose"/> must not.
 /// </remarks>
-public sealed unsafe class SafetensorsFile : IDisposable
+public sealed unsafe partial class SafetensorsFile : IDisposable
 {
     /// <summary>Largest header accepted, in bytes (the reference implementation's limit).</summary>
     public const long MaxHeaderLength = 100_000_000;

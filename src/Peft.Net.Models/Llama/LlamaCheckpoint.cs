@@ -16,8 +16,9 @@ internal static class LlamaCheckpoint
     /// <summary>Most problems listed in one error message.</summary>
     private const int ListedProblems = 20;
 
-    public static LlamaForCausalLM Load(string directory, DType? dtype, bool loadIn4Bit)
+    public static LlamaForCausalLM Load(string directory, DType? dtype, FourBitQuantization? quantization)
     {
+        quantization?.Validate();
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"{directory}: the model folder does not exist.");
         if (dtype is { } requested && !requested.IsFloatingPoint())
@@ -31,9 +32,10 @@ internal static class LlamaCheckpoint
             var quantized = ReadQuantized(expected, located);
             CheckTensors(expected, located);
             // Norm weights and biases are F32 (the kernels compute in F32); matrices keep or take the asked dtype.
+            // Each tensor's mapped pages are released once it is copied or quantized, so the peak stays near the model.
             var model = new LlamaForCausalLM(config, new LoadedLlamaParameters(
-                name => ReadAs(located[name].File, name, expected[name].Length == 1 ? DType.F32 : dtype), quantized));
-            if (loadIn4Bit) QuantizeLinearLayers(model);
+                name => ReadAs(located[name].File, name, expected[name].Length == 1 ? DType.F32 : dtype), quantized,
+                quantization is null ? null : (layer, outFeatures) => QuantizeOnLoad(located, layer, outFeatures, config, dtype, quantization)));
             model.Eval();
             return model;
         }
@@ -214,20 +216,25 @@ internal static class LlamaCheckpoint
 
     private static Tensor ReadAs(SafetensorsFile file, string name, DType? dtype)
     {
-        if (dtype == DType.F32) return file.ReadTensorAsFloat32(name);
-        var tensor = file.ReadTensor(name);
+        var tensor = file.ReadTensorReleasingPages(name, asFloat32: dtype == DType.F32);
         return dtype is { } wanted && wanted != tensor.DType ? tensor.To(wanted) : tensor;
     }
 
-    private static string Shape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
-
-    /// <summary>QLoRA's base: every Linear but lm_head becomes an <see cref="Nf4Linear"/> (NF4, blocksize 64, double quantization).</summary>
-    private static void QuantizeLinearLayers(LlamaForCausalLM model)
+    /// <summary>
+    /// The 4-bit weight of linear layer <paramref name="layer"/> quantized straight from the file (chunk by chunk, no
+    /// 16-bit copy), or null when the layer stays as it is: the output head (lm_head, or any layer with vocabulary-many
+    /// outputs, as <see cref="Nf4ModelExtensions.QuantizeNf4(Core.Nn.Module, FourBitQuantization)"/>) and the skipped layers.
+    /// </summary>
+    private static QuantizedTensor? QuantizeOnLoad(Dictionary<string, (SafetensorsFile File, SafetensorsEntry Entry)> located, string layer,
+        int outFeatures, LlamaConfig config, DType? dtype, FourBitQuantization quantization)
     {
-        var linears = model.NamedModules().Where(m => m.Module is Linear && m.Name != "lm_head").ToList();
-        foreach (var (name, module) in linears)
-            model.ReplaceSubmodule(name, Nf4Linear.FromLinear((Linear)module, QuantType.Nf4, blockSize: 64, doubleQuant: true));
+        if (layer == "lm_head" || outFeatures == config.VocabSize || quantization.Skips(layer))
+            return null;
+        string name = layer + ".weight";
+        return Nf4Quantizer.Quantize(located[name].File, name, quantization.QuantType, quantization.BlockSize, quantization.DoubleQuant, dtype);
     }
+
+    private static string Shape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 
     public static void Save(LlamaForCausalLM model, string directory, DType? dtype)
     {

@@ -1,6 +1,7 @@
 using Peft.Net.Core.Autograd;
 using Peft.Net.Core;
 using Peft.Net.Core.Nn;
+using Peft.Net.Quantization;
 
 namespace Peft.Net.Models;
 
@@ -14,8 +15,11 @@ namespace Peft.Net.Models;
 /// <c>model.embed_tokens.weight</c> when the config ties them). Every child is looked up when it is used, so model
 /// surgery (<see cref="Module.ReplaceSubmodule"/>, <see cref="Module.ReplaceParameter"/>) takes effect at once.
 /// </summary>
-public sealed class LlamaForCausalLM : Module
+public sealed class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskModel
 {
+    /// <summary>"CAUSAL_LM": the <c>task_type</c> of adapters added to this model.</summary>
+    public string PeftTaskType => "CAUSAL_LM";
+
     /// <summary>Creates a model with random weights (embeddings N(0, 1), linear layers as PyTorch's nn.Linear).</summary>
     /// <param name="config">The hyper-parameters; validated first.</param>
     /// <param name="random">Generator for the initial weights (seed 0 when null).</param>
@@ -24,6 +28,27 @@ public sealed class LlamaForCausalLM : Module
     public LlamaForCausalLM(LlamaConfig config, TensorRandom? random = null)
         : this(config, new RandomLlamaParameters(random ?? new TensorRandom(0)))
     {
+    }
+
+    /// <summary>
+    /// Creates a model with random weights (as <see cref="LlamaForCausalLM(LlamaConfig, TensorRandom?)"/>) whose linear
+    /// layers but the head are stored in 4-bit with <paramref name="quantization"/>'s settings: each layer is quantized as
+    /// soon as it is made, so the float32 model never exists as a whole (what a QLoRA benchmark of a large shape needs).
+    /// The result equals building the float32 model with the same generator and calling
+    /// <see cref="Nf4ModelExtensions.QuantizeNf4(Module, FourBitQuantization)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The config or the quantization settings are not valid.</exception>
+    /// <exception cref="NotSupportedException">The model type is not supported.</exception>
+    public LlamaForCausalLM(LlamaConfig config, FourBitQuantization quantization, TensorRandom? random = null)
+        : this(config, new RandomLlamaParameters(random ?? new TensorRandom(0), config?.VocabSize ?? 0, Validated(quantization)))
+    {
+    }
+
+    private static FourBitQuantization Validated(FourBitQuantization quantization)
+    {
+        ArgumentNullException.ThrowIfNull(quantization);
+        quantization.Validate();
+        return quantization;
     }
 
     internal LlamaForCausalLM(LlamaConfig config, LlamaParameterSource source)
@@ -193,13 +218,22 @@ public sealed class LlamaForCausalLM : Module
     /// </summary>
     /// <param name="directory">The model folder.</param>
     /// <param name="dtype">Storage dtype of the linear and embedding weights (F32 makes them trainable); null keeps the checkpoint's.</param>
-    /// <param name="loadIn4Bit">Quantize the linear layers (all but lm_head) to NF4 after loading (QLoRA).</param>
+    /// <param name="loadIn4Bit">Store the linear layers (all but lm_head) in 4-bit: the same as
+    /// <paramref name="quantization"/> = <see cref="FourBitQuantization.QLoRA"/> (NF4, blocksize 64, double quantization).</param>
+    /// <param name="quantization">Store the linear layers in 4-bit with these settings (QLoRA's base). Each weight is
+    /// quantized straight from the memory-mapped file, a chunk at a time, and its pages released before the next is read,
+    /// so the peak memory stays near the 4-bit model plus the layers kept in their dtype (embeddings, norms, head), not
+    /// the 16-bit checkpoint. The bytes equal those of loading first and then calling
+    /// <see cref="Nf4ModelExtensions.QuantizeNf4(Module, FourBitQuantization)"/>. Weights the checkpoint already holds in
+    /// the bitsandbytes 4-bit layout load as they are.</param>
     /// <returns>The model, with <paramref name="directory"/> recorded as its name (an adapter saved from it writes it as <c>base_model_name_or_path</c>).</returns>
     /// <exception cref="FileNotFoundException">The folder, config.json or the weights are missing.</exception>
     /// <exception cref="InvalidDataException">The config or the tensors do not match the architecture; the message lists the missing, unexpected and mis-shaped tensors with their files.</exception>
     /// <exception cref="NotSupportedException">The model type, rope scaling or a tensor's dtype is not supported.</exception>
-    public static LlamaForCausalLM FromPretrained(string directory, DType? dtype = null, bool loadIn4Bit = false) =>
-        LlamaCheckpoint.Load(directory, dtype, loadIn4Bit).SetBaseModelNameOrPath(directory);
+    /// <exception cref="ArgumentException">The dtype or the quantization settings are not valid.</exception>
+    public static LlamaForCausalLM FromPretrained(string directory, DType? dtype = null, bool loadIn4Bit = false,
+        FourBitQuantization? quantization = null) =>
+        LlamaCheckpoint.Load(directory, dtype, quantization ?? (loadIn4Bit ? FourBitQuantization.QLoRA : null)).SetBaseModelNameOrPath(directory);
 
     /// <summary>
     /// Writes config.json and model.safetensors (each to a temporary file, then renamed) in Hugging Face's layout, so

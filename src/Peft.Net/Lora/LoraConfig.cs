@@ -27,8 +27,12 @@ public sealed record LoraConfig
     /// <summary><c>peft_type</c>: always "LORA" (DoRA is LoRA with <see cref="UseDora"/>).</summary>
     public string PeftType { get; init; } = "LORA";
 
-    /// <summary><c>task_type</c>: "CAUSAL_LM" by default; null or another PEFT task type ("SEQ_CLS", …).</summary>
-    public string? TaskType { get; init; } = "CAUSAL_LM";
+    /// <summary>
+    /// <c>task_type</c>: a PEFT task type ("CAUSAL_LM", "SEQ_CLS", …) or null (PEFT's value for a custom model). When
+    /// null, <c>ApplyLora</c> takes it from a model that implements <see cref="IPeftTaskModel"/> (a Llama model gives
+    /// "CAUSAL_LM").
+    /// </summary>
+    public string? TaskType { get; init; }
 
     /// <summary><c>base_model_name_or_path</c>: the base model the adapter was trained on (informational).</summary>
     public string? BaseModelNameOrPath { get; init; }

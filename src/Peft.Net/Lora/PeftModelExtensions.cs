@@ -63,7 +63,7 @@ public static partial class PeftModelExtensions
     /// frozen) until <see cref="SetAdapter"/>. Everything that is not an adapter parameter is frozen.
     /// </summary>
     /// <param name="model">The model to change in place.</param>
-    /// <param name="config">What to adapt and how.</param>
+    /// <param name="config">What to adapt and how; a null <see cref="LoraConfig.TaskType"/> is taken from the model when it is an <see cref="IPeftTaskModel"/>.</param>
     /// <param name="adapterName">The adapter's name.</param>
     /// <param name="seed">Seed of the initial A/B values.</param>
     /// <returns>Trainable and total parameter counts after the change.</returns>
@@ -74,6 +74,8 @@ public static partial class PeftModelExtensions
         ArgumentNullException.ThrowIfNull(config);
         var init = config.Init ?? throw new NotSupportedException(
             $"init_lora_weights \"{config.InitLoraWeights}\" is not implemented by Peft.Net (use true, \"gaussian\" or \"pissa\").");
+        if (config.TaskType is null && model is IPeftTaskModel taskModel)
+            config = config with { TaskType = taskModel.PeftTaskType };
         AddAdapterCore(model, config, adapterName, init, seed);
         return PeftSummary.Of(model);
     }

@@ -32,6 +32,20 @@ public static class Nf4ModelExtensions
     }
 
     /// <summary>
+    /// As <see cref="QuantizeNf4(Module, QuantType, int, bool, IEnumerable{string}?)"/> with the settings of
+    /// <paramref name="quantization"/> (its <see cref="FourBitQuantization.SkipModules"/> are the exclusions): what
+    /// loading a checkpoint with those settings gives, quantized after loading instead.
+    /// </summary>
+    /// <exception cref="ArgumentException">The settings are not valid.</exception>
+    public static Nf4QuantizationSummary QuantizeNf4(this Module model, FourBitQuantization quantization)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(quantization);
+        quantization.Validate();
+        return Convert(model, quantization.QuantType, quantization.BlockSize, quantization.DoubleQuant, quantization.Skips);
+    }
+
+    /// <summary>
     /// As <see cref="QuantizeNf4(Module, QuantType, int, bool, IEnumerable{string}?)"/>, keeping every layer whose dotted
     /// path matches <paramref name="exclude"/> (searched anywhere in the path; anchor it with ^…$ for whole paths).
     /// </summary>

@@ -6,7 +6,7 @@ namespace Peft.Net.Quantization;
 /// bitsandbytes-compatible 4-bit blockwise quantization (<c>bitsandbytes.functional.quantize_4bit</c> on CUDA):
 /// NF4 or FP4 codes, blocksizes 32–4096, optional double quantization of the per-block absmax.
 /// </summary>
-public static class Nf4Quantizer
+public static partial class Nf4Quantizer
 {
     /// <summary>
     /// Quantizes <paramref name="tensor"/> (F32, F16 or BF16; flattened row-major) into blocks of
@@ -36,20 +36,32 @@ public static class Nf4Quantizer
         var packed = new byte[(n + 1) / 2];
         var absmax = new float[nb];
         FourBitQuantizeKernel.QuantizeParallel(x, quantType, blockSize, packed, absmax);
-        if (!doubleQuant)
-            return QuantizedTensor.FromParts(quantType, blockSize, tensor.ShapeArray(), tensor.DType, packed, absmax);
+        return FromBlocks(quantType, blockSize, tensor.ShapeArray(), tensor.DType, packed, absmax, doubleQuant);
+    }
 
-        float offset = DoubleQuantReference.Mean(absmax);
+    /// <summary>
+    /// The quantized tensor of finished codes and block absmax, with the absmax double-quantized if asked.
+    /// <paramref name="absmax"/> may be longer than the block count (a pooled buffer) only when double-quantizing.
+    /// </summary>
+    private static QuantizedTensor FromBlocks(QuantType quantType, int blockSize, int[] shape, DType originalDType, byte[] packed,
+        float[] absmax, bool doubleQuant, int blockCount = -1)
+    {
+        int nb = blockCount < 0 ? absmax.Length : blockCount;
+        if (!doubleQuant)
+            return QuantizedTensor.FromParts(quantType, blockSize, shape, originalDType, packed, absmax);
+
+        var blockAbsmax = absmax.AsSpan(0, nb);
+        float offset = DoubleQuantReference.Mean(blockAbsmax);
         var codes = new byte[nb];
         var nestedAbsmax = new float[(nb + DoubleQuantReference.NestedBlockSize - 1) / DoubleQuantReference.NestedBlockSize];
         var map = (float[])DynamicMap8.Values.Clone();
-        DoubleQuantReference.Quantize(absmax, offset, map, codes, nestedAbsmax);
-        return QuantizedTensor.FromParts(quantType, blockSize, tensor.ShapeArray(), tensor.DType, packed, null,
+        DoubleQuantReference.Quantize(blockAbsmax, offset, map, codes, nestedAbsmax);
+        return QuantizedTensor.FromParts(quantType, blockSize, shape, originalDType, packed, null,
             codes, nestedAbsmax, map, offset);
     }
 
     /// <summary>
-    /// The nested offset (mean of the block absmax) that <see cref="Quantize"/> with double quantization would store for
+    /// The nested offset (mean of the block absmax) that <see cref="Quantize(Tensor, QuantType, int, bool)"/> with double quantization would store for
     /// <paramref name="tensor"/>, computed from the absmax alone. A streaming writer needs it to size the quant_state
     /// JSON before quantizing (<see cref="Bnb4BitSerializer.PlanSpecs"/>).
     /// </summary>

@@ -140,4 +140,15 @@ public class LlamaModuleTests
             return Ops.MulScalar(y, _scale);
         }
     }
+
+    [Fact]
+    public void Adapters_on_a_Llama_model_are_saved_with_task_type_CAUSAL_LM()
+    {
+        var model = new LlamaForCausalLM(LlamaFixtures.TinyConfig(), new TensorRandom(5));
+        model.ApplyLora(rank: 2, alpha: 4);
+        Assert.Equal("CAUSAL_LM", model.AdapterConfigs()["default"].TaskType);
+        using var folder = new TempFolder();
+        model.SaveAdapter(folder.Path);
+        Assert.Contains("\"task_type\": \"CAUSAL_LM\"", File.ReadAllText(folder.File("adapter_config.json")));
+    }
 }

@@ -9,9 +9,11 @@ namespace Peft.Net.Tests.Adapters;
 /// SiLU) and mirrored by tests/fixtures/make_adapter.py. Every child is called through Module.Forward, so LoRA surgery
 /// takes effect.
 /// </summary>
-internal sealed class TinyCausalLm : Module
+internal sealed class TinyCausalLm : Module, Peft.Net.Lora.IPeftTaskModel
 {
     public const int Vocab = 32, Hidden = 16, Ffn = 24;
+
+    public string PeftTaskType => "CAUSAL_LM";
 
     public TinyCausalLm(ulong seed = 7, int layers = 2)
     {

@@ -8,6 +8,7 @@ using Peft.Net.Models;
 using Peft.Net.Models.Training;
 using Peft.Net.Neftune;
 using Peft.Net.Optim;
+using Peft.Net.Quantization;
 
 namespace Peft.Net.Cli.Commands.Train;
 
@@ -17,6 +18,7 @@ internal static class TrainRunner
     public static int Run(CliConsole console, TrainSettings s)
     {
         Validate(s);
+        CheckAgainstConfig(s);
         var model = LoadModel(s);
         var tokenizer = ModelTokenizer.Load(s.Model, model.Config.VocabSize);
         if (tokenizer.VocabSize > model.Config.VocabSize)
@@ -49,11 +51,19 @@ internal static class TrainRunner
 
         if (!s.Json)
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{s.Method} r={s.Rank} alpha={s.Alpha}: {summary}; {train.Count} training / {eval.Count} evaluation examples; {trainer.TotalSteps} steps"));
+                $"{MethodName(s)} r={s.Rank} alpha={s.Alpha}: {summary}; {train.Count} training / {eval.Count} evaluation examples; {trainer.TotalSteps} steps"));
         var result = TrainingProgressView.Run(console, trainer, showBar: console.IsTerminal && !s.Json);
         model.SaveAdapter(s.Output);
         Report(console, s, trainer, result, summary);
         return CliAction.Success;
+    }
+
+    /// <summary>The method, with the 4-bit base's settings for QLoRA.</summary>
+    private static string MethodName(TrainSettings s)
+    {
+        if (s.Method != "qlora") return s.Method;
+        var q = s.Quantization ?? FourBitQuantization.QLoRA;
+        return $"qlora ({q.QuantType.ToString().ToLowerInvariant()} base, blocksize {q.BlockSize}{(q.DoubleQuant ? ", double quantization" : "")})";
     }
 
     private static void Validate(TrainSettings s)
@@ -69,12 +79,25 @@ internal static class TrainRunner
         if (!(s.Dropout >= 0 && s.Dropout < 1)) throw new CliUserException($"--dropout must be in [0, 1) (got {s.Dropout})");
         if (s.EvalEvery < 0) throw new CliUserException($"--eval-every must be ≥ 0 (got {s.EvalEvery})");
         if (s.SaveEvery < 0) throw new CliUserException($"--save-every must be ≥ 0 (got {s.SaveEvery})");
+        if (!(s.LoraPlusRatio >= 0)) throw new CliUserException($"--loraplus-ratio must be ≥ 0 (got {s.LoraPlusRatio}; 0 turns LoRA+ off)");
+        if (!(s.NeftuneAlpha >= 0)) throw new CliUserException($"--neftune-alpha must be ≥ 0 (got {s.NeftuneAlpha}; 0 turns NEFTune off)");
+        if (!float.IsFinite(s.Alpha)) throw new CliUserException($"--alpha must be a finite number (got {s.Alpha})");
         if (!Directory.Exists(s.Model)) throw new CliUserException($"{s.Model}: no such model folder");
         if (!File.Exists(s.Data)) throw new CliUserException($"{s.Data}: no such data file");
     }
 
+    /// <summary>Flags the model's config.json limits, checked before the (possibly large) weights are read.</summary>
+    private static void CheckAgainstConfig(TrainSettings s)
+    {
+        var config = Guard(s.Model, () => LlamaConfig.Load(s.Model));
+        if (s.Seq > config.MaxPositionEmbeddings)
+            throw new CliUserException(
+                $"--seq {s.Seq} is longer than the model's max_position_embeddings ({config.MaxPositionEmbeddings} in {Path.Combine(s.Model, "config.json")}); use --seq {config.MaxPositionEmbeddings} or less");
+    }
+
+    /// <summary>The base model; for QLoRA its linear layers are quantized straight from the file as they are read.</summary>
     private static LlamaForCausalLM LoadModel(TrainSettings s) =>
-        Guard(s.Model, () => LlamaForCausalLM.FromPretrained(s.Model, loadIn4Bit: s.Method == "qlora"));
+        Guard(s.Model, () => LlamaForCausalLM.FromPretrained(s.Model, quantization: s.Method == "qlora" ? s.Quantization ?? FourBitQuantization.QLoRA : null));
 
     private static Peft.Net.Lora.PeftSummary ApplyAdapter(LlamaForCausalLM model, TrainSettings s)
     {

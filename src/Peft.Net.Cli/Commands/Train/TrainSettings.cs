@@ -1,6 +1,8 @@
+using Peft.Net.Quantization;
+
 namespace Peft.Net.Cli.Commands.Train;
 
-/// <summary>The parsed options of <c>peft train</c>.</summary>
+/// <summary>The parsed options of <c>peft train</c>; <see cref="Quantization"/> is the 4-bit base of --method qlora.</summary>
 internal sealed record TrainSettings(
     string Model,
     string Data,
@@ -25,4 +27,5 @@ internal sealed record TrainSettings(
     string? Resume,
     bool GradientCheckpointing,
     bool Json,
-    bool Verbose);
+    bool Verbose,
+    FourBitQuantization? Quantization = null);
