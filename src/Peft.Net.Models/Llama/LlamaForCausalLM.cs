@@ -125,7 +125,29 @@ public sealed class LlamaForCausalLM : Module
     public void ReleaseActivationBuffers() => _activations.Pool.Clear();
 
     /// <summary>Bytes of activation and gradient buffers held for reuse by the next training step.</summary>
+    /// <remarks>
+    /// Bounded: never more than <see cref="ActivationBufferLimitBytes"/> after a step, whatever the batch shapes. Buffers
+    /// are reused by size class (a request takes an array at most 25 % longer), so batches of different lengths share
+    /// them; when a step returns more than the limit, the least recently used sizes are dropped.
+    /// </remarks>
     public long ActivationBufferBytes => _activations.Pool.FreeBytes;
+
+    /// <summary>
+    /// The bound on <see cref="ActivationBufferBytes"/>: <see cref="ActivationBufferLimitOverride"/> when set, otherwise
+    /// 2 × <see cref="ActivationWorkingSetBytes"/> (no bound before the first backward pass has ended).
+    /// </summary>
+    public long ActivationBufferLimitBytes => _activations.Pool.LimitBytes;
+
+    /// <summary>The largest activation and gradient working set of one forward + backward pass so far, in bytes (size-class rounded).</summary>
+    public long ActivationWorkingSetBytes => _activations.Pool.HighWaterBytes;
+
+    /// <summary>A fixed bound in bytes on the buffers kept between steps (null: 2 × the largest working set, the default).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public long? ActivationBufferLimitOverride
+    {
+        get => _activations.Pool.ExplicitLimitBytes;
+        set => _activations.Pool.ExplicitLimitBytes = value;
+    }
 
     private readonly ActivationArena _activations = new();
 

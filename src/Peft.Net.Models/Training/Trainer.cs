@@ -159,7 +159,10 @@ public sealed class Trainer
             progress?.Report(new TrainingProgress(Step, TotalSteps, entry.Loss, entry.LearningRate, entry.TokensPerSecond, entry.EvalLoss, _consecutiveSkips > 0));
             if (_options.CheckpointEvery > 0 && Step % _options.CheckpointEvery == 0)
                 lastCheckpoint = SaveCheckpoint();
+            if (_order.Position >= _train.Count)
+                _model.ReleaseCachedMemory(); // the epoch is done: its buffers were sized for its batches
         }
+        _model.ReleaseCachedMemory();
         if (cancelled && _options.OutputDirectory is not null)
             lastCheckpoint = SaveCheckpoint();
         if (_options.OutputDirectory is not null)
