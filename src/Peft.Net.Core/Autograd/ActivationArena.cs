@@ -87,6 +87,19 @@ internal sealed class ActivationArena
         return outputs;
     }
 
+    /// <summary>
+    /// A scratch array of at least <paramref name="length"/> floats for use inside one operation: from the recording
+    /// arena's pool when there is one (give it back with <see cref="ReturnScratch"/> to that same pool), else new.
+    /// </summary>
+    internal static (float[] Array, TensorBufferPool? Pool) RentScratch(int length)
+    {
+        var pool = t_recording?.Arena.Pool;
+        return pool is null ? (GC.AllocateUninitializedArray<float>(length), null) : (pool.Rent(length, zeroed: false), pool);
+    }
+
+    /// <summary>Gives back an array from <see cref="RentScratch"/>.</summary>
+    internal static void ReturnScratch((float[] Array, TensorBufferPool? Pool) scratch) => scratch.Pool?.Return(scratch.Array);
+
     internal void ReturnAll(List<float[]> buffers)
     {
         foreach (var buffer in buffers) Pool.Return(buffer);
