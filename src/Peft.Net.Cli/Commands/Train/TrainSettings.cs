@@ -25,4 +25,5 @@ internal sealed record TrainSettings(
     string? Resume,
     bool GradientCheckpointing,
     bool Json,
-    bool Verbose);
+    bool Verbose,
+    string Optim = "adamw");
