@@ -143,6 +143,25 @@ public sealed class LinearCrossEntropyTests
     }
 
     [Fact]
+    public void The_fused_path_allocates_a_chunk_not_the_logits()
+    {
+        const int rows = 64, vocab = 50_000;
+        var (hidden, weight, targets) = Problem(rows, channels: 16, vocab, seed: 17, trainableWeight: false);
+        long Measure(bool fused)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Run(hidden, weight, targets, fused, chunkRows: 4);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Measure(true);
+        Measure(false);
+        long fusedBytes = Measure(true), unfusedBytes = Measure(false);
+        long logits = 4L * rows * vocab; // 12.8 MB
+        Assert.True(unfusedBytes >= 2 * logits, $"the unfused path holds the logits and their gradient: {unfusedBytes} bytes");
+        Assert.True(fusedBytes < logits / 4, $"the fused path allocated {fusedBytes} bytes; one chunk of logits is {4L * 4 * vocab}");
+    }
+
+    [Fact]
     public void Bad_targets_and_shapes_are_named()
     {
         var (hidden, weight, targets) = Problem(rows: 4, channels: 8, vocab: 50, seed: 1, trainableWeight: false);
