@@ -128,7 +128,7 @@ public sealed partial class Tensor
             if (tensor._graphBuffers is not { } buffers) continue;
             tensor._graphBuffers = null;
             tensor._graphReleased = true;
-            buffers.Arena.ReturnAll(buffers.Buffers);
+            buffers.Arena.ReleaseGraph(buffers.Buffers);
         }
     }
 

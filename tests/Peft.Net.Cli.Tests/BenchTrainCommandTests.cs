@@ -38,4 +38,25 @@ public sealed class BenchTrainCommandTests
         Assert.True(json.RootElement.GetProperty("gradient_checkpointing").GetBoolean());
         Assert.True(json.RootElement.GetProperty("tokens_per_s").GetDouble() > 0);
     }
+
+    [Fact]
+    public void Bench_train_reports_the_optimizer_state_of_8bit_and_float32_AdamW_and_runs_the_unfused_loss()
+    {
+        long Run(string optim, bool unfused)
+        {
+            string[] args = ["bench", "train", "--dim", "32", "--layers", "1", "--heads", "4", "--kv-heads", "2", "--ffn", "64",
+                "--vocab", "4096", "--seq", "16", "--batch", "2", "--rank", "2", "--steps", "1", "--optim", optim,
+                "--modules-to-save", "embed_tokens,lm_head", "--json"];
+            var result = CliRunner.Run(unfused ? [.. args, "--unfused-loss"] : args);
+            Assert.True(result.ExitCode == 0, result.Error);
+            using var json = JsonDocument.Parse(result.Out);
+            Assert.Equal(optim, json.RootElement.GetProperty("optim").GetString());
+            Assert.Equal(!unfused, json.RootElement.GetProperty("fused_loss").GetBoolean());
+            return json.RootElement.GetProperty("optimizer_state_bytes").GetInt64();
+        }
+
+        long fp32 = Run("adamw", unfused: true);
+        long eight = Run("adamw8bit", unfused: false);
+        Assert.True(eight <= 0.30 * fp32, $"8-bit state {eight} bytes, float32 {fp32}");
+    }
 }

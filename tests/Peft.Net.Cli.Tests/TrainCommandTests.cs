@@ -94,6 +94,65 @@ public sealed class TrainCommandTests
         Assert.True(File.Exists(Path.Combine(first, "checkpoint-2", "adapter_model.safetensors")));
     }
 
+    [Theory]
+    [InlineData("lora")]
+    [InlineData("dora")]
+    [InlineData("qlora")]
+    public void Train_with_dropout_and_neftune_resumes_bit_for_bit(string method)
+    {
+        using var folder = new TempFolder();
+        string model = TinyModel(folder), data = Dataset(folder), first = folder.File("first"), second = folder.File("second");
+        string[] common = ["--model", model, "--data", data, "--method", method, "--steps", "6", "--batch", "2", "--seq", "48", "--rank", "2",
+            "--dropout", "0.1", "--neftune-alpha", "5", "--lr", "1e-2", "--eval-fraction", "0"];
+
+        var straight = CliRunner.Run(["train", .. common, "-o", first, "--save-every", "3", "--json"]);
+        Assert.True(straight.ExitCode == 0, straight.Error);
+        var resumed = CliRunner.Run(["train", .. common, "-o", second, "--resume", Path.Combine(first, "checkpoint-3"), "--json"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+
+        // The whole loss column (steps 1–6) and the adapter bytes are identical.
+        static string[] Losses(string dir) => File.ReadAllLines(Path.Combine(dir, "training_log.csv")).Skip(1).Select(l => l.Split(',')[1]).ToArray();
+        Assert.Equal(6, Losses(first).Length);
+        Assert.Equal(Losses(first), Losses(second));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(first, "adapter_model.safetensors")), File.ReadAllBytes(Path.Combine(second, "adapter_model.safetensors")));
+    }
+
+    [Theory]
+    [InlineData("adamw8bit")]
+    [InlineData("paged_adamw8bit")]
+    [InlineData("paged_adamw")]
+    public void Train_with_each_optimizer_resumes_bit_for_bit(string optim)
+    {
+        using var folder = new TempFolder();
+        string model = TinyModel(folder), data = Dataset(folder), first = folder.File("first"), second = folder.File("second");
+        string[] common = ["--model", model, "--data", data, "--optim", optim, "--steps", "4", "--batch", "2", "--seq", "48", "--rank", "2",
+            "--dropout", "0.1", "--lr", "1e-2", "--eval-fraction", "0"];
+
+        var straight = CliRunner.Run(["train", .. common, "-o", first, "--save-every", "2", "--json"]);
+        Assert.True(straight.ExitCode == 0, straight.Error);
+        var resumed = CliRunner.Run(["train", .. common, "-o", second, "--resume", Path.Combine(first, "checkpoint-2"), "--json"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+
+        using var a = JsonDocument.Parse(straight.Out);
+        Assert.Equal(optim, a.RootElement.GetProperty("optim").GetString());
+        Assert.True(a.RootElement.GetProperty("optimizer_state_bytes").GetInt64() > 0);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(first, "adapter_model.safetensors")), File.ReadAllBytes(Path.Combine(second, "adapter_model.safetensors")));
+        // A checkpoint of one optimizer does not load into another.
+        var mismatch = CliRunner.Run(["train", "--model", model, "--data", data, "--optim", "adamw", "--steps", "4", "--batch", "2", "--seq", "48",
+            "--rank", "2", "--eval-fraction", "0", "-o", folder.File("third"), "--resume", Path.Combine(first, "checkpoint-2")]);
+        Assert.Equal(1, mismatch.ExitCode);
+        Assert.Contains("cannot be loaded into AdamW", mismatch.Error);
+    }
+
+    [Fact]
+    public void Train_rejects_an_unknown_optimizer()
+    {
+        using var folder = new TempFolder();
+        var result = CliRunner.Run("train", "--model", TinyModel(folder), "--data", Dataset(folder), "-o", folder.File("out"), "--optim", "adam16");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("adam16", result.Error);
+    }
+
     [Fact]
     public void Train_reports_a_missing_data_file_in_one_line()
     {

@@ -12,7 +12,8 @@ namespace Peft.Net.Cli.Commands;
 
 /// <summary>
 /// <c>peft bench train [--dim 512 --layers 4 --heads 8 --kv-heads 8 --ffn 1376 --vocab 4096 --seq 256 --batch 4 --rank 8
-/// --alpha 16 --method lora|dora|qlora --steps 5] [--gradient-checkpointing] [--json]</c>: a randomly initialised Llama of that shape with the method
+/// --alpha 16 --method lora|dora|qlora --steps 5] [--gradient-checkpointing] [--optim adamw|adamw8bit|paged_adamw8bit|paged_adamw]
+/// [--unfused-loss] [--modules-to-save embed_tokens,lm_head] [--json]</c>: a randomly initialised Llama of that shape with the method
 /// on every linear layer but the head (QLoRA: built layer by layer in 4-bit, with BF16 embeddings and head); times forward + backward + AdamW step after one warm-up step. Reports tokens/s,
 /// ms per step, the process's peak working set (MB) and the trainable parameter count.
 /// </summary>
@@ -36,9 +37,13 @@ internal static class BenchTrainCommand
         method.AcceptOnlyFromAmong("lora", "dora", "qlora");
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each decoder layer in the backward pass instead of keeping its activations." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
+        var optim = new Option<string>("--optim") { DefaultValueFactory = _ => "adamw", Description = "adamw, adamw8bit, paged_adamw8bit or paged_adamw." };
+        optim.AcceptOnlyFromAmong(Train.OptimizerChoice.Names);
+        var unfused = new Option<bool>("--unfused-loss") { Description = "Materialise the full [B·T, V] logits (the path before the fused head + cross-entropy), for comparison." };
+        var modulesToSave = new Option<string?>("--modules-to-save") { Description = "Comma-separated modules trained in full beside the adapter (e.g. embed_tokens,lm_head)." };
         var command = new Command("train", "Measure LoRA/DoRA/QLoRA training steps (forward + backward + AdamW) on a random Llama-style model.")
         {
-            dim, layers, heads, kvHeads, ffn, vocab, seq, batch, rank, alpha, method, steps, checkpointing, json,
+            dim, layers, heads, kvHeads, ffn, vocab, seq, batch, rank, alpha, method, steps, checkpointing, json, optim, unfused, modulesToSave,
         };
         command.SetCliAction((r, console) => Run(console, new LlamaConfig
         {
@@ -50,12 +55,13 @@ internal static class BenchTrainCommand
             VocabSize = r.GetValue(vocab),
             MaxPositionEmbeddings = Math.Max(2048, r.GetValue(seq)),
         }, r.GetValue(seq), r.GetValue(batch), r.GetValue(rank), r.GetValue(alpha), r.GetValue(method)!, r.GetValue(steps),
-            r.GetValue(checkpointing), r.GetValue(json)));
+            r.GetValue(checkpointing), r.GetValue(json), new BenchTrainExtras(r.GetValue(optim)!, r.GetValue(unfused),
+                r.GetValue(modulesToSave)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))));
         return command;
     }
 
     private static int Run(CliConsole console, LlamaConfig config, int seq, int batch, int rank, float alpha, string method, int steps,
-        bool gradientCheckpointing, bool json)
+        bool gradientCheckpointing, bool json, BenchTrainExtras extras)
     {
         if (seq < 2 || batch < 1 || rank < 1 || steps < 1)
             throw new CliUserException($"--seq ≥ 2, --batch ≥ 1, --rank ≥ 1 and --steps ≥ 1 are required (got {seq}, {batch}, {rank}, {steps})");
@@ -77,14 +83,16 @@ internal static class BenchTrainCommand
                 foreach (var (name, weight) in model.NamedParameters().Where(p => p.Parameter.Rank == 2).ToList())
                     model.ReplaceParameter(name, weight.To(DType.BF16));
         var summary = method == "dora"
-            ? model.ApplyDora(rank: rank, alpha: alpha, targetRegex: "all-linear")
-            : model.ApplyLora(rank: rank, alpha: alpha, targetRegex: "all-linear");
+            ? model.ApplyDora(rank: rank, alpha: alpha, targetRegex: "all-linear", modulesToSave: extras.ModulesToSave)
+            : model.ApplyLora(rank: rank, alpha: alpha, targetRegex: "all-linear", modulesToSave: extras.ModulesToSave);
+        model.FusedLoss = !extras.UnfusedLoss;
         model.GradientCheckpointing = gradientCheckpointing;
         model.Train();
         var random = new TensorRandom(1);
         var ids = new int[batch * seq];
         for (int i = 0; i < ids.Length; i++) ids[i] = random.NextInt(config.VocabSize);
-        var optimizer = new AdamW(model.TrainableParameters(), learningRate: 2e-4);
+        using var choice = Train.OptimizerChoice.Create(extras.Optim, model.TrainableParameters(), 2e-4, weightDecay: 0.01);
+        var optimizer = choice.Optimizer;
         var process = Process.GetCurrentProcess();
         PhaseMeter forward = new(process), backward = new(process), update = new(process);
         void Step()
@@ -132,6 +140,9 @@ internal static class BenchTrainCommand
                 w.WriteNumber("cpu_utilisation", utilisation);
                 w.WriteNumber("gc_pause_ms_per_step", gcPauseMsPerStep);
                 w.WriteString("method", method);
+                w.WriteString("optim", extras.Optim);
+                w.WriteBoolean("fused_loss", !extras.UnfusedLoss);
+                w.WriteNumber("optimizer_state_bytes", Train.OptimizerChoice.StateBytes(optimizer, model.TrainableParameters()));
                 w.WriteBoolean("gradient_checkpointing", gradientCheckpointing);
                 w.WriteNumber("threads", ComputeSettings.ThreadCount);
                 foreach (var (name, phase) in new[] { ("forward", forward), ("backward", backward), ("optimizer", update) })
@@ -144,7 +155,7 @@ internal static class BenchTrainCommand
         else
         {
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{method}{(gradientCheckpointing ? " (gradient checkpointing)" : "")}: {tokensPerSecond:F0} tokens/s, {stepMs:F1} ms/step, peak working set {peakMb:F0} MB, {summary.TrainableParameters} trainable parameters, "
+                $"{method}{(gradientCheckpointing ? " (gradient checkpointing)" : "")}, {extras.Optim}, {(extras.UnfusedLoss ? "unfused" : "fused")} loss: {tokensPerSecond:F0} tokens/s, {stepMs:F1} ms/step, peak working set {peakMb:F0} MB, {summary.TrainableParameters} trainable parameters, "
                 + $"{allocatedMbPerStep:F1} MB allocated per step, CPU utilisation {utilisation:P0} of {ComputeSettings.ThreadCount} threads, GC pauses {gcPauseMsPerStep:F1} ms per step"));
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  per step: forward {forward.WallMs / steps:F1} ms (CPU {forward.Utilisation(ComputeSettings.ThreadCount):P0}), backward {backward.WallMs / steps:F1} ms (CPU {backward.Utilisation(ComputeSettings.ThreadCount):P0}), "
@@ -153,3 +164,6 @@ internal static class BenchTrainCommand
         return CliAction.Success;
     }
 }
+
+/// <summary>The options <c>bench train</c> gained for the optimizer and the loss path.</summary>
+internal sealed record BenchTrainExtras(string Optim, bool UnfusedLoss, string[]? ModulesToSave);

@@ -5,7 +5,8 @@ namespace Peft.Net.Core.Autograd;
 /// and autograd is recording, the results of operations (activations) take their arrays from this arena's pool; the
 /// graph's root keeps the list, and when <see cref="Tensor.Backward"/> has run through that graph the arrays go back
 /// to the pool, along with the intermediate gradient buffers of the pass. From the second step on, a step of the same
-/// shape allocates (almost) nothing.
+/// shape allocates (almost) nothing, and steps of other shapes reuse arrays of the same size class; the memory kept
+/// between steps is bounded (see <see cref="TensorBufferPool"/>).
 /// </summary>
 /// <remarks>
 /// <para>The owner of the scope guarantees that the only tensors to leave it are roots it attaches with
@@ -86,9 +87,29 @@ internal sealed class ActivationArena
         return outputs;
     }
 
+    /// <summary>
+    /// A scratch array of at least <paramref name="length"/> floats for use inside one operation: from the recording
+    /// arena's pool when there is one (give it back with <see cref="ReturnScratch"/> to that same pool), else new.
+    /// </summary>
+    internal static (float[] Array, TensorBufferPool? Pool) RentScratch(int length)
+    {
+        var pool = t_recording?.Arena.Pool;
+        return pool is null ? (GC.AllocateUninitializedArray<float>(length), null) : (pool.Rent(length, zeroed: false), pool);
+    }
+
+    /// <summary>Gives back an array from <see cref="RentScratch"/>.</summary>
+    internal static void ReturnScratch((float[] Array, TensorBufferPool? Pool) scratch) => scratch.Pool?.Return(scratch.Array);
+
     internal void ReturnAll(List<float[]> buffers)
     {
         foreach (var buffer in buffers) Pool.Return(buffer);
+    }
+
+    /// <summary>A graph's backward pass has ended: its arrays return and the pool's working set closes (see <see cref="TensorBufferPool.EndWorkingSet"/>).</summary>
+    internal void ReleaseGraph(List<float[]> buffers)
+    {
+        ReturnAll(buffers);
+        Pool.EndWorkingSet();
     }
 
     /// <summary>One thread's recording into an arena: the arrays it lent, until a graph takes them or they return.</summary>

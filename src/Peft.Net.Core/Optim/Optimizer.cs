@@ -104,7 +104,7 @@ public abstract class Optimizer
     }
 
     /// <summary>A deep copy of the optimizer's state: hyper-parameters, learning rates, step counts and buffers.</summary>
-    public OptimizerState StateDict()
+    public virtual OptimizerState StateDict()
     {
         var groups = new ParamGroupState[_groups.Length];
         for (int g = 0; g < _groups.Length; g++)
@@ -131,7 +131,7 @@ public abstract class Optimizer
     /// Another optimizer type, other buffers, another number of groups or parameters per group, or a buffer whose
     /// length differs from its parameter's; the optimizer is left unchanged.
     /// </exception>
-    public void LoadStateDict(OptimizerState state)
+    public virtual void LoadStateDict(OptimizerState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         CheckCompatible(state);

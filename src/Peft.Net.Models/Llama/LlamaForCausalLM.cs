@@ -167,9 +167,30 @@ public sealed class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskModel
         for (int t = 0; t < time; t++)
             targets[b * time + t] = t + 1 < time ? labels[b * time + t + 1] : IgnoreIndex;
         using var recording = _activations.Record(); // disposed without Attach (an exception): the arrays return
-        var loss = Ops.CrossEntropy(Forward(ids, batch, time), targets, IgnoreIndex);
+        var head = FusedLoss ? FusableHeadWeight() : null;
+        var loss = head is null
+            ? Ops.CrossEntropy(Forward(ids, batch, time), targets, IgnoreIndex)
+            : Ops.LinearCrossEntropy(Model.Forward(ids, batch, time), head, targets, IgnoreIndex);
         recording.Attach(loss); // only the scalar loss leaves: its graph owns the buffers until its backward pass
         return loss;
+    }
+
+    /// <summary>
+    /// Whether <see cref="Loss"/> fuses the output head with the cross-entropy (<see cref="Ops.LinearCrossEntropy"/>:
+    /// the [B·T, V] logits and their gradient are never held whole, only one chunk of rows at a time). Default true.
+    /// Used when <c>lm_head</c> is a plain bias-free linear layer (F32, F16 or BF16, trainable or frozen, also inside
+    /// modules_to_save); any other head (e.g. a LoRA-adapted one) takes the unfused path. Losses and gradients are the
+    /// same either way (see <see cref="Ops.LinearCrossEntropy"/>); callers who want the logits call
+    /// <see cref="Forward(ReadOnlySpan{int}, int, int, KvCache?)"/>.
+    /// </summary>
+    public bool FusedLoss { get; set; } = true;
+
+    /// <summary>The head's weight [V, C] when the loss can fuse it, else null.</summary>
+    private Tensor? FusableHeadWeight()
+    {
+        var head = Child<Module>("lm_head");
+        if (head is Peft.Net.Lora.ModulesToSaveWrapper wrapper) head = wrapper.Current;
+        return head is Linear { Bias: null } linear ? linear.Weight : null;
     }
 
     /// <summary>
@@ -179,7 +200,29 @@ public sealed class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskModel
     public void ReleaseActivationBuffers() => _activations.Pool.Clear();
 
     /// <summary>Bytes of activation and gradient buffers held for reuse by the next training step.</summary>
+    /// <remarks>
+    /// Bounded: never more than <see cref="ActivationBufferLimitBytes"/> after a step, whatever the batch shapes. Buffers
+    /// are reused by size class (a request takes an array at most 25 % longer), so batches of different lengths share
+    /// them; when a step returns more than the limit, the least recently used sizes are dropped.
+    /// </remarks>
     public long ActivationBufferBytes => _activations.Pool.FreeBytes;
+
+    /// <summary>
+    /// The bound on <see cref="ActivationBufferBytes"/>: <see cref="ActivationBufferLimitOverride"/> when set, otherwise
+    /// 2 × <see cref="ActivationWorkingSetBytes"/> (no bound before the first backward pass has ended).
+    /// </summary>
+    public long ActivationBufferLimitBytes => _activations.Pool.LimitBytes;
+
+    /// <summary>The largest activation and gradient working set of one forward + backward pass so far, in bytes (size-class rounded).</summary>
+    public long ActivationWorkingSetBytes => _activations.Pool.HighWaterBytes;
+
+    /// <summary>A fixed bound in bytes on the buffers kept between steps (null: 2 × the largest working set, the default).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public long? ActivationBufferLimitOverride
+    {
+        get => _activations.Pool.ExplicitLimitBytes;
+        set => _activations.Pool.ExplicitLimitBytes = value;
+    }
 
     private readonly ActivationArena _activations = new();
 

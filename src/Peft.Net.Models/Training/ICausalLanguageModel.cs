@@ -22,4 +22,12 @@ public interface ICausalLanguageModel
     /// <param name="batch">B.</param>
     /// <param name="time">T.</param>
     Tensor Loss(ReadOnlySpan<int> inputIds, ReadOnlySpan<int> labels, int batch, int time);
+
+    /// <summary>
+    /// Gives back memory the model keeps for reuse between training steps (activation and gradient buffers). The trainer
+    /// calls it when an epoch or the run ends. The default does nothing.
+    /// </summary>
+    void ReleaseCachedMemory()
+    {
+    }
 }

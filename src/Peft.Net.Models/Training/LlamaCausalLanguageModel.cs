@@ -15,4 +15,7 @@ public sealed class LlamaCausalLanguageModel(LlamaForCausalLM model) : ICausalLa
 
     /// <inheritdoc/>
     public Tensor Loss(ReadOnlySpan<int> inputIds, ReadOnlySpan<int> labels, int batch, int time) => Model.Loss(inputIds, labels, batch, time);
+
+    /// <inheritdoc/>
+    public void ReleaseCachedMemory() => Model.ReleaseActivationBuffers();
 }

@@ -109,8 +109,10 @@ public sealed class Trainer
     public IReadOnlyList<TrainingLogEntry> History => _history;
 
     /// <summary>
-    /// Generators whose state is saved in checkpoints and restored by <see cref="Resume"/> besides the data order's, in
-    /// this order: e.g. <c>NeftuneEmbedding.Random</c> or a dropout generator, so that noisy runs resume bit for bit too.
+    /// Generators whose state is saved in checkpoints and restored by <see cref="Resume"/> besides the data order's and
+    /// the model's own, in this order. The model's generators — every <see cref="Dropout"/> module (LoRA/DoRA/QLoRA
+    /// adapter dropout) and NEFTune's noise — are found and checkpointed by module path without being listed here; add
+    /// only generators that live outside the model's module tree.
     /// </summary>
     public IList<TensorRandom> CheckpointedRandomGenerators { get; } = new List<TensorRandom>();
 
@@ -157,7 +159,10 @@ public sealed class Trainer
             progress?.Report(new TrainingProgress(Step, TotalSteps, entry.Loss, entry.LearningRate, entry.TokensPerSecond, entry.EvalLoss, _consecutiveSkips > 0));
             if (_options.CheckpointEvery > 0 && Step % _options.CheckpointEvery == 0)
                 lastCheckpoint = SaveCheckpoint();
+            if (_order.Position >= _train.Count)
+                _model.ReleaseCachedMemory(); // the epoch is done: its buffers were sized for its batches
         }
+        _model.ReleaseCachedMemory();
         if (cancelled && _options.OutputDirectory is not null)
             lastCheckpoint = SaveCheckpoint();
         if (_options.OutputDirectory is not null)
@@ -246,7 +251,7 @@ public sealed class Trainer
     /// <summary>
     /// Writes <c>&lt;output&gt;/checkpoint-&lt;step&gt;/</c>: the trainable parameters, the adapter in HF PEFT layout
     /// (when the model has one), the optimizer state and
-    /// <c>trainer_state.json</c> (step, schedule step, data order and its generator state, the log so far). Every file is
+    /// <c>trainer_state.json</c> (step, schedule step, data order and its generator state, the states of the model's dropout and NEFTune generators, the log so far). Every file is
     /// written to a temporary name and renamed, inside a temporary folder that is renamed last, so a crash never leaves a
     /// partial checkpoint. Returns the folder.
     /// </summary>
@@ -277,6 +282,7 @@ public sealed class Trainer
                 ConsecutiveSkippedSteps = _consecutiveSkips,
                 LogHistory = [.. _history],
                 ExtraRandomStates = CheckpointedRandomGenerators.Select(r => r.GetState()).ToList(),
+                ModuleRandomStates = ModelRandomStreams.Collect(_model.Module).ToDictionary(s => s.Key, s => s.Random.GetState(), StringComparer.Ordinal),
             };
             AtomicFile.WriteAllText(Path.Combine(temp, TrainerState.FileName), state.Serialize());
             if (_model.Module.AdapterConfigs().Count > 0)
@@ -304,7 +310,7 @@ public sealed class Trainer
 
     /// <summary>
     /// Restores a checkpoint written by <see cref="SaveCheckpoint"/>: trainable parameters, optimizer state, schedule
-    /// step, data order and log, so that <see cref="Train"/> continues the same loss curve as an uninterrupted run with
+    /// step, data order, every generator of the model (adapter dropout, NEFTune) and log, so that <see cref="Train"/> continues the same loss curve as an uninterrupted run with
     /// the same seed, data and options. Call it on a freshly built trainer over the same model layout.
     /// </summary>
     /// <exception cref="FileNotFoundException">A checkpoint file is missing.</exception>
@@ -349,8 +355,25 @@ public sealed class Trainer
         if (state.ExtraRandomStates.Count != CheckpointedRandomGenerators.Count)
             throw new InvalidDataException(
                 $"{statePath}: the checkpoint holds {state.ExtraRandomStates.Count} extra generator states; this trainer checkpoints {CheckpointedRandomGenerators.Count}.");
+        var modelStreams = ModelRandomStreams.Collect(_model.Module);
+        if (state.ModuleRandomStates is { } moduleStates)
+        {
+            foreach (var (key, _) in modelStreams)
+                if (!moduleStates.ContainsKey(key))
+                    throw new InvalidDataException($"{statePath}: no generator state for '{key}'; the checkpoint was made with another model or adapter layout.");
+            foreach (var key in moduleStates.Keys)
+                if (!modelStreams.Any(s => s.Key == key))
+                    throw new InvalidDataException($"{statePath}: the checkpoint holds a generator state for '{key}', which this model does not have.");
+        }
+        else if (modelStreams.Count > 0)
+        {
+            _logger.LogWarning("{Folder} predates saved dropout/NEFTune generator states: the resumed run's noise differs from an uninterrupted one", checkpointDirectory);
+        }
         foreach (var (name, parameter) in _trainable)
             saved[name].AsSpan().CopyTo(parameter.AsSpan());
+        if (state.ModuleRandomStates is { } states)
+            foreach (var (key, random) in modelStreams)
+                random.SetState(states[key]);
         for (int i = 0; i < CheckpointedRandomGenerators.Count; i++)
             CheckpointedRandomGenerators[i].SetState(state.ExtraRandomStates[i]);
         _scheduler = new LrScheduler(Optimizer, _schedule, state.SchedulerStep);

@@ -37,6 +37,9 @@ internal sealed class TrainerState
 
     public List<ulong[]> ExtraRandomStates { get; set; } = [];
 
+    /// <summary>The model's own generators (dropout, NEFTune) by module path; null in checkpoints written before they were saved.</summary>
+    public Dictionary<string, ulong[]>? ModuleRandomStates { get; set; }
+
     public List<TrainingLogEntry> LogHistory { get; set; } = [];
 
     public string Serialize() => JsonSerializer.Serialize(this, Json);

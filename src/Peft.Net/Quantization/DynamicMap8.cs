@@ -46,6 +46,31 @@ internal static class DynamicMap8
     }
 
     /// <summary>
+    /// bitsandbytes' unsigned dynamic map (<c>create_dynamic_map(signed=False)</c>, the second Adam moment's
+    /// <c>qmap2</c>, optim-8bit.md §2): for level i = 0..6 the 2^(i+1) midpoints of 2^(i+1) + 1 points from 0.1 to 1,
+    /// scaled by 10^(i − 6); then 0 and 1; sorted. [0] = 0, [1..254] ascending, [255] = 1.
+    /// </summary>
+    public static readonly float[] UnsignedValues = BuildUnsignedFromDefinition();
+
+    /// <summary>Builds <see cref="UnsignedValues"/> with the same float32 linspace recipe as <see cref="BuildFromDefinition"/>.</summary>
+    public static float[] BuildUnsignedFromDefinition()
+    {
+        ReadOnlySpan<float> scales = [1e-6f, 1e-5f, 1e-4f, 1e-3f, 1e-2f, 1e-1f, 1f];
+        var values = new List<float>(Size);
+        for (int level = 0; level < 7; level++)
+        {
+            float[] points = CudaLinspace(0.1f, 1f, (2 << level) + 1);
+            for (int k = 0; k + 1 < points.Length; k++)
+                values.Add(scales[level] * ((points[k] + points[k + 1]) / 2f));
+        }
+        values.Add(0f);
+        values.Add(1f);
+        var map = values.ToArray();
+        Array.Sort(map);
+        return map;
+    }
+
+    /// <summary>
     /// The CUDA bisection (<c>dQuantize</c>, non-stochastic): 7 halving steps from index 127, then a choice between
     /// the landing index p (even) and its brackets by comparison with float32 midpoints. An exact midpoint between
     /// map[k] and map[k + 1] resolves to whichever index is even; NaN gives 0.

@@ -26,6 +26,8 @@ internal static class TrainRunner
         var examples = Guard(s.Data, () => TrainingData.Load(s.Data, tokenizer, s.Seq));
         var (train, eval) = ExampleBuilder.Split(examples, s.EvalFraction, s.Seed);
         var summary = ApplyAdapter(model, s);
+        using var owned = s.LoraPlusRatio > 0 || s.Optim == "adamw" ? null : OptimizerChoice.Create(s.Optim, model.TrainableParameters(), s.LearningRate, weightDecay: 0);
+        Optimizer? optimizer = s.LoraPlusRatio > 0 ? new LoraPlusOptimizer(model, s.LearningRate, s.LoraPlusRatio) : owned?.Optimizer;
         var trainer = new Trainer(model, train, new TrainerOptions
         {
             MaxSteps = s.Steps,
@@ -40,7 +42,7 @@ internal static class TrainRunner
             PadTokenId = tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0,
             LogEvery = 1,
             GradientCheckpointing = s.GradientCheckpointing,
-        }, eval, s.LoraPlusRatio > 0 ? new LoraPlusOptimizer(model, s.LearningRate, s.LoraPlusRatio) : null, Logger(console, s));
+        }, eval, optimizer, Logger(console, s));
         if (s.NeftuneAlpha > 0)
         {
             model.EnableNeftune(s.NeftuneAlpha, new TensorRandom(s.Seed + 1));
@@ -82,6 +84,7 @@ internal static class TrainRunner
         if (!(s.LoraPlusRatio >= 0)) throw new CliUserException($"--loraplus-ratio must be ≥ 0 (got {s.LoraPlusRatio}; 0 turns LoRA+ off)");
         if (!(s.NeftuneAlpha >= 0)) throw new CliUserException($"--neftune-alpha must be ≥ 0 (got {s.NeftuneAlpha}; 0 turns NEFTune off)");
         if (!float.IsFinite(s.Alpha)) throw new CliUserException($"--alpha must be a finite number (got {s.Alpha})");
+        if (s.LoraPlusRatio > 0 && s.Optim != "adamw") throw new CliUserException($"--loraplus-ratio works with --optim adamw only (got --optim {s.Optim})");
         if (!Directory.Exists(s.Model)) throw new CliUserException($"{s.Model}: no such model folder");
         if (!File.Exists(s.Data)) throw new CliUserException($"{s.Data}: no such data file");
     }
@@ -139,6 +142,8 @@ internal static class TrainRunner
                 json.WriteNumber("skipped_steps", result.SkippedSteps);
                 json.WriteBoolean("cancelled", result.Cancelled);
                 json.WriteNumber("trainable_params", summary.TrainableParameters);
+                json.WriteString("optim", s.Optim);
+                json.WriteNumber("optimizer_state_bytes", OptimizerChoice.StateBytes(trainer.Optimizer, trainer.Optimizer.ParamGroups.SelectMany(g => g.Parameters)));
                 json.WriteString("adapter", s.Output);
                 if (result.LastCheckpoint is not null) json.WriteString("checkpoint", result.LastCheckpoint);
             });

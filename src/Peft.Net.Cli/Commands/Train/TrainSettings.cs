@@ -28,4 +28,5 @@ internal sealed record TrainSettings(
     bool GradientCheckpointing,
     bool Json,
     bool Verbose,
-    FourBitQuantization? Quantization = null);
+    FourBitQuantization? Quantization = null,
+    string Optim = "adamw");
