@@ -25,7 +25,7 @@ internal static class TemplateFilters
             case "safe": return value;
             case "int": return ToInt(value, Arg(0, "default", 0L));
             case "float": return ToFloat(value, Arg(0, "default", 0.0));
-            case "abs": return value is double d ? Math.Abs(d) : (object)Math.Abs(PyValue.ToLong(value));
+            case "abs": return value is double d ? (object)Math.Abs(d) : Math.Abs(PyValue.ToLong(value));
             case "default" or "d":
             {
                 bool boolean = PyValue.IsTrue(Arg(1, "boolean", false));

@@ -123,19 +123,20 @@ internal sealed class TemplateLexer
     /// <summary>Lexes the expression tokens of a {{ }} or {% %} tag up to its closer.</summary>
     private bool LexTag(string closer, TokenKind endKind)
     {
+        int depth = 0; // open (, [ and { : a closer inside brackets is two operators, as jinja2's balancing does
         while (true)
         {
             if (_pos >= _src.Length) throw new ChatTemplateException($"line {_line}: unclosed tag (missing '{closer}')");
             char c = _src[_pos];
             if (c == '\n') { _line++; _pos++; continue; }
             if (char.IsWhiteSpace(c)) { _pos++; continue; }
-            if ((c == '-' || c == '+') && string.CompareOrdinal(_src, _pos + 1, closer, 0, 2) == 0)
+            if (depth == 0 && (c == '-' || c == '+') && string.CompareOrdinal(_src, _pos + 1, closer, 0, 2) == 0)
             {
                 _pos += 3;
                 _tokens.Add(new(endKind, closer, _line));
                 return AfterTagEnd(strip: c == '-', trimNewline: false);
             }
-            if (string.CompareOrdinal(_src, _pos, closer, 0, 2) == 0)
+            if (depth == 0 && string.CompareOrdinal(_src, _pos, closer, 0, 2) == 0)
             {
                 _pos += 2;
                 _tokens.Add(new(endKind, closer, _line));
@@ -152,6 +153,8 @@ internal sealed class TemplateLexer
             }
             string? op = Operators.FirstOrDefault(o => string.CompareOrdinal(_src, _pos, o, 0, o.Length) == 0);
             if (op is null) throw new ChatTemplateException($"line {_line}: unexpected character '{c}' in a tag");
+            if (op is "(" or "[" or "{") depth++;
+            else if (op is ")" or "]" or "}") depth = Math.Max(0, depth - 1);
             _tokens.Add(new(TokenKind.Operator, op, _line));
             _pos += op.Length;
         }
