@@ -25,4 +25,6 @@ internal sealed record TrainSettings(
     string? Resume,
     bool GradientCheckpointing,
     bool Json,
-    bool Verbose);
+    bool Verbose,
+    string Format = "auto",
+    bool TrainOnAll = false);
