@@ -2,6 +2,8 @@ using Peft.Net;
 using Peft.Net.Core;
 using Peft.Net.Lora;
 using Peft.Net.Models;
+using Peft.Net.Models.ChatTemplates;
+using Peft.Net.Models.Data;
 using Peft.Net.Models.Tokenization;
 using Peft.Net.Models.Training;
 using Peft.Net.Samples;
@@ -43,7 +45,9 @@ public static class FineTuneApp
         AnsiConsole.Write(new Rule($"[bold]LoRA fine-tuning of {Markup.Escape(Path.GetFileName(Path.GetFullPath(modelDirectory)))}[/]"));
         var model = LlamaForCausalLM.FromPretrained(modelDirectory, DType.F32);
         var tokenizer = BpeTokenizer.FromDirectory(modelDirectory);
-        var examples = TrainingData.Load(options.DataFile!, tokenizer, options.MaxLength);
+        var template = options.Chat ? ChatTemplate.FromDirectory(modelDirectory) : null;
+        string dataFile = options.DataFile ?? ChatDemo.WriteDataset(options.OutputDirectory);
+        var examples = TrainingData.Load(dataFile, tokenizer, options.MaxLength, options.Chat ? DatasetFormat.Chat : DatasetFormat.Auto, template);
         var (train, eval) = examples.Count >= 20 ? ExampleBuilder.Split(examples, evalFraction: 0.1, seed: 7) : (examples, []);
         AnsiConsole.MarkupLine($"Model: {model.ParameterCount():N0} parameters; data: {train.Count} training and {eval.Count} eval examples (≤ {options.MaxLength} tokens).");
 
@@ -62,5 +66,6 @@ public static class FineTuneApp
         model.SaveAdapter(adapterDirectory);
         AnsiConsole.MarkupLine($"Final loss {result.FinalLoss:F3}{(result.FinalEvalLoss is { } e ? $", eval loss {e:F3}" : "")}, {result.Elapsed.TotalSeconds:F0} s.");
         AnsiConsole.MarkupLine($"Adapter (Hugging Face PEFT layout): [blue]{Markup.Escape(adapterDirectory)}[/]; log and loss plot in [blue]{Markup.Escape(options.OutputDirectory)}[/].");
+        if (template is not null) ChatDemo.Chat(model, tokenizer, template, modelDirectory);
     }
 }

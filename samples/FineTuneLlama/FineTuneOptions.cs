@@ -4,10 +4,12 @@ namespace FineTuneLlama;
 
 /// <summary>Command-line options.</summary>
 public sealed record FineTuneOptions(string? ModelDirectory, string? DataFile, string OutputDirectory, int Steps, int Rank,
-    double LearningRate, int BatchSize, int MaxLength)
+    double LearningRate, int BatchSize, int MaxLength, bool Chat = false)
 {
     public const string Usage =
-        "Usage: FineTuneLlama --model <checkpoint dir> --data <file.jsonl> [--out <dir>] [--steps 100] [--rank 8] [--lr 2e-4] [--batch 4] [--max-length 256]";
+        "Usage: FineTuneLlama --model <checkpoint dir> --data <file.jsonl> [--out <dir>] [--steps 100] [--rank 8] [--lr 2e-4] [--batch 4] [--max-length 256]\n" +
+        "       FineTuneLlama --mode chat --model <instruct checkpoint dir> [--data <messages.jsonl>] …  (chat fine-tuning; without --data a small\n" +
+        "       {\"messages\"} dataset is generated, and the tuned model answers a few questions at the end)";
 
     public static FineTuneOptions Parse(string[] args)
     {
@@ -28,6 +30,12 @@ public sealed record FineTuneOptions(string? ModelDirectory, string? DataFile, s
                 "--lr" => options with { LearningRate = double.Parse(value, CultureInfo.InvariantCulture) },
                 "--batch" => options with { BatchSize = PositiveInt(name, value) },
                 "--max-length" => options with { MaxLength = PositiveInt(name, value) },
+                "--mode" => value switch
+                {
+                    "chat" => options with { Chat = true },
+                    "completion" => options with { Chat = false },
+                    _ => throw new ArgumentException($"--mode is chat or completion, not '{value}'. {Usage}"),
+                },
                 _ => throw new ArgumentException($"Unknown argument '{name}'. {Usage}"),
             };
         }

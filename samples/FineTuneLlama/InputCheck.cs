@@ -30,10 +30,28 @@ public static class InputCheck
             if (!Directory.EnumerateFiles(options.ModelDirectory, "*.safetensors").Any())
                 problems.Add($"'{options.ModelDirectory}' has no *.safetensors weights (PyTorch .bin files are not read).\n{DownloadHelp}");
         }
+        if (options.Chat && options.ModelDirectory is not null && Directory.Exists(options.ModelDirectory)
+            && !HasChatTemplate(options.ModelDirectory))
+            problems.Add($"'{options.ModelDirectory}' has no chat template (chat_template in tokenizer_config.json or chat_template.jinja): " +
+                         "chat fine-tuning needs an instruct model, e.g. HuggingFaceTB/SmolLM2-135M-Instruct.");
+        if (options.DataFile is null && options.Chat)
+            return problems; // chat mode generates its own {"messages"} data
         if (options.DataFile is null)
             problems.Add($"No data file given (--data <file.jsonl>).\n{DataHelp}");
         else if (!File.Exists(options.DataFile))
             problems.Add($"The data file '{options.DataFile}' does not exist.\n{DataHelp}");
         return problems;
+    }
+
+    private static bool HasChatTemplate(string directory)
+    {
+        try
+        {
+            return Peft.Net.Models.ChatTemplates.ChatTemplate.FromDirectory(directory) is not null;
+        }
+        catch (Exception e) when (e is InvalidDataException or Peft.Net.Models.ChatTemplates.ChatTemplateException)
+        {
+            return false;
+        }
     }
 }

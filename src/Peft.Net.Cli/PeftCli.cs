@@ -17,6 +17,7 @@ internal static class PeftCli
         root.Subcommands.Add(MergeCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(TemplateCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;
     }

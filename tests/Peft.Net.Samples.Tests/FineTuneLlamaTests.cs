@@ -78,3 +78,49 @@ public class FineTuneLlamaTests
         Assert.True(File.Exists(Path.Combine(output, "adapter", "adapter_model.safetensors")));
     }
 }
+
+public class FineTuneLlamaChatModeTests
+{
+    [Fact]
+    public void Chat_mode_generates_messages_trains_on_assistant_turns_and_chats()
+    {
+        using var dir = new TempDirectory();
+        string model = Path.Combine(dir.Path, "tiny-chat");
+        Directory.CreateDirectory(model);
+        string fixtures = Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizer", "llama2");
+        File.Copy(Path.Combine(fixtures, "tokenizer.json"), Path.Combine(model, "tokenizer.json"));
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(fixtures, "tokenizer_config.json")))!.AsObject();
+        config["chat_template"] = "{{ bos_token }}{% for m in messages %}{{ m['role'] + ': ' + m['content'] | trim + eos_token + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}";
+        File.WriteAllText(Path.Combine(model, "tokenizer_config.json"), config.ToJsonString());
+        var tokenizer = BpeTokenizer.FromDirectory(model);
+        new LlamaForCausalLM(new LlamaConfig
+        {
+            HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 1, NumAttentionHeads = 2, NumKeyValueHeads = 1,
+            VocabSize = tokenizer.VocabSize, MaxPositionEmbeddings = 256, BosTokenId = tokenizer.BosTokenId, TieWordEmbeddings = true,
+        }, new TensorRandom(3)).SavePretrained(model);
+        string output = Path.Combine(dir.Path, "out");
+        var error = new StringWriter();
+
+        int exitCode = FineTuneApp.Run(["--mode", "chat", "--model", model, "--out", output, "--steps", "2", "--batch", "4", "--max-length", "96"], error);
+
+        Assert.True(exitCode == 0, error.ToString());
+        Assert.Equal(400, File.ReadAllLines(Path.Combine(output, "chat.jsonl")).Length);
+        Assert.Contains("\"messages\"", File.ReadLines(Path.Combine(output, "chat.jsonl")).First());
+        Assert.True(File.Exists(Path.Combine(output, "adapter", "adapter_model.safetensors")));
+    }
+
+    [Fact]
+    public void Chat_mode_refuses_a_model_without_a_chat_template()
+    {
+        using var dir = new TempDirectory();
+        string fixtures = Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizer", "llama2");
+        foreach (string file in new[] { "tokenizer.json", "tokenizer_config.json" })
+            File.Copy(Path.Combine(fixtures, file), Path.Combine(dir.Path, file));
+        File.WriteAllText(Path.Combine(dir.Path, "config.json"), "{}");
+        File.WriteAllText(Path.Combine(dir.Path, "model.safetensors"), "");
+        var error = new StringWriter();
+        Assert.Equal(1, FineTuneApp.Run(["--mode", "chat", "--model", dir.Path], error));
+        Assert.Contains("has no chat template", error.ToString());
+        Assert.DoesNotContain("No data file given", error.ToString());
+    }
+}

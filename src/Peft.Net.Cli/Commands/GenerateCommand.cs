@@ -15,7 +15,8 @@ namespace Peft.Net.Cli.Commands;
 /// [--no-double-quant]]</c>: continues a prompt with a KV cache; <c>--load-in-4bit</c> quantizes the linear layers as they are read.
 /// <c>--adapter</c> applies a LoRA/DoRA adapter in Hugging Face PEFT layout. <c>--prompt</c> is encoded with the folder's tokenizer.json (with the model's special tokens, e.g. BOS). Decoding is
 /// greedy unless a sampling option is given. The new ids (<c>--print-ids</c>, or when the folder has no tokenizer)
-/// or their text (special tokens left out) go to stdout; a timing line goes to stderr.
+/// or their text (special tokens left out) go to stdout; a timing line goes to stderr. <c>--chat TEXT [--system TEXT]</c>
+/// renders the turn(s) with the model's chat template and stops at its end-of-turn tokens.
 /// </summary>
 internal static class GenerateCommand
 {
@@ -33,11 +34,13 @@ internal static class GenerateCommand
         var repetitionPenalty = new Option<float>("--repetition-penalty") { Description = "Penalise tokens already seen (1 = off).", DefaultValueFactory = _ => 1f };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sampler.", DefaultValueFactory = _ => 0UL };
         var printIds = new Option<bool>("--print-ids") { Description = "Print the generated ids as one comma-separated line." };
+        var chat = new Option<string?>("--chat") { Description = "One user turn, rendered with the model's chat template (generation prompt added); stops at the end-of-turn tokens." };
+        var system = new Option<string?>("--system") { Description = "A system turn before the --chat user turn." };
         var loadIn4Bit = new Option<bool>("--load-in-4bit") { Description = "Quantize the linear layers (all but the head) to 4-bit as they are read (see --quant-type, --blocksize, --no-double-quant)." };
         var fourBit = new FourBitOptions();
         var command = new Command("generate", "Continue a prompt with a Llama-family model (KV cache; greedy or sampled).")
         {
-            model, adapter, prompt, ids, maxNewTokens, greedy, temperature, topK, topP, repetitionPenalty, seed, printIds, loadIn4Bit,
+            model, adapter, prompt, ids, maxNewTokens, greedy, temperature, topK, topP, repetitionPenalty, seed, printIds, loadIn4Bit, chat, system,
         };
         fourBit.AddTo(command);
         command.SetCliAction((result, console) =>
@@ -56,6 +59,14 @@ internal static class GenerateCommand
                 Seed = result.GetValue(seed),
             };
             var quantization = fourBit.Read(result);
+            if (result.GetValue(system) is not null && result.GetValue(chat) is null)
+                throw new CliUserException("--system needs --chat");
+            if (result.GetValue(chat) is { } userTurn)
+            {
+                if (result.GetValue(prompt) is not null || result.GetValue(ids) is not null)
+                    throw new CliUserException("give the prompt as --chat TEXT, --prompt TEXT or --ids 1,2,3 (only one)");
+                return ChatGeneration.Run(console, result.GetValue(model)!, result.GetValue(adapter), userTurn, result.GetValue(system), options, result.GetValue(printIds));
+            }
             return Run(console, result.GetValue(model)!, result.GetValue(adapter), result.GetValue(prompt), result.GetValue(ids), options, result.GetValue(printIds),
                 result.GetValue(loadIn4Bit) ? quantization : null);
         });
@@ -108,7 +119,7 @@ internal static class GenerateCommand
         return CliAction.Success;
     }
 
-    private static LlamaForCausalLM Load(string modelDir, FourBitQuantization? quantization)
+    internal static LlamaForCausalLM Load(string modelDir, FourBitQuantization? quantization = null)
     {
         try
         {
@@ -120,7 +131,7 @@ internal static class GenerateCommand
         }
     }
 
-    private static void LoadAdapter(LlamaForCausalLM model, string adapterDir)
+    internal static void LoadAdapter(LlamaForCausalLM model, string adapterDir)
     {
         if (!Directory.Exists(adapterDir))
             throw new CliUserException($"{adapterDir}: the adapter folder does not exist");

@@ -8,7 +8,8 @@ namespace Peft.Net.Cli.Commands;
 /// <c>peft train --model &lt;dir&gt; --data &lt;file.jsonl | file.txt&gt; -o &lt;adapter dir&gt; [--method lora|dora|qlora] [--rank 8]
 /// [--alpha 16] [--dropout 0] [--target all-linear | q_proj,v_proj,…] [--lr 2e-4] [--loraplus-ratio 0] [--neftune-alpha 0]
 /// [--steps N | --epochs N] [--batch 4] [--seq 256] [--seed 0] [--eval-fraction 0.05] [--resume &lt;checkpoint dir&gt;]
-/// [--gradient-checkpointing] [--quant-type nf4|fp4] [--blocksize 64] [--no-double-quant] [--optim adamw|adamw8bit|paged_adamw8bit|paged_adamw]</c>:
+/// [--gradient-checkpointing] [--quant-type nf4|fp4] [--blocksize 64] [--no-double-quant] [--optim adamw|adamw8bit|paged_adamw8bit|paged_adamw]
+/// [--format auto|text|prompt-completion|chat] [--train-on-all]</c>:
 /// fine-tunes a Llama-family model with an adapter and writes it in HF PEFT format, with a CSV training log and an SVG
 /// loss plot. With <c>--method qlora</c> the base's linear layers are quantized to 4-bit straight from the checkpoint as
 /// they are read (the 16-bit model is never in memory). Ctrl+C stops at the next step boundary and writes a checkpoint to resume from.
@@ -18,7 +19,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "The base model folder (config.json + model.safetensors, tokenizer.json if any).", Required = true };
-        var data = new Option<string>("--data") { Description = "Training data: JSONL rows {\"prompt\",\"completion\"} or {\"text\"}, or a plain .txt file.", Required = true };
+        var data = new Option<string>("--data") { Description = "Training data: JSONL rows {\"prompt\",\"completion\"}, {\"text\"} or {\"messages\"}, or a plain .txt file.", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "The adapter folder to write (adapter_config.json, adapter_model.safetensors, training_log.csv, loss.svg, checkpoints).", Required = true };
         var method = new Option<string>("--method") { Description = "lora, dora, or qlora (LoRA over a 4-bit NF4 base).", DefaultValueFactory = _ => "lora" };
         method.AcceptOnlyFromAmong("lora", "dora", "qlora");
@@ -44,10 +45,13 @@ internal static class TrainCommand
         var fourBit = new FourBitOptions();
         var optim = new Option<string>("--optim") { Description = "adamw, adamw8bit (8-bit moments), paged_adamw8bit or paged_adamw (large moments in a file the OS may page out).", DefaultValueFactory = _ => "adamw" };
         optim.AcceptOnlyFromAmong(OptimizerChoice.Names);
+        var format = new Option<string>("--format") { Description = "auto (from the first row), text, prompt-completion, or chat ({\"messages\": […]} rows rendered with the model's chat_template).", DefaultValueFactory = _ => "auto" };
+        format.AcceptOnlyFromAmong("auto", "text", "prompt-completion", "chat");
+        var trainOnAll = new Option<bool>("--train-on-all") { Description = "Chat data: put loss on every token, not only on the assistant turns." };
         var command = new Command("train", "Fine-tune a Llama-family model with LoRA, DoRA or QLoRA and write the adapter in HF PEFT format.")
         {
             model, data, output, method, rank, alpha, dropout, target, lr, loraPlus, neftune, steps, epochs, batch, accumulation, seq, seed,
-            evalFraction, evalEvery, saveEvery, resume, checkpointing, json, optim,
+            evalFraction, evalEvery, saveEvery, resume, checkpointing, json, optim, format, trainOnAll,
         };
         fourBit.AddTo(command);
         command.SetCliAction((result, console) =>
@@ -59,7 +63,7 @@ internal static class TrainCommand
                 result.GetValue(alpha), result.GetValue(dropout), result.GetValue(target)!, result.GetValue(lr), result.GetValue(loraPlus),
                 result.GetValue(neftune), result.GetValue(steps), result.GetValue(epochs) ?? 1, result.GetValue(batch), result.GetValue(accumulation),
                 result.GetValue(seq), result.GetValue(seed), result.GetValue(evalFraction), result.GetValue(evalEvery), result.GetValue(saveEvery), result.GetValue(resume),
-                result.GetValue(checkpointing), result.GetValue(json), GlobalOptions.IsVerbose(result), fourBit.Read(result), result.GetValue(optim)!);
+                result.GetValue(checkpointing), result.GetValue(json), GlobalOptions.IsVerbose(result), fourBit.Read(result), result.GetValue(optim)!, result.GetValue(format)!, result.GetValue(trainOnAll));
             return TrainRunner.Run(console, settings);
         });
         return command;

@@ -6,8 +6,9 @@ using Peft.Net.Core.IO;
 namespace Peft.Net.Models.Data;
 
 /// <summary>
-/// A dataset in JSON Lines format: one JSON object per line, <c>{"prompt": …, "completion": …}</c> or
-/// <c>{"text": …}</c> (other fields are ignored; blank lines are skipped).
+/// A dataset in JSON Lines format: one JSON object per line, <c>{"prompt": …, "completion": …}</c>,
+/// <c>{"text": …}</c> or <c>{"messages": [{"role": …, "content": …}, …]}</c> (other fields are ignored; blank lines
+/// are skipped).
 /// </summary>
 public sealed class JsonlDataset
 {
@@ -31,8 +32,11 @@ public sealed class JsonlDataset
     /// <summary>The prompt/completion rows as pairs (text rows left out).</summary>
     public IEnumerable<PromptCompletion> PromptCompletions => Records.Where(r => r.IsPromptCompletion).Select(r => r.ToPromptCompletion());
 
-    /// <summary>The text rows (prompt/completion rows left out).</summary>
-    public IEnumerable<string> Texts => Records.Where(r => !r.IsPromptCompletion).Select(r => r.Text!);
+    /// <summary>The text rows (prompt/completion and conversation rows left out).</summary>
+    public IEnumerable<string> Texts => Records.Where(r => r.Text is not null).Select(r => r.Text!);
+
+    /// <summary>The conversation rows' messages (JSON arrays), other rows left out.</summary>
+    public IEnumerable<JsonElement> Conversations => Records.Where(r => r.IsChat).Select(r => r.Messages!.Value);
 
     /// <summary>Reads a JSONL file.</summary>
     /// <param name="path">The file.</param>
@@ -92,6 +96,11 @@ public sealed class JsonlDataset
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw new JsonlFormatException(source, lineNumber, $"expected a JSON object but found {root.ValueKind}");
+            if (root.TryGetProperty("messages", out var messages) && messages.ValueKind != JsonValueKind.Null)
+            {
+                if (DatasetRecord.ValidateMessages(messages) is { } problem) throw new JsonlFormatException(source, lineNumber, problem);
+                return DatasetRecord.FromMessages(messages);
+            }
             string? prompt = StringField(root, "prompt", source, lineNumber);
             string? completion = StringField(root, "completion", source, lineNumber);
             string? text = StringField(root, "text", source, lineNumber);
@@ -100,7 +109,7 @@ public sealed class JsonlDataset
                 throw new JsonlFormatException(source, lineNumber,
                     prompt is null ? "has \"completion\" but no \"prompt\"" : "has \"prompt\" but no \"completion\"");
             if (text is not null) return DatasetRecord.FromText(text);
-            throw new JsonlFormatException(source, lineNumber, "needs \"prompt\" and \"completion\", or \"text\"");
+            throw new JsonlFormatException(source, lineNumber, "needs \"prompt\" and \"completion\", \"text\", or \"messages\"");
         }
     }
 
@@ -163,7 +172,12 @@ public sealed class JsonlDataset
             using (var writer = new Utf8JsonWriter(stream, WriterOptions))
             {
                 writer.WriteStartObject();
-                if (record.IsPromptCompletion)
+                if (record.IsChat)
+                {
+                    writer.WritePropertyName("messages");
+                    record.Messages!.Value.WriteTo(writer);
+                }
+                else if (record.IsPromptCompletion)
                 {
                     writer.WriteString("prompt", record.Prompt);
                     writer.WriteString("completion", record.Completion);

@@ -23,7 +23,15 @@ internal static class TrainRunner
         var tokenizer = ModelTokenizer.Load(s.Model, model.Config.VocabSize);
         if (tokenizer.VocabSize > model.Config.VocabSize)
             throw new CliUserException($"{s.Model}: the tokenizer has {tokenizer.VocabSize} ids but the model's vocabulary is {model.Config.VocabSize}");
-        var examples = Guard(s.Data, () => TrainingData.Load(s.Data, tokenizer, s.Seq));
+        var format = s.Format switch
+        {
+            "text" => DatasetFormat.Text,
+            "prompt-completion" => DatasetFormat.PromptCompletion,
+            "chat" => DatasetFormat.Chat,
+            _ => DatasetFormat.Auto,
+        };
+        var template = format is DatasetFormat.Chat or DatasetFormat.Auto ? ChatTemplateLoader.Load(s.Model, required: format == DatasetFormat.Chat) : null;
+        var examples = Guard(s.Data, () => TrainingData.Load(s.Data, tokenizer, s.Seq, format, template, s.TrainOnAll));
         var (train, eval) = ExampleBuilder.Split(examples, s.EvalFraction, s.Seed);
         var summary = ApplyAdapter(model, s);
         using var owned = s.LoraPlusRatio > 0 || s.Optim == "adamw" ? null : OptimizerChoice.Create(s.Optim, model.TrainableParameters(), s.LearningRate, weightDecay: 0);
@@ -121,7 +129,8 @@ internal static class TrainRunner
         {
             return action();
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or FormatException or InvalidOperationException)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or FormatException or InvalidOperationException
+                                   or Peft.Net.Models.ChatTemplates.ChatTemplateException)
         {
             throw new CliUserException(e.Message.StartsWith(what, StringComparison.Ordinal) ? e.Message : $"{what}: {e.Message}", e);
         }

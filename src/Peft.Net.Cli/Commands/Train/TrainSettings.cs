@@ -29,4 +29,6 @@ internal sealed record TrainSettings(
     bool Json,
     bool Verbose,
     FourBitQuantization? Quantization = null,
-    string Optim = "adamw");
+    string Optim = "adamw",
+    string Format = "auto",
+    bool TrainOnAll = false);
