@@ -11,7 +11,7 @@ namespace Peft.Net.Models;
 /// <c>model.embed_tokens.weight</c> when the config ties them). Every child is looked up when it is used, so model
 /// surgery (<see cref="Module.ReplaceSubmodule"/>, <see cref="Module.ReplaceParameter"/>) takes effect at once.
 /// </summary>
-public sealed class LlamaForCausalLM : Module
+public sealed partial class LlamaForCausalLM : Module
 {
     /// <summary>Creates a model with random weights (embeddings N(0, 1), linear layers as PyTorch's nn.Linear).</summary>
     /// <param name="config">The hyper-parameters; validated first.</param>
