@@ -8,8 +8,8 @@ public sealed record GgufExportOptions
 
     /// <summary>
     /// A Hugging Face model or tokenizer folder with <c>tokenizer.json</c> (and optionally <c>tokenizer_config.json</c>
-    /// for the special tokens and the chat template) whose tokenizer goes into <c>tokenizer.ggml.*</c>. Required:
-    /// llama.cpp refuses a model file without a vocabulary.
+    /// for the special tokens and the chat template) whose tokenizer goes into <c>tokenizer.ggml.*</c>, or a .gguf file
+    /// whose <c>tokenizer.*</c> keys are copied. Required: llama.cpp refuses a model file without a vocabulary.
     /// </summary>
     public required string TokenizerDirectory { get; init; }
 

@@ -14,6 +14,11 @@ internal static class GgufTokenizerWriter
 {
     public static void Write(GgufWriter writer, string directory, LlamaConfig config)
     {
+        if (File.Exists(directory) && directory.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        {
+            CopyFrom(writer, directory, config);
+            return;
+        }
         var tokenizer = BpeTokenizer.FromDirectory(directory);
         string path = Path.Combine(directory, "tokenizer.json");
         using var document = JsonDocument.Parse(File.ReadAllBytes(path));
@@ -77,6 +82,18 @@ internal static class GgufTokenizerWriter
         writer.Add("tokenizer.ggml.add_eos_token", GgufValue.Bool(empty.Length > 0 && empty[^1] == tokenizer.EosTokenId));
         if (spm) writer.Add("tokenizer.ggml.add_space_prefix", GgufValue.Bool(AddsSpacePrefix(root)));
         if (ChatTemplate(directory) is { } template) writer.Add("tokenizer.chat_template", GgufValue.String(template));
+    }
+
+    /// <summary>Every <c>tokenizer.*</c> key of another GGUF file (re-exporting an imported model).</summary>
+    private static void CopyFrom(GgufWriter writer, string path, LlamaConfig config)
+    {
+        using var file = GgufFile.Open(path);
+        if (GgufMetadata.Optional<string[]>(file, "tokenizer.ggml.tokens") is not { } tokens)
+            throw new GgufFormatException(path, "key 'tokenizer.ggml.tokens'", "is missing; the file has no tokenizer to copy");
+        if (tokens.Length != config.VocabSize)
+            throw new InvalidDataException($"{path}: the tokenizer has {tokens.Length} tokens but the model's embedding {config.VocabSize} rows.");
+        foreach (var (key, value) in file.Metadata)
+            if (key.StartsWith("tokenizer.", StringComparison.Ordinal)) writer.Add(key, value);
     }
 
     private static bool IsByteToken(string token) =>

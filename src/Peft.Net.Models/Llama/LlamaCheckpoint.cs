@@ -208,7 +208,7 @@ internal static class LlamaCheckpoint
     private static string Shape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 
     /// <summary>QLoRA's base: every Linear but lm_head becomes an <see cref="Nf4Linear"/> (NF4, blocksize 64, double quantization).</summary>
-    private static void QuantizeLinearLayers(LlamaForCausalLM model)
+    internal static void QuantizeLinearLayers(LlamaForCausalLM model)
     {
         var linears = model.NamedModules().Where(m => m.Module is Linear && m.Name != "lm_head").ToList();
         foreach (var (name, module) in linears)

@@ -9,7 +9,7 @@ namespace Peft.Net.Models;
 /// code for a small random model (<c>new LlamaConfig { HiddenSize = 64, … }</c>) and write it with
 /// <see cref="Save"/>.
 /// </summary>
-public sealed record LlamaConfig
+public sealed partial record LlamaConfig
 {
     /// <summary>The <c>model_type</c>: "llama", "qwen2" or "mistral".</summary>
     public string ModelType { get; init; } = "llama";

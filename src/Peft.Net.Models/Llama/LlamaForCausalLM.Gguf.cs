@@ -13,10 +13,16 @@ public sealed partial class LlamaForCausalLM
     /// </summary>
     /// <param name="path">The .gguf file.</param>
     /// <param name="dtype">Storage dtype of the matrices (null or F32: trainable float32).</param>
+    /// <param name="loadIn4Bit">Quantize the linear layers (all but lm_head) to NF4 after loading (QLoRA).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="Core.IO.Gguf.GgufFormatException">The file is malformed, or its tensors do not match its metadata.</exception>
     /// <exception cref="NotSupportedException">The architecture, a tensor type or a rope scaling is not supported.</exception>
-    public static LlamaForCausalLM FromGguf(string path, DType? dtype = null) => LlamaGgufImport.Load(path, dtype);
+    public static LlamaForCausalLM FromGguf(string path, DType? dtype = null, bool loadIn4Bit = false)
+    {
+        var model = LlamaGgufImport.Load(path, dtype);
+        if (loadIn4Bit) LlamaCheckpoint.QuantizeLinearLayers(model);
+        return model;
+    }
 
     /// <summary>
     /// Writes the model as a GGUF v3 file that llama.cpp (and LLamaSharp) loads: llama.cpp's tensor names and

@@ -69,12 +69,12 @@ internal static class TrainRunner
         if (!(s.Dropout >= 0 && s.Dropout < 1)) throw new CliUserException($"--dropout must be in [0, 1) (got {s.Dropout})");
         if (s.EvalEvery < 0) throw new CliUserException($"--eval-every must be ≥ 0 (got {s.EvalEvery})");
         if (s.SaveEvery < 0) throw new CliUserException($"--save-every must be ≥ 0 (got {s.SaveEvery})");
-        if (!Directory.Exists(s.Model)) throw new CliUserException($"{s.Model}: no such model folder");
+        if (!Directory.Exists(s.Model) && !(ModelSource.IsGguf(s.Model) && File.Exists(s.Model))) throw new CliUserException($"{s.Model}: no such model folder or .gguf file");
         if (!File.Exists(s.Data)) throw new CliUserException($"{s.Data}: no such data file");
     }
 
     private static LlamaForCausalLM LoadModel(TrainSettings s) =>
-        Guard(s.Model, () => LlamaForCausalLM.FromPretrained(s.Model, loadIn4Bit: s.Method == "qlora"));
+        Guard(s.Model, () => ModelSource.Load(s.Model, loadIn4Bit: s.Method == "qlora"));
 
     private static Peft.Net.Lora.PeftSummary ApplyAdapter(LlamaForCausalLM model, TrainSettings s)
     {
