@@ -109,8 +109,11 @@ public sealed class PeftChatClient : IChatClient
 
         try
         {
-            await foreach (string piece in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            await foreach (string piece in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested(); // also when pieces are already waiting in the channel
                 yield return new ChatResponseUpdate(ChatRole.Assistant, piece) { ResponseId = responseId, MessageId = responseId, ModelId = _options.ModelId };
+            }
             await worker.ConfigureAwait(false);
         }
         finally
