@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 
 namespace Peft.Net.Core.IO.Gguf;
@@ -134,13 +133,5 @@ public sealed class GgufWriter
             case GgufValueType.Float64: output.Write(Convert.ToDouble(value)); break;
             default: throw new ArgumentException($"GGUF value type {type} is not a scalar.");
         }
-    }
-
-    /// <summary>Little-endian u32 bytes (used by tests that craft files by hand).</summary>
-    internal static byte[] UInt32Bytes(uint value)
-    {
-        var bytes = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes, value);
-        return bytes;
     }
 }
