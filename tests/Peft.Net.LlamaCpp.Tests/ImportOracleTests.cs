@@ -50,6 +50,7 @@ public sealed class ImportOracleTests
         }, new Core.TensorRandom(3));
         string f32 = OracleModels.Export(source, temp.Path, "f32");
         string quantized = temp.File(type + ".gguf");
+        LlamaCppRunner.EnsureNativeLibrary();
         Assert.True(LLamaQuantizer.Quantize(f32, quantized, type, nthread: 2), $"llama.cpp failed to quantize to {type}:\n{LlamaCppRunner.NativeLog()}");
         using (var file = GgufFile.Open(quantized))
             Assert.Equal(expectedTypes.Order(), file.Tensors.Select(t => t.Type).Where(t => t is not (GgmlType.F32 or GgmlType.F16)).Distinct().Order());

@@ -22,6 +22,9 @@ internal sealed class LlamaCppRunner : IDisposable
         });
     }
 
+    /// <summary>Loads the native library (LLamaSharp resolves it on first use of NativeApi) before a call that bypasses the runner, e.g. quantization.</summary>
+    public static void EnsureNativeLibrary() => NativeApi.llama_empty_call();
+
     private readonly LLamaWeights _weights;
     private readonly LLamaContext _context;
 
