@@ -15,6 +15,7 @@ internal static class PeftCli
         root.Subcommands.Add(QuantizeCommand.Create());
         root.Subcommands.Add(DequantizeCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(TemplateCommand.Create());

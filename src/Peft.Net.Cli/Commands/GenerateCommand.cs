@@ -22,7 +22,7 @@ internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "The model folder (config.json + model.safetensors).", Required = true };
+        var model = new Option<string>("--model") { Description = "The model folder (config.json + model.safetensors) or a .gguf file.", Required = true };
         var adapter = new Option<string?>("--adapter") { Description = "A LoRA/DoRA adapter folder in Hugging Face PEFT layout to apply to the model." };
         var prompt = new Option<string?>("--prompt") { Description = "The prompt text (needs tokenizer.json in the model folder)." };
         var ids = new Option<string?>("--ids") { Description = "The prompt as comma-separated token ids, e.g. 1,2,3." };
@@ -123,7 +123,7 @@ internal static class GenerateCommand
     {
         try
         {
-            return LlamaForCausalLM.FromPretrained(modelDir, quantization: quantization);
+            return ModelSource.Load(modelDir, quantization: quantization);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException)
         {
@@ -148,6 +148,7 @@ internal static class GenerateCommand
     /// <summary>The folder's tokenizer.json, or null when it has none and none is <paramref name="required"/>.</summary>
     private static ITokenizer? LoadTokenizer(string modelDir, bool required)
     {
+        if (ModelSource.IsGguf(modelDir)) return ModelSource.Tokenizer(modelDir);
         if (!File.Exists(Path.Combine(modelDir, "tokenizer.json")))
             return required ? throw new CliUserException($"{modelDir}: --prompt needs tokenizer.json in the model folder (or pass --ids)") : null;
         try

@@ -220,6 +220,9 @@ internal static class LlamaCheckpoint
         return dtype is { } wanted && wanted != tensor.DType ? tensor.To(wanted) : tensor;
     }
 
+    /// <summary>QLoRA's base: every Linear but lm_head becomes an <see cref="Nf4Linear"/> (NF4, blocksize 64, double quantization).</summary>
+    internal static void QuantizeLinearLayers(LlamaForCausalLM model) => model.QuantizeNf4(FourBitQuantization.QLoRA);
+
     /// <summary>
     /// The 4-bit weight of linear layer <paramref name="layer"/> quantized straight from the file (chunk by chunk, no
     /// 16-bit copy), or null when the layer stays as it is: the output head (lm_head, or any layer with vocabulary-many

@@ -15,7 +15,7 @@ namespace Peft.Net.Models;
 /// <c>model.embed_tokens.weight</c> when the config ties them). Every child is looked up when it is used, so model
 /// surgery (<see cref="Module.ReplaceSubmodule"/>, <see cref="Module.ReplaceParameter"/>) takes effect at once.
 /// </summary>
-public sealed class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskModel
+public sealed partial class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskModel
 {
     /// <summary>"CAUSAL_LM": the <c>task_type</c> of adapters added to this model.</summary>
     public string PeftTaskType => "CAUSAL_LM";

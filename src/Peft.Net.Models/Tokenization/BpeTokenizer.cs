@@ -126,6 +126,10 @@ public sealed class BpeTokenizer : ITokenizer
         return Load(System.Text.Encoding.UTF8.GetBytes(json), sourceName, config: null);
     }
 
+    /// <summary>A tokenizer.json document with the special-token names of a tokenizer_config (GGUF import).</summary>
+    internal static BpeTokenizer FromJson(string json, string sourceName, TokenizerConfig config) =>
+        Load(System.Text.Encoding.UTF8.GetBytes(json), sourceName, config);
+
     private static BpeTokenizer Load(byte[] utf8Json, string source, TokenizerConfig? config)
     {
         var context = new TokenizerJsonContext(source);

@@ -8,6 +8,7 @@ internal static class ModelTokenizer
 {
     public static ITokenizer Load(string modelDir, int vocabSize)
     {
+        if (ModelSource.IsGguf(modelDir)) return ModelSource.Tokenizer(modelDir);
         if (File.Exists(Path.Combine(modelDir, "tokenizer.json")))
             return Tokenizer.FromDirectory(modelDir);
         var bytes = new ByteTokenizer();

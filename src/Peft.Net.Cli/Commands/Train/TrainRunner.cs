@@ -93,7 +93,7 @@ internal static class TrainRunner
         if (!(s.NeftuneAlpha >= 0)) throw new CliUserException($"--neftune-alpha must be ≥ 0 (got {s.NeftuneAlpha}; 0 turns NEFTune off)");
         if (!float.IsFinite(s.Alpha)) throw new CliUserException($"--alpha must be a finite number (got {s.Alpha})");
         if (s.LoraPlusRatio > 0 && s.Optim != "adamw") throw new CliUserException($"--loraplus-ratio works with --optim adamw only (got --optim {s.Optim})");
-        if (!Directory.Exists(s.Model)) throw new CliUserException($"{s.Model}: no such model folder");
+        if (!Directory.Exists(s.Model) && !(ModelSource.IsGguf(s.Model) && File.Exists(s.Model))) throw new CliUserException($"{s.Model}: no such model folder or .gguf file");
         if (!File.Exists(s.Data)) throw new CliUserException($"{s.Data}: no such data file");
     }
 
@@ -108,7 +108,7 @@ internal static class TrainRunner
 
     /// <summary>The base model; for QLoRA its linear layers are quantized straight from the file as they are read.</summary>
     private static LlamaForCausalLM LoadModel(TrainSettings s) =>
-        Guard(s.Model, () => LlamaForCausalLM.FromPretrained(s.Model, quantization: s.Method == "qlora" ? s.Quantization ?? FourBitQuantization.QLoRA : null));
+        Guard(s.Model, () => ModelSource.Load(s.Model, quantization: s.Method == "qlora" ? s.Quantization ?? FourBitQuantization.QLoRA : null));
 
     private static Peft.Net.Lora.PeftSummary ApplyAdapter(LlamaForCausalLM model, TrainSettings s)
     {
