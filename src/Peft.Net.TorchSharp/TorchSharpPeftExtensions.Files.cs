@@ -16,8 +16,13 @@ public static partial class TorchSharpPeftExtensions
     /// indent 2, <c>inference_mode: true</c>) and <c>adapter_model.safetensors</c> (<c>base_model.model.…lora_A.weight</c>
     /// keys without the adapter name). Both files are written atomically.
     /// </summary>
+    /// <param name="model">The model holding the adapter.</param>
+    /// <param name="directory">The folder to write.</param>
+    /// <param name="adapterName">The adapter to write.</param>
+    /// <param name="baseModelNameOrPath">The base model's Hub name or folder to record as <c>base_model_name_or_path</c>
+    /// (a TorchSharp model has no name of its own); null keeps the config's value.</param>
     /// <exception cref="ArgumentException">The model has no such adapter.</exception>
-    public static void SaveAdapter(this nn.Module model, string directory, string adapterName = "default")
+    public static void SaveAdapter(this nn.Module model, string directory, string adapterName = "default", string? baseModelNameOrPath = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         var state = TorchPeftState.Require(model, adapterName);
@@ -29,7 +34,8 @@ public static partial class TorchSharpPeftExtensions
             throw new InvalidOperationException($"Adapter '{adapterName}' has no tensors in the model (was it deleted from every layer?).");
         Directory.CreateDirectory(directory);
         Safetensors.Save(Path.Combine(directory, AdapterFiles.WeightsFile), tensors, AdapterFiles.Metadata);
-        state.Configs[adapterName].Save(Path.Combine(directory, AdapterFiles.ConfigFile));
+        var config = state.Configs[adapterName];
+        (config with { BaseModelNameOrPath = baseModelNameOrPath ?? config.BaseModelNameOrPath }).Save(Path.Combine(directory, AdapterFiles.ConfigFile));
     }
 
     /// <summary>

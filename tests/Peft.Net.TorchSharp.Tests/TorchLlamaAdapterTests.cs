@@ -67,7 +67,7 @@ public class TorchLlamaAdapterTests
         model.ApplyLora(rank: 8, alpha: 16, dropout: 0.1f);
         var losses = TrainFewSteps(model, steps: 6);
         Assert.True(losses[^1] < losses[0], $"training did not lower the loss: {string.Join(", ", losses)}");
-        model.SaveAdapter(dir.Sub("from-torch"));
+        model.SaveAdapter(dir.Sub("from-torch"), baseModelNameOrPath: dir.Sub("base"));
 
         var engine = LlamaForCausalLM.FromPretrained(dir.Sub("base"), DType.F32);
         engine.LoadAdapter(dir.Sub("from-torch"));

@@ -75,6 +75,9 @@ public class LlamaGoldenTests
         var last = model.LogitsForLastPosition(ids, 2, time);
         Assert.Equal([2, 256], last.ShapeArray());
         for (int b = 0; b < 2; b++)
-            TensorAssert.Close(full.Slice((b * time + time - 1) * 256, 256), last.AsSpan().Slice(b * 256, 256), 1e-6, 1e-6, $"row {b}");
+            // Both are float32 and agree to rounding, not bit for bit: the head's GEMM runs with M = B·T rows for the full
+            // logits and M = B rows for the last position, which may tile (and so round) differently. Measured on the CI
+            // machine's 256-bit path (no AVX-512): 1.6e-6, over the old 1e-6 bound that held on AVX-512 machines.
+            TensorAssert.Close(full.Slice((b * time + time - 1) * 256, 256), last.AsSpan().Slice(b * 256, 256), 1e-5, 1e-5, $"row {b}");
     }
 }
