@@ -132,3 +132,20 @@ public sealed class Nf4CudaPathTests
         }
     }
 }
+
+/// <summary>In steady state an Nf4Linear decodes from the arrays it already holds: no re-reading of its buffers per call.</summary>
+public sealed class Nf4LinearSteadyStateTests
+{
+    [Fact]
+    public void Forward_and_backward_reuse_the_same_quantized_weight()
+    {
+        var layer = Nf4Linear.FromLinear(nn.Linear(64, 32));
+        var weight = layer.Weight;
+        for (int i = 0; i < 3; i++)
+        {
+            var x = torch.randn(4, 64, requires_grad: true);
+            layer.call(x).sum().backward();
+        }
+        Assert.Same(weight, layer.Weight);
+    }
+}
