@@ -122,15 +122,7 @@ public static partial class TorchSharpPeftExtensions
             .ToList();
         var unsupported = file.Entries.Where(e => expected.ContainsKey(e.Name) && !(e.IsSupported && e.DType.IsFloatingPoint()))
             .Select(e => $"{e.Name} ({e.DTypeName})").ToList();
-        if (missing.Count + unexpected.Count + mismatched.Count + unsupported.Count > 0)
-        {
-            var problems = new List<string>();
-            if (missing.Count > 0) problems.Add($"missing keys [{string.Join(", ", missing)}]");
-            if (unexpected.Count > 0) problems.Add($"unexpected keys [{string.Join(", ", unexpected)}]");
-            if (mismatched.Count > 0) problems.Add($"shape mismatches [{string.Join("; ", mismatched)}]");
-            if (unsupported.Count > 0) problems.Add($"non-float tensors [{string.Join(", ", unsupported)}]");
-            throw new AdapterFormatException(weightsPath, $"does not fit the model's adapter '{adapterName}': {string.Join("; ", problems)}");
-        }
+        AdapterFit.ThrowIfProblems(weightsPath, adapterName, missing, unexpected, mismatched, unsupported);
         using var _ = torch.no_grad();
         foreach (var (fileKey, target) in expected)
         {

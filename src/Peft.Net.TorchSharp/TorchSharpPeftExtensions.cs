@@ -37,14 +37,14 @@ public static partial class TorchSharpPeftExtensions
     public static PeftSummary ApplyLora(this nn.Module model, int rank = 8, float alpha = 8, float dropout = 0, IEnumerable<string>? targetModules = null,
         string? targetRegex = null, bool useRsLora = false, LoraInit init = LoraInit.Default, string adapterName = "default",
         IEnumerable<string>? modulesToSave = null, ulong seed = 0) =>
-        model.ApplyLora(BuildConfig(rank, alpha, dropout, targetModules, targetRegex, useRsLora, init, modulesToSave, useDora: false), adapterName, seed);
+        model.ApplyLora(PeftModelExtensions.BuildConfig(rank, alpha, dropout, targetModules, targetRegex, useRsLora, init, null, null, modulesToSave, useDora: false), adapterName, seed);
 
     /// <summary>The same as ApplyLora with DoRA: each adapted linear layer also learns a magnitude vector.</summary>
     /// <inheritdoc cref="ApplyLora(nn.Module, int, float, float, IEnumerable{string}?, string?, bool, LoraInit, string, IEnumerable{string}?, ulong)"/>
     public static PeftSummary ApplyDora(this nn.Module model, int rank = 8, float alpha = 8, float dropout = 0, IEnumerable<string>? targetModules = null,
         string? targetRegex = null, bool useRsLora = false, LoraInit init = LoraInit.Default, string adapterName = "default",
         IEnumerable<string>? modulesToSave = null, ulong seed = 0) =>
-        model.ApplyLora(BuildConfig(rank, alpha, dropout, targetModules, targetRegex, useRsLora, init, modulesToSave, useDora: true), adapterName, seed);
+        model.ApplyLora(PeftModelExtensions.BuildConfig(rank, alpha, dropout, targetModules, targetRegex, useRsLora, init, null, null, modulesToSave, useDora: true), adapterName, seed);
 
     /// <summary>
     /// Adds the adapter <paramref name="config"/> describes (the same <see cref="LoraConfig"/> the engine uses, so the
@@ -220,25 +220,5 @@ public static partial class TorchSharpPeftExtensions
                     foreach (var p in wrapper.CopyOf(on).parameters()) p.requires_grad = true;
             }
         }
-    }
-
-    private static LoraConfig BuildConfig(int rank, float alpha, float dropout, IEnumerable<string>? targetModules, string? targetRegex, bool useRsLora,
-        LoraInit init, IEnumerable<string>? modulesToSave, bool useDora)
-    {
-        if (targetModules is not null && targetRegex is not null)
-            throw new ArgumentException("Give either targetModules or targetRegex, not both.");
-        var list = targetModules?.Distinct(StringComparer.Ordinal).ToList();
-        return new LoraConfig
-        {
-            R = rank,
-            LoraAlpha = alpha,
-            LoraDropout = dropout,
-            TargetModules = list,
-            TargetModulesRegex = list is null ? targetRegex ?? LoraConfig.AllLinear : null,
-            UseRsLora = useRsLora,
-            InitLoraWeights = LoraConfig.InitName(init),
-            ModulesToSave = modulesToSave?.ToList(),
-            UseDora = useDora,
-        };
     }
 }

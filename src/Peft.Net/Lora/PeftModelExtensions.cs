@@ -173,7 +173,8 @@ public static partial class PeftModelExtensions
         return wrapper;
     }
 
-    private static LoraConfig BuildConfig(int rank, float alpha, float dropout, IEnumerable<string>? targetModules, string? targetRegex, bool useRsLora,
+    /// <summary>The config the ApplyLora/ApplyDora parameters describe (shared with Peft.Net.TorchSharp).</summary>
+    internal static LoraConfig BuildConfig(int rank, float alpha, float dropout, IEnumerable<string>? targetModules, string? targetRegex, bool useRsLora,
         LoraInit init, IReadOnlyDictionary<string, int>? rankPattern, IReadOnlyDictionary<string, float>? alphaPattern, IEnumerable<string>? modulesToSave, bool useDora)
     {
         if (targetModules is not null && targetRegex is not null)
