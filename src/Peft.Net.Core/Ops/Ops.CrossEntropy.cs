@@ -24,18 +24,7 @@ public static partial class Ops
             throw new ArgumentException($"CrossEntropy: the logits {logits.Describe()} need rank ≥ 2 ([N, V] or [B, T, V]).");
         int vocab = logits.Dim(-1);
         int rows = logits.OuterCount(logits.Rank - 1);
-        if (targets.Length != rows)
-            throw new ArgumentException($"CrossEntropy: {targets.Length} targets given for {rows} rows of {logits.Describe()}.", nameof(targets));
-        var saved = targets.ToArray();
-        int counted = 0;
-        for (int r = 0; r < saved.Length; r++)
-        {
-            if (saved[r] == ignoreIndex) continue;
-            if ((uint)saved[r] >= (uint)vocab)
-                throw new ArgumentOutOfRangeException(nameof(targets),
-                    $"CrossEntropy: target {saved[r]} at row {r} is outside [0, {vocab}) of {logits.Describe()} and is not the ignore index {ignoreIndex}.");
-            counted++;
-        }
+        var (saved, counted) = CheckCrossEntropyTargets(targets, rows, vocab, ignoreIndex, "CrossEntropy", logits, logits);
 
         var logSumExp = new float[rows];
         double total = CrossEntropyKernels.Forward(logSumExp, logits.AsSpan(), saved, ignoreIndex, vocab);

@@ -45,18 +45,7 @@ public static partial class Ops
             throw new ArgumentException($"{weight.Describe()} requires a gradient but is stored as {weight.DType}; trainable weights must be F32.");
         int vocab = weight.Dim(0), channels = weight.Dim(1);
         int rows = hidden.Rank == 1 ? 1 : hidden.OuterCount(hidden.Rank - 1);
-        if (targets.Length != rows)
-            throw new ArgumentException($"LinearCrossEntropy: {targets.Length} targets given for {rows} rows of {hidden.Describe()}.", nameof(targets));
-        var saved = targets.ToArray();
-        int counted = 0;
-        for (int r = 0; r < saved.Length; r++)
-        {
-            if (saved[r] == ignoreIndex) continue;
-            if ((uint)saved[r] >= (uint)vocab)
-                throw new ArgumentOutOfRangeException(nameof(targets),
-                    $"LinearCrossEntropy: target {saved[r]} at row {r} is outside [0, {vocab}) of {weight.Describe()} and is not the ignore index {ignoreIndex}.");
-            counted++;
-        }
+        var (saved, counted) = CheckCrossEntropyTargets(targets, rows, vocab, ignoreIndex, "LinearCrossEntropy", hidden, weight);
 
         bool needGrad = GradMode.IsEnabled && (hidden.RequiresGrad || weight.RequiresGrad) && counted > 0;
         int chunk = chunkRows > 0 ? chunkRows : Math.Max(1, LinearCrossEntropyChunkFloats / Math.Max(1, vocab));
