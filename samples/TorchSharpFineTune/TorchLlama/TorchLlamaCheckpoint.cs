@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Peft.Net.Core;
 using Peft.Net.Core.IO;
 using Peft.Net.Models;
@@ -15,9 +14,6 @@ namespace TorchLlama;
 /// </summary>
 internal static class TorchLlamaCheckpoint
 {
-    public const string WeightsFile = "model.safetensors";
-    public const string IndexFile = "model.safetensors.index.json";
-
     /// <summary>Most problems listed in one error message.</summary>
     private const int ListedProblems = 20;
 
@@ -29,7 +25,7 @@ internal static class TorchLlamaCheckpoint
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"{directory}: the model folder does not exist.");
         var config = LlamaConfig.Load(Path.Combine(directory, "config.json"));
-        var files = OpenWeightFiles(directory);
+        var files = HfWeightFiles.Open(directory);
         try
         {
             var located = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
@@ -80,59 +76,6 @@ internal static class TorchLlamaCheckpoint
         finally
         {
             foreach (var file in files) file.Dispose();
-        }
-    }
-
-    private static List<SafetensorsFile> OpenWeightFiles(string directory)
-    {
-        string single = Path.Combine(directory, WeightsFile), index = Path.Combine(directory, IndexFile);
-        var files = new List<SafetensorsFile>();
-        try
-        {
-            if (File.Exists(single))
-                files.Add(SafetensorsFile.Open(single));
-            else if (File.Exists(index))
-                foreach (string shard in ShardNames(index))
-                {
-                    string path = Path.Combine(directory, shard);
-                    if (!File.Exists(path))
-                        throw new FileNotFoundException($"{index} lists the shard '{shard}', which does not exist in {directory}.", path);
-                    files.Add(SafetensorsFile.Open(path));
-                }
-            else
-                throw new FileNotFoundException($"{directory}: no {WeightsFile} or {IndexFile}.", single);
-            return files;
-        }
-        catch
-        {
-            foreach (var file in files) file.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>The distinct shard names of an index's weight_map, in order of first appearance.</summary>
-    private static List<string> ShardNames(string indexPath)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
-            if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new InvalidDataException($"{indexPath}: missing the 'weight_map' object.");
-            var names = new List<string>();
-            foreach (var entry in map.EnumerateObject())
-            {
-                string shard = entry.Value.ValueKind == JsonValueKind.String
-                    ? entry.Value.GetString()!
-                    : throw new InvalidDataException($"{indexPath}: weight_map entry '{entry.Name}' must be a file name.");
-                if (shard != Path.GetFileName(shard))
-                    throw new InvalidDataException($"{indexPath}: weight_map entry '{entry.Name}' names '{shard}', which is not a file in the folder.");
-                if (!names.Contains(shard)) names.Add(shard);
-            }
-            return names;
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{indexPath}: not valid JSON ({e.Message}).", e);
         }
     }
 }

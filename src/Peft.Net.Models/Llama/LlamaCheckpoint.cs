@@ -93,7 +93,7 @@ internal static class LlamaCheckpoint
         return expected;
     }
 
-    private static List<SafetensorsFile> OpenWeightFiles(string directory)
+    internal static List<SafetensorsFile> OpenWeightFiles(string directory)
     {
         string single = Path.Combine(directory, WeightsFile), index = Path.Combine(directory, IndexFile);
         var files = new List<SafetensorsFile>();
