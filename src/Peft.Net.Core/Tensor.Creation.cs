@@ -83,9 +83,12 @@ public sealed partial class Tensor
             throw new ArgumentException("Kaiming initialisation needs at least 2 dimensions (fan-in is the last one).", nameof(shape));
         int fanIn = shape[1];
         for (int i = 2; i < shape.Length; i++) fanIn *= shape[i];
-        float bound = (float)Math.Sqrt(6.0 / ((1 + a * a) * fanIn));
+        float bound = KaimingUniformBound(fanIn, a);
         return Uniform(shape, -bound, bound, random);
     }
+
+    /// <summary>The bound of <see cref="KaimingUniform"/>: sqrt(6 / ((1 + a²) · fan_in)).</summary>
+    internal static float KaimingUniformBound(int fanIn, double a = 2.23606797749979) => (float)Math.Sqrt(6.0 / ((1 + a * a) * fanIn));
 
     /// <summary>0, 1, …, n−1 as F32.</summary>
     public static Tensor Arange(int n)

@@ -73,15 +73,12 @@ internal static class BenchTrainCommand
         {
             throw new CliUserException($"model shape: {e.Message}", e);
         }
-        // QLoRA's base is made layer by layer in 4-bit (never a float32 model), so the peak reflects training, not set-up;
-        // its frozen embeddings and head are BF16, as `peft train --method qlora` holds them from a BF16 checkpoint.
+        // QLoRA's base is made layer by layer in 4-bit through one reused float32 layer buffer, and its frozen embeddings
+        // and head are drawn straight into BF16 (as `peft train --method qlora` holds them from a BF16 checkpoint), so
+        // the peak reflects training, not set-up.
         var model = method == "qlora"
-            ? new LlamaForCausalLM(config, FourBitQuantization.QLoRA, new TensorRandom(0))
+            ? new LlamaForCausalLM(config, FourBitQuantization.QLoRA, new TensorRandom(0), unquantizedDType: DType.BF16)
             : new LlamaForCausalLM(config, new TensorRandom(0));
-        if (method == "qlora")
-            using (Tensor.NoGrad())
-                foreach (var (name, weight) in model.NamedParameters().Where(p => p.Parameter.Rank == 2).ToList())
-                    model.ReplaceParameter(name, weight.To(DType.BF16));
         var summary = method == "dora"
             ? model.ApplyDora(rank: rank, alpha: alpha, targetRegex: "all-linear", modulesToSave: extras.ModulesToSave)
             : model.ApplyLora(rank: rank, alpha: alpha, targetRegex: "all-linear", modulesToSave: extras.ModulesToSave);

@@ -36,11 +36,21 @@ public sealed partial class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskMo
     /// soon as it is made, so the float32 model never exists as a whole (what a QLoRA benchmark of a large shape needs).
     /// The result equals building the float32 model with the same generator and calling
     /// <see cref="Nf4ModelExtensions.QuantizeNf4(Module, FourBitQuantization)"/>.
+    /// The layers are drawn through one reused float32 buffer, so building never holds more than one float32 layer.
     /// </summary>
-    /// <exception cref="ArgumentException">The config or the quantization settings are not valid.</exception>
+    /// <param name="config">The model shape.</param>
+    /// <param name="quantization">The 4-bit settings (type, block size, double quantization, skipped modules).</param>
+    /// <param name="random">The generator (seed 0 when null).</param>
+    /// <param name="unquantizedDType">The dtype of the weights that stay unquantized: embeddings, head and skipped
+    /// linear layers (norms stay F32). BF16 gives what loading a BF16 checkpoint gives and equals converting the
+    /// float32 values with <see cref="Tensor.To(DType)"/>; these tensors are then frozen.</param>
+    /// <exception cref="ArgumentException">The config or the quantization settings are not valid, or
+    /// <paramref name="unquantizedDType"/> is not F32, F16 or BF16.</exception>
     /// <exception cref="NotSupportedException">The model type is not supported.</exception>
-    public LlamaForCausalLM(LlamaConfig config, FourBitQuantization quantization, TensorRandom? random = null)
-        : this(config, new RandomLlamaParameters(random ?? new TensorRandom(0), config?.VocabSize ?? 0, Validated(quantization)))
+    public LlamaForCausalLM(LlamaConfig config, FourBitQuantization quantization, TensorRandom? random = null,
+        DType unquantizedDType = DType.F32)
+        : this(config, new RandomLlamaParameters(random ?? new TensorRandom(0), config?.VocabSize ?? 0, Validated(quantization),
+            ValidatedFloat(unquantizedDType)))
     {
     }
 
@@ -50,6 +60,10 @@ public sealed partial class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskMo
         quantization.Validate();
         return quantization;
     }
+
+    private static DType ValidatedFloat(DType dtype) => dtype is DType.F32 or DType.F16 or DType.BF16
+        ? dtype
+        : throw new ArgumentException($"The unquantized weights must be F32, F16 or BF16; got {dtype}.", "unquantizedDType");
 
     internal LlamaForCausalLM(LlamaConfig config, LlamaParameterSource source)
     {

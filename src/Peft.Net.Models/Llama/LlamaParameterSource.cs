@@ -27,21 +27,84 @@ internal abstract class LlamaParameterSource
 /// PyTorch's default initialisation (nn.Linear, nn.Embedding N(0, 1), norms at one: weight 1, or 0 with Gemma's offset).
 /// With <paramref name="quantization"/> each linear layer but the head and the skipped ones is quantized to 4-bit as soon
 /// as it is made, so no float32 copy of the whole model ever exists; the values equal those of quantizing the float32
-/// model afterwards.
+/// model afterwards. Then the weights are drawn into one reused float32 scratch buffer (the largest layer's size) and the
+/// embeddings and head are drawn straight into <paramref name="unquantizedDType"/> (the same values as drawing them in
+/// float32 and converting), so building a large 4-bit model never holds more than one float32 layer.
 /// </summary>
-internal sealed class RandomLlamaParameters(TensorRandom random, int vocabSize = 0, FourBitQuantization? quantization = null) : LlamaParameterSource
+internal sealed class RandomLlamaParameters(TensorRandom random, int vocabSize = 0, FourBitQuantization? quantization = null,
+    DType unquantizedDType = DType.F32) : LlamaParameterSource
 {
+    private float[] _scratch = [];
+
     public override Module Linear(string name, int inFeatures, int outFeatures, bool bias)
     {
-        var linear = new Linear(inFeatures, outFeatures, bias, random);
-        if (quantization is null || name == "lm_head" || outFeatures == vocabSize || quantization.Skips(name))
-            return linear;
-        return Nf4Linear.FromLinear(linear, quantization.QuantType, quantization.BlockSize, quantization.DoubleQuant);
+        if (quantization is null)
+            return new Linear(inFeatures, outFeatures, bias, random);
+        bool quantize = !(name == "lm_head" || outFeatures == vocabSize || quantization.Skips(name));
+        if (!quantize && unquantizedDType == DType.F32)
+            return new Linear(inFeatures, outFeatures, bias, random);
+        // nn.Linear's init in the order Linear(in, out, bias, random) draws it: the weight (Kaiming uniform), then the bias.
+        float bound = 1f / MathF.Sqrt(inFeatures);
+        float kaimingBound = Tensor.KaimingUniformBound(inFeatures);
+        if (!quantize)
+        {
+            var kept = DrawUniform([outFeatures, inFeatures], kaimingBound, unquantizedDType);
+            return new Linear(kept, bias ? Tensor.Uniform([outFeatures], -bound, bound, random) : null);
+        }
+        var weight = DrawUniform([outFeatures, inFeatures], kaimingBound, DType.F32, scratch: true);
+        QuantizedTensor fourBit;
+        using (Tensor.NoGrad())
+            fourBit = Nf4Quantizer.Quantize(weight, quantization.QuantType, quantization.BlockSize, quantization.DoubleQuant);
+        var biasTensor = bias ? Tensor.Uniform([outFeatures], -bound, bound, random) : null;
+        if (biasTensor is not null) biasTensor.RequiresGrad = true; // trainable, as the bias a Linear registers
+        return new Nf4Linear(fourBit, biasTensor);
     }
 
-    public override Embedding Embedding(string name, int count, int dim) => new(count, dim, random);
+    public override Embedding Embedding(string name, int count, int dim)
+    {
+        if (quantization is null || unquantizedDType == DType.F32)
+            return new(count, dim, random);
+        var table = Tensor.Empty(unquantizedDType, [count, dim]);
+        DrawInto(table, i => (float)random.NextGaussian());
+        return new(table);
+    }
 
     public override RmsNorm RmsNorm(string name, int dim, float eps, float weightOffset = 0f) => new(dim, eps, weightOffset);
+
+    /// <summary>Uniform(−bound, bound) values as <see cref="Tensor.Uniform"/> draws them, in <paramref name="dtype"/> (F32
+    /// only with <paramref name="scratch"/>, else F16 or BF16);
+    /// with <paramref name="scratch"/> an F32 view of the reused scratch buffer (valid until the next draw).</summary>
+    private Tensor DrawUniform(int[] shape, float bound, DType dtype, bool scratch = false)
+    {
+        double low = -bound, width = 2.0 * bound;
+        if (scratch)
+        {
+            int count = shape[0] * shape[1];
+            if (_scratch.Length < count) _scratch = new float[count];
+            var view = new Tensor(_scratch, 0, shape, DType.F32);
+            var span = view.AsSpan();
+            for (int i = 0; i < span.Length; i++) span[i] = (float)(low + width * random.NextDouble());
+            return view;
+        }
+        var result = Tensor.Empty(dtype, shape);
+        DrawInto(result, _ => (float)(low + width * random.NextDouble()));
+        return result;
+    }
+
+    /// <summary>Fills a 16-bit tensor element by element, rounding as <see cref="Tensor.To"/> does (nearest even).</summary>
+    private static void DrawInto(Tensor destination, Func<int, float> next)
+    {
+        if (destination.DType == DType.BF16)
+        {
+            var bf16 = destination.AsSpan<BFloat16>();
+            for (int i = 0; i < bf16.Length; i++) bf16[i] = BFloat16.FromSingle(next(i));
+        }
+        else
+        {
+            var f16 = destination.AsSpan<Half>();
+            for (int i = 0; i < f16.Length; i++) f16[i] = (Half)next(i);
+        }
+    }
 }
 
 /// <summary>

@@ -125,6 +125,28 @@ public class StraightTo4BitLoadingTests
         Assert.IsType<Linear>(built.NamedModules().First(m => m.Name == "model.layers.1.self_attn.o_proj").Module);
     }
 
+    [Theory]
+    [InlineData(DType.BF16)]
+    [InlineData(DType.F16)]
+    public void A_random_model_built_in_4bit_with_16bit_unquantized_weights_equals_converting_the_float32_ones(DType dtype)
+    {
+        var settings = FourBitQuantization.QLoRA with { SkipModules = ["o_proj"] };
+        var built = new LlamaForCausalLM(Config(), settings, new TensorRandom(32), unquantizedDType: dtype);
+        var reference = new LlamaForCausalLM(Config(), new TensorRandom(32));
+        reference.QuantizeNf4(settings);
+        using (Tensor.NoGrad())
+            foreach (var (name, weight) in reference.NamedParameters().Where(p => p.Parameter.Rank == 2).ToList())
+                reference.ReplaceParameter(name, weight.To(dtype));
+        AssertSameModel(reference, built);
+        Assert.Equal(dtype, built.StateDict()["model.embed_tokens.weight"].DType);
+        Assert.Equal(dtype, built.StateDict()["lm_head.weight"].DType);
+        Assert.Equal(dtype, built.StateDict()["model.layers.0.self_attn.o_proj.weight"].DType);
+    }
+
+    [Fact]
+    public void A_random_4bit_model_refuses_a_non_float_unquantized_dtype() =>
+        Assert.Throws<ArgumentException>(() => new LlamaForCausalLM(Config(), FourBitQuantization.QLoRA, unquantizedDType: DType.I64));
+
     [Fact]
     public void Invalid_settings_are_refused_before_anything_is_read()
     {
