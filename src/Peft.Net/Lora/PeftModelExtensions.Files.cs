@@ -37,7 +37,7 @@ public static partial class PeftModelExtensions
         if (tensors.Count == 0)
             throw new InvalidOperationException($"Adapter '{adapterName}' has no tensors in the model (was it deleted from every layer?).");
         var config = state.Configs[adapterName];
-        foreach (var (key, tensor) in BiasesToSave(model, config.Bias))
+        foreach (var (key, tensor) in BaseBiases.Select(model, config.Bias, adapterName))
             tensors[AdapterFiles.KeyPrefix + key] = tensor;
         Directory.CreateDirectory(directory);
         Safetensors.Save(Path.Combine(directory, AdapterFiles.WeightsFile), tensors, AdapterFiles.Metadata);
@@ -94,7 +94,7 @@ public static partial class PeftModelExtensions
         CheckRankAgainstFile(config, file, configPath);
         try
         {
-            AddAdapterCore(model, config, adapterName, init, seed: 0, loading: true);
+            AddAdapterCore(model, config, adapterName, init, seed: 0);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
@@ -122,24 +122,6 @@ public static partial class PeftModelExtensions
             foreach (var d in config.PatternKeyDisagreements(LoraLayers(model).Where(l => l.Layer.AdapterNames.Contains(adapterName)).Select(l => l.Path)))
                 logger.LogWarning("{File}: {Disagreement}", configPath, d.ToString());
         return config;
-    }
-
-    /// <summary>
-    /// The base biases an adapter with <c>bias: "all"</c> or <c>"lora_only"</c> carries (PEFT saves them beside the
-    /// LoRA tensors): "all" every bias of the model, "lora_only" the biases of LoRA-wrapped layers
-    /// (<c>….base_layer.bias</c>). Adapter parameters (<c>lora_B.bias</c>) and modules_to_save copies are not base biases.
-    /// </summary>
-    private static IEnumerable<(string Key, Tensor Tensor)> BiasesToSave(Module model, string bias)
-    {
-        if (bias == "none") yield break;
-        foreach (var (key, tensor) in model.StateDict())
-        {
-            if (!key.EndsWith(".bias", StringComparison.Ordinal) && key != "bias") continue;
-            var segments = key.Split('.');
-            if (segments.Any(s => s.StartsWith("lora_", StringComparison.Ordinal) || s is "modules_to_save" or "original_module")) continue;
-            if (bias == "all" || key.EndsWith(".base_layer.bias", StringComparison.Ordinal))
-                yield return (key, tensor);
-        }
     }
 
     /// <summary>
