@@ -55,8 +55,9 @@ public static partial class PeftModelExtensions
     /// <remarks>
     /// <para>As PEFT's <c>PeftModel.from_pretrained</c>: an adapter whose <c>init_lora_weights</c> is <c>"pissa"</c>
     /// re-runs PiSSA on the base weights first (they become the residual <c>W − scaling·B₀·A₀</c>; the SVD is
-    /// deterministic), then the saved A and B are loaded. Initialisations that rewrite the base in a way Peft.Net cannot
-    /// reproduce (<c>"olora"</c>, <c>"loftq"</c>, <c>"pissa_niter_K"</c>, <c>"corda"</c>, <c>"lora_ga"</c>, unknown names)
+    /// deterministic), then the saved A and B are loaded; <c>"olora"</c> rewrites each adapted linear base to
+    /// <c>W − scaling·Q[:, :r]·R[:r, :]</c> of its QR (deterministic too). Initialisations that rewrite the base in a way
+    /// Peft.Net cannot reproduce (<c>"loftq"</c>, <c>"pissa_niter_K"</c>, <c>"corda"</c>, <c>"lora_ga"</c>, unknown names)
     /// are refused with an error saying how to convert the adapter to plain LoRA; <c>layer_replication</c> is refused
     /// naming the field.</para>
     /// <para>Base tensors saved in the adapter file are loaded into the model, overwriting the base, as PEFT does: the
@@ -103,7 +104,10 @@ public static partial class PeftModelExtensions
         }
         try
         {
+            bool olora = OloraBaseRewrite.Applies(config);
+            if (olora) OloraBaseRewrite.Check(model, adapterName, configPath);
             var overwritten = CopyAdapterTensors(model, file, adapterName, weightsPath);
+            if (olora) OloraBaseRewrite.Apply(model, adapterName, overwritten);
             if (overwritten.Count > 0 && logger is not null)
                 logger.LogInformation("{File}: loaded {Count} base tensors saved with the adapter (save_embedding_layers / bias), overwriting the base: {Keys}",
                     weightsPath, overwritten.Count, string.Join(", ", overwritten));

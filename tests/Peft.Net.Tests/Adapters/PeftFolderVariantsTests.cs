@@ -215,7 +215,6 @@ public sealed class PeftFolderVariantsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("olora")]
     [InlineData("loftq")]
     [InlineData("pissa_niter_4")]
     [InlineData("corda")]
