@@ -42,13 +42,16 @@ internal static class OloraBaseRewrite
     {
         foreach (var (_, layer) in Layers(model, adapterName, overwrittenFileKeys))
         {
-            int n = layer.OutFeatures, k = layer.InFeatures, r = layer.GetOptions(adapterName).Rank;
-            double scaling = layer.GetScaling(adapterName);
             var weight = layer.Base.GetDenseWeight();
-            var w = weight.AsSpan();
-            var product = HouseholderQr.LeadingProduct(w, n, k, r);   // (N, K) = Q[:, :r]·R[:r, :]
-            for (int i = 0; i < w.Length; i++) w[i] = (float)(w[i] - scaling * product[i]);
+            ToResidual(weight.AsSpan(), layer.OutFeatures, layer.InFeatures, layer.GetOptions(adapterName).Rank, layer.GetScaling(adapterName));
             layer.Base.SetDenseWeight(weight);
         }
+    }
+
+    // w: (N, K) ← W − scaling·Q[:, :r]·R[:r, :]
+    public static void ToResidual(Span<float> w, int n, int k, int r, double scaling)
+    {
+        var product = HouseholderQr.LeadingProduct(w, n, k, r);   // (N, K)
+        for (int i = 0; i < w.Length; i++) w[i] = (float)(w[i] - scaling * product[i]);
     }
 }
