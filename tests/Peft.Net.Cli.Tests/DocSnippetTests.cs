@@ -1,39 +1,28 @@
-using System.Reflection;
-using System.Runtime.Loader;
 using System.Text.RegularExpressions;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
+using Peft.Net.Cli.Tests.DocSnippets;
 
 namespace Peft.Net.Cli.Tests;
 
 /// <summary>
-/// Every C# block of README.md and docs/*.md, compiled with Roslyn against the Peft.Net assemblies.
+/// Every C# block of README.md and docs/*.md, compiled with Roslyn against the Peft.Net assemblies (and run, where it
+/// is a whole program that needs no files).
 /// </summary>
 /// <remarks>
-/// <para>Conventions for doc authors (a block is a fence opened with <c>```csharp</c> or <c>```cs</c>):</para>
+/// <para>Conventions for doc authors: the line just before a <c>```csharp</c> fence holds one marker.</para>
 /// <list type="bullet">
-/// <item>By default a block is a <b>whole program</b> (top-level statements with the SDK's implicit usings: System,
-/// System.IO, System.Linq, System.Collections.Generic, System.Net.Http, System.Threading, System.Threading.Tasks); it must
-/// compile with no error.</item>
-/// <item><c>&lt;!-- snippet: run --&gt;</c> on the line just before the fence: a whole program that is also run (in
-/// process, its entry point invoked); it must return without an exception. Use it for programs that need no files.</item>
-/// <item><c>&lt;!-- snippet: fragment --&gt;</c> on the line just before the fence: a deliberate fragment (it uses
-/// variables declared elsewhere, or shows a member of a class); it is only parsed and must have no syntax error.</item>
+/// <item><c>&lt;!-- snippet: run --&gt;</c>: a whole program (top-level statements, the SDK's implicit usings), compiled
+/// and run in process; it must return without an exception.</item>
+/// <item><c>&lt;!-- snippet: program --&gt;</c>: a whole program that is compiled only (it needs model files or a GPU).</item>
+/// <item><c>&lt;!-- snippet: fragment given: using Peft.Net.Models; LlamaForCausalLM model --&gt;</c>: statements or
+/// type declarations compiled with the declared context (<see cref="SnippetCheck"/>): the namespaces and typed names the
+/// fragment takes from the text around it. Without <c>given:</c> the fragment needs nothing but its own usings.</item>
+/// <item><c>&lt;!-- snippet: excerpt src/….cs --&gt;</c>: code quoted from the repository (internal code a user cannot
+/// compile); the file must contain it, comments and whitespace aside.</item>
 /// </list>
-/// <para>Markdown files added later under docs/ are picked up automatically.</para>
+/// <para>A C# block without a marker fails. Markdown files added later under docs/ are picked up automatically.</para>
 /// </remarks>
 public class DocSnippetTests
 {
-    private static readonly Regex Fence = new(@"^```(?<lang>\S*)\s*$", RegexOptions.CultureInvariant);
-
-    private static readonly string[] ImplicitUsings =
-        ["System", "System.IO", "System.Linq", "System.Collections.Generic", "System.Net.Http", "System.Threading", "System.Threading.Tasks"];
-
-    public sealed record Snippet(string File, int Line, string Kind, string Code)
-    {
-        public override string ToString() => $"{File}:{Line} ({Kind})";
-    }
-
     private static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -42,32 +31,11 @@ public class DocSnippetTests
         throw new DirectoryNotFoundException($"No repository root (README.md, docs/, Peft.Net.sln) above {AppContext.BaseDirectory}.");
     }
 
-    public static List<Snippet> All()
+    public static List<DocSnippet> All()
     {
         string root = RepoRoot();
         var files = new[] { Path.Combine(root, "README.md") }.Concat(Directory.GetFiles(Path.Combine(root, "docs"), "*.md").Order(StringComparer.Ordinal));
-        var snippets = new List<Snippet>();
-        foreach (var file in files)
-        {
-            var lines = File.ReadAllLines(file);
-            for (int i = 0; i < lines.Length; i++)
-            {
-                var open = Fence.Match(lines[i]);
-                if (!open.Success || open.Groups["lang"].Value is not ("csharp" or "cs" or "c#")) continue;
-                string marker = i > 0 ? lines[i - 1].Trim() : "";
-                string kind = marker switch
-                {
-                    "<!-- snippet: run -->" => "run",
-                    "<!-- snippet: fragment -->" => "fragment",
-                    _ => "program",
-                };
-                int end = i + 1;
-                while (end < lines.Length && lines[end].Trim() != "```") end++;
-                snippets.Add(new Snippet(Path.GetRelativePath(root, file), i + 1, kind, string.Join('\n', lines[(i + 1)..end])));
-                i = end;
-            }
-        }
-        return snippets;
+        return files.SelectMany(f => DocSnippet.Parse(Path.GetRelativePath(root, f), File.ReadAllLines(f))).ToList();
     }
 
     public static TheoryData<string> Names()
@@ -77,38 +45,36 @@ public class DocSnippetTests
         return data;
     }
 
-    private static IEnumerable<MetadataReference> References()
-    {
-        var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Concat(Directory.GetFiles(AppContext.BaseDirectory, "*.dll"))
-            .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-            .GroupBy(Path.GetFileName, StringComparer.OrdinalIgnoreCase).Select(g => g.First());
-        foreach (var path in paths)
-        {
-            MetadataReference? reference = null;
-            try
-            {
-                using var stream = File.OpenRead(path);
-                using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
-                if (pe.HasMetadata) reference = MetadataReference.CreateFromFile(path);
-            }
-            catch (BadImageFormatException)
-            {
-            }
-            if (reference is not null) yield return reference;
-        }
-    }
-
-    private static readonly Lazy<List<MetadataReference>> SharedReferences = new(() => References().ToList());
-
     [Fact]
-    public void TheDocsHaveCSharpBlocksAndTheKeyPagesAreWholePrograms()
+    public void TheDocsHaveCSharpBlocksAndTheKeyPagesCompileAsWritten()
     {
         var all = All();
-        Assert.True(all.Count >= 10, $"found only {all.Count} C# blocks");
-        Assert.Contains(all, s => s.File == "README.md" && s.Kind == "program");
-        Assert.Contains(all, s => s.File == Path.Combine("docs", "getting-started.md") && s.Kind == "run");
-        Assert.Contains(all, s => s.File == Path.Combine("docs", "api-guide.md") && s.Kind == "program");
+        Assert.True(all.Count >= 25, $"found only {all.Count} C# blocks");
+        Assert.Contains(all, s => s.File == "README.md" && s.Kind == SnippetKind.Program);
+        Assert.Contains(all, s => s.File == Path.Combine("docs", "getting-started.md") && s.Kind == SnippetKind.Run);
+        Assert.Contains(all, s => s.File == Path.Combine("docs", "api-guide.md") && s.Kind == SnippetKind.Program);
+    }
+
+    [Fact]
+    public void AFragmentTakesOnlyNamespacesThatAnEarlierBlockOfItsPageShows()
+    {
+        // given: may name a namespace the reader was shown above (a fragment continues the page's program), never one
+        // the page never shows: the reader could not guess it.
+        var problems = new List<string>();
+        foreach (var page in All().GroupBy(s => s.File))
+        {
+            var shown = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var snippet in page)
+            {
+                if (snippet.Kind == SnippetKind.Fragment)
+                    foreach (var part in snippet.Argument.Split(';', StringSplitOptions.TrimEntries))
+                        if (part.StartsWith("using ", StringComparison.Ordinal) && !shown.Contains(part))
+                            problems.Add($"{snippet}: '{part}' in given: is not shown by an earlier block of {snippet.File}");
+                foreach (var line in snippet.Code.Split('\n'))
+                    if (Regex.Match(line, @"^\s*(using [A-Za-z0-9_.]+);") is { Success: true } m) shown.Add(m.Groups[1].Value);
+            }
+        }
+        Assert.True(problems.Count == 0, string.Join('\n', problems));
     }
 
     [Theory]
@@ -116,53 +82,56 @@ public class DocSnippetTests
     public void EveryCSharpBlockCompiles(string name)
     {
         var snippet = All().Single(s => s.ToString() == name);
-        var parseOptions = new CSharpParseOptions(LanguageVersion.Preview);
-        if (snippet.Kind == "fragment")
-        {
-            // Statements parse as top-level code, member declarations (a method, a property) as script code.
-            var errors = new[] { SourceCodeKind.Regular, SourceCodeKind.Script }
-                .Select(kind => CSharpSyntaxTree.ParseText(snippet.Code, parseOptions.WithKind(kind)).GetDiagnostics()
-                    .Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.ToString()).ToList())
-                .MinBy(e => e.Count)!;
-            Assert.True(errors.Count == 0, $"{snippet}: syntax errors:\n{string.Join('\n', errors)}\n--- code ---\n{snippet.Code}");
-            return;
-        }
-        var usings = CSharpSyntaxTree.ParseText(string.Join('\n', ImplicitUsings.Select(u => $"global using global::{u};")), parseOptions);
-        var program = CSharpSyntaxTree.ParseText(snippet.Code, parseOptions, path: snippet.File);
-        var compilation = CSharpCompilation.Create("Snippet_" + Guid.NewGuid().ToString("N"), [usings, program], SharedReferences.Value,
-            new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true));
-        using var image = new MemoryStream();
-        var result = compilation.Emit(image);
-        var compileErrors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.ToString()).ToList();
-        Assert.True(result.Success, $"{snippet}: does not compile (mark deliberate fragments with <!-- snippet: fragment -->):\n{string.Join('\n', compileErrors)}\n--- code ---\n{snippet.Code}");
-        if (snippet.Kind != "run") return;
+        string? error = SnippetCheck.Check(snippet, RepoRoot());
+        Assert.True(error is null, error);
+    }
 
-        image.Position = 0;
-        var context = new AssemblyLoadContext(snippet.ToString(), isCollectible: true);
-        try
-        {
-            var entry = context.LoadFromStream(image).EntryPoint!;
-            string folder = Directory.CreateTempSubdirectory("peft-snippet-").FullName;
-            string previous = Environment.CurrentDirectory;
-            try
-            {
-                Environment.CurrentDirectory = folder;
-                var output = entry.Invoke(null, entry.GetParameters().Length == 0 ? null : [Array.Empty<string>()]);
-                Assert.False(output is Task, $"{snippet}: an async top-level program; make the run snippet synchronous");
-            }
-            catch (TargetInvocationException e)
-            {
-                Assert.Fail($"{snippet}: threw {e.InnerException}");
-            }
-            finally
-            {
-                Environment.CurrentDirectory = previous;
-                Directory.Delete(folder, recursive: true);
-            }
-        }
-        finally
-        {
-            context.Unload();
-        }
+    // The checker itself, on made-up pages: it must reject what the real pages must not contain.
+
+    private static DocSnippet Only(params string[] page) => Assert.Single(DocSnippet.Parse("docs/made-up.md", page));
+
+    [Fact]
+    public void ABlockWithoutAMarkerFails()
+    {
+        var snippet = Only("Some text", "```csharp", "Console.WriteLine(1);", "```");
+        Assert.Equal(SnippetKind.Unmarked, snippet.Kind);
+        string? error = SnippetCheck.Check(snippet, RepoRoot());
+        Assert.NotNull(error);
+        Assert.Contains("docs/made-up.md:2", error);
+        Assert.Contains("needs a marker", error);
+        Assert.Equal(SnippetKind.Unmarked, Only("<!-- snippet: fragmnt -->", "```cs", "int a = 1;", "```").Kind);
+        Assert.Empty(DocSnippet.Parse("x.md", ["```bash", "echo hi", "```", "```json", "{}", "```"]));
+    }
+
+    [Fact]
+    public void AFragmentCompilesOnlyWithItsDeclaredContextAndErrorsNameThePageLine()
+    {
+        string[] body = ["```csharp", "using Peft.Net;", "", "model.ApplyLora(rank: 8, alpha: 16);", "```"];
+        var declared = Only(["text", "<!-- snippet: fragment given: using Peft.Net.Core.Nn; Module model -->", .. body]);
+        Assert.Equal(SnippetKind.Fragment, declared.Kind);
+        Assert.Null(SnippetCheck.Check(declared, RepoRoot()));
+
+        string? undeclared = SnippetCheck.Check(Only(["text", "<!-- snippet: fragment -->", .. body]), RepoRoot());
+        Assert.NotNull(undeclared);
+        Assert.Contains("docs/made-up.md(6,1): error CS0103", undeclared);   // 'model' on page line 6
+
+        string? wrongType = SnippetCheck.Check(Only(["<!-- snippet: fragment given: using Peft.Net.Core.Nn; Linear model; Tensor x -->", .. body]), RepoRoot());
+        Assert.NotNull(wrongType);
+        Assert.True(wrongType.Contains("docs/made-up.md(1,"), wrongType);       // the unknown 'Tensor' of the marker line
+        Assert.Contains("CS0246", wrongType);
+    }
+
+    [Fact]
+    public void ARunSnippetThatThrowsFailsAndAnExcerptMustMatchItsSource()
+    {
+        string? thrown = SnippetCheck.Check(Only("<!-- snippet: run -->", "```csharp", "throw new InvalidOperationException(\"boom\");", "```"), RepoRoot());
+        Assert.NotNull(thrown);
+        Assert.Contains("boom", thrown);
+
+        string[] real = ["public static Tensor Silu(Tensor x)", "{"];
+        Assert.Null(SnippetCheck.Check(Only(["<!-- snippet: excerpt src/Peft.Net.Core/Ops/Ops.Activation.cs -->", "```csharp", .. real, "```"]), RepoRoot()));
+        string? changed = SnippetCheck.Check(Only("<!-- snippet: excerpt src/Peft.Net.Core/Ops/Ops.Activation.cs -->", "```csharp", "public static Tensor Silu(Tensor y)", "```"), RepoRoot());
+        Assert.NotNull(changed);
+        Assert.Contains("is not in", changed);
     }
 }

@@ -8,10 +8,12 @@ namespace Peft.Net.Cli.Tests;
 public sealed class TrainCommandTests
 {
     /// <summary>A randomly initialised Llama small enough to train in a second, with the byte tokenizer's vocabulary.</summary>
-    private static string TinyModel(TempFolder folder)
+    private static string TinyModel(TempFolder folder, bool attentionBias = false)
     {
         var config = new LlamaConfig
         {
+            QkvBias = attentionBias,
+            OutputProjectionBias = attentionBias,
             HiddenSize = 32,
             IntermediateSize = 64,
             NumHiddenLayers = 1,
@@ -161,5 +163,43 @@ public sealed class TrainCommandTests
         Assert.Equal(1, result.ExitCode);
         Assert.Single(result.ErrorLines);
         Assert.Contains("missing.jsonl", result.Error);
+    }
+
+    [Theory]
+    [InlineData("all")]
+    [InlineData("lora_only")]
+    public void Train_with_a_bias_mode_trains_and_saves_the_biases_under_peft_keys(string mode)
+    {
+        using var folder = new TempFolder();
+        string model = TinyModel(folder, attentionBias: true), output = folder.File("adapter");
+        var result = CliRunner.Run("train", "--model", model, "--data", Dataset(folder), "-o", output, "--steps", "3", "--batch", "2",
+            "--seq", "48", "--rank", "2", "--lr", "1e-2", "--target", "q_proj,v_proj", "--bias", mode, "--eval-fraction", "0.2", "--json");
+        Assert.True(result.ExitCode == 0, result.Error + result.Out);
+
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "adapter_config.json")));
+        Assert.Equal(mode, config.RootElement.GetProperty("bias").GetString());
+        var saved = Peft.Net.Core.IO.Safetensors.Load(Path.Combine(output, "adapter_model.safetensors"));
+        string[] expected = mode == "all"
+            ? ["base_model.model.model.layers.0.self_attn.k_proj.bias", "base_model.model.model.layers.0.self_attn.o_proj.bias",
+               "base_model.model.model.layers.0.self_attn.q_proj.base_layer.bias", "base_model.model.model.layers.0.self_attn.v_proj.base_layer.bias"]
+            : ["base_model.model.model.layers.0.self_attn.q_proj.base_layer.bias", "base_model.model.model.layers.0.self_attn.v_proj.base_layer.bias"];
+        Assert.Equal(expected, saved.Keys.Where(k => k.EndsWith(".bias", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+
+        // The trained q bias differs from the base's, and the JSON summary counts the biases as trainable.
+        var baseQ = Peft.Net.Core.IO.Safetensors.Load(Path.Combine(model, "model.safetensors"))["model.layers.0.self_attn.q_proj.bias"].To(DType.F32).ToArray();
+        Assert.NotEqual(baseQ, saved["base_model.model.model.layers.0.self_attn.q_proj.base_layer.bias"].To(DType.F32).ToArray());
+        using var summary = JsonDocument.Parse(result.Out);
+        long loraParams = (2 * 32 + 32 * 2) + (2 * 32 + 16 * 2);   // q: A [2, 32], B [32, 2]; v (2 kv heads × 8): A [2, 32], B [16, 2]
+        long biasParams = mode == "all" ? 32 + 16 + 16 + 32 : 32 + 16;   // q [32], k [16], v [16], o [32]
+        Assert.Equal(loraParams + biasParams, summary.RootElement.GetProperty("trainable_params").GetInt64());
+    }
+
+    [Fact]
+    public void Train_rejects_an_unknown_bias_mode()
+    {
+        using var folder = new TempFolder();
+        var result = CliRunner.Run("train", "--model", TinyModel(folder), "--data", Dataset(folder), "-o", folder.File("out"), "--bias", "some");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--bias must be none, all or lora_only (got some)", result.Error);
     }
 }

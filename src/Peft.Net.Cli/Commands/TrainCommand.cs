@@ -6,7 +6,7 @@ namespace Peft.Net.Cli.Commands;
 
 /// <summary>
 /// <c>peft train --model &lt;dir&gt; --data &lt;file.jsonl | file.txt&gt; -o &lt;adapter dir&gt; [--method lora|dora|qlora] [--rank 8]
-/// [--alpha 16] [--dropout 0] [--target all-linear | q_proj,v_proj,…] [--lr 2e-4] [--loraplus-ratio 0] [--neftune-alpha 0]
+/// [--alpha 16] [--dropout 0] [--target all-linear | q_proj,v_proj,…] [--bias none|all|lora_only] [--lr 2e-4] [--loraplus-ratio 0] [--neftune-alpha 0]
 /// [--steps N | --epochs N] [--batch 4] [--seq 256] [--seed 0] [--eval-fraction 0.05] [--resume &lt;checkpoint dir&gt;]
 /// [--gradient-checkpointing] [--quant-type nf4|fp4] [--blocksize 64] [--no-double-quant] [--optim adamw|adamw8bit|paged_adamw8bit|paged_adamw]
 /// [--format auto|text|prompt-completion|chat] [--train-on-all]</c>:
@@ -48,10 +48,11 @@ internal static class TrainCommand
         var format = new Option<string>("--format") { Description = "auto (from the first row), text, prompt-completion, or chat ({\"messages\": […]} rows rendered with the model's chat_template).", DefaultValueFactory = _ => "auto" };
         format.AcceptOnlyFromAmong("auto", "text", "prompt-completion", "chat");
         var trainOnAll = new Option<bool>("--train-on-all") { Description = "Chat data: put loss on every token, not only on the assistant turns." };
+        var bias = new Option<string>("--bias") { Description = "PEFT's bias mode: none, all (every bias of the model trains and is saved with the adapter) or lora_only (the biases of the adapted layers).", DefaultValueFactory = _ => "none" };
         var command = new Command("train", "Fine-tune a Llama-family model with LoRA, DoRA or QLoRA and write the adapter in HF PEFT format.")
         {
             model, data, output, method, rank, alpha, dropout, target, lr, loraPlus, neftune, steps, epochs, batch, accumulation, seq, seed,
-            evalFraction, evalEvery, saveEvery, resume, checkpointing, json, optim, format, trainOnAll,
+            evalFraction, evalEvery, saveEvery, resume, checkpointing, json, optim, format, trainOnAll, bias,
         };
         fourBit.AddTo(command);
         command.SetCliAction((result, console) =>
@@ -63,7 +64,8 @@ internal static class TrainCommand
                 result.GetValue(alpha), result.GetValue(dropout), result.GetValue(target)!, result.GetValue(lr), result.GetValue(loraPlus),
                 result.GetValue(neftune), result.GetValue(steps), result.GetValue(epochs) ?? 1, result.GetValue(batch), result.GetValue(accumulation),
                 result.GetValue(seq), result.GetValue(seed), result.GetValue(evalFraction), result.GetValue(evalEvery), result.GetValue(saveEvery), result.GetValue(resume),
-                result.GetValue(checkpointing), result.GetValue(json), GlobalOptions.IsVerbose(result), fourBit.Read(result), result.GetValue(optim)!, result.GetValue(format)!, result.GetValue(trainOnAll));
+                result.GetValue(checkpointing), result.GetValue(json), GlobalOptions.IsVerbose(result), fourBit.Read(result), result.GetValue(optim)!, result.GetValue(format)!, result.GetValue(trainOnAll),
+                result.GetValue(bias)!);
             return TrainRunner.Run(console, settings);
         });
         return command;

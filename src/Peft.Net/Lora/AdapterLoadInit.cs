@@ -12,12 +12,13 @@ internal static class AdapterLoadInit
     /// <summary>Initialisations that leave the base weight as it is: loading them needs nothing but the saved tensors.</summary>
     private static readonly HashSet<string> BasePreserving = new(StringComparer.OrdinalIgnoreCase) { "true", "false", "gaussian", "eva", "orthogonal" };
 
-    /// <summary>The initialisation to run before the saved tensors are copied in.</summary>
+    /// <summary>The initialisation to run before the saved tensors are copied in (OLoRA: the default; its base rewrite
+    /// runs after the copy, <see cref="OloraBaseRewrite"/>).</summary>
     /// <exception cref="AdapterFormatException">An initialisation that rewrites the base in a way Peft.Net does not reproduce; the message says how to convert the adapter.</exception>
     public static LoraInit Resolve(LoraConfig config, string configPath)
     {
         string name = config.InitLoraWeights;
-        if (BasePreserving.Contains(name)) return LoraInit.Default;
+        if (BasePreserving.Contains(name) || OloraBaseRewrite.Applies(config)) return LoraInit.Default;
         if (string.Equals(name, "pissa", StringComparison.OrdinalIgnoreCase)) return LoraInit.PiSSA;   // deterministic SVD: re-run as PEFT does
         string why = name.StartsWith("pissa_niter_", StringComparison.OrdinalIgnoreCase)
             ? "PEFT re-runs a randomized SVD (fast PiSSA) on the base weights when it loads this adapter, so the residual base it gives cannot be reproduced"

@@ -67,7 +67,11 @@ public sealed record LoraConfig
     /// <summary><c>fan_in_fan_out</c>: the base weight is stored [in, out] (GPT-2 Conv1D). Peft.Net layers use [out, in], so false.</summary>
     public bool FanInFanOut { get; init; }
 
-    /// <summary><c>bias</c>: which base biases train ("none", "all", "lora_only"). <c>LoadAdapter</c> loads the biases such an adapter saved; training applies "none" only.</summary>
+    /// <summary>
+    /// <c>bias</c>: which base biases train with the adapter and are saved beside it: "none"; "all" (every bias of the
+    /// model); "lora_only" (the biases of the layers LoRA wraps, <c>….base_layer.bias</c>). <c>LoadAdapter</c> loads the
+    /// biases such a folder holds into the base. Disabling or unloading the adapter does not undo trained biases (as in PEFT).
+    /// </summary>
     public string Bias { get; init; } = "none";
 
     /// <summary><c>use_rslora</c>: rank-stabilized scaling <c>lora_alpha / √r</c>.</summary>

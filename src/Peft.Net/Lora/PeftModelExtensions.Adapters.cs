@@ -229,6 +229,7 @@ public static partial class PeftModelExtensions
         foreach (var (key, parameter) in model.NamedParameters())
             if (OwnerAdapter(key, state) is { } owner)
                 parameter.RequiresGrad = owner == state.Active && !state.Configs[owner].InferenceMode && parameter.DType == DType.F32;
+        BaseBiases.Sync(model, state);
     }
 
     private static string? OwnerAdapter(string key, PeftModelState state)

@@ -37,7 +37,7 @@ public static partial class PeftModelExtensions
         if (tensors.Count == 0)
             throw new InvalidOperationException($"Adapter '{adapterName}' has no tensors in the model (was it deleted from every layer?).");
         var config = state.Configs[adapterName];
-        foreach (var (key, tensor) in BiasesToSave(model, config.Bias))
+        foreach (var (key, tensor) in BaseBiases.Select(model, config.Bias, adapterName))
             tensors[AdapterFiles.KeyPrefix + key] = tensor;
         Directory.CreateDirectory(directory);
         Safetensors.Save(Path.Combine(directory, AdapterFiles.WeightsFile), tensors, AdapterFiles.Metadata);
@@ -55,8 +55,9 @@ public static partial class PeftModelExtensions
     /// <remarks>
     /// <para>As PEFT's <c>PeftModel.from_pretrained</c>: an adapter whose <c>init_lora_weights</c> is <c>"pissa"</c>
     /// re-runs PiSSA on the base weights first (they become the residual <c>W − scaling·B₀·A₀</c>; the SVD is
-    /// deterministic), then the saved A and B are loaded. Initialisations that rewrite the base in a way Peft.Net cannot
-    /// reproduce (<c>"olora"</c>, <c>"loftq"</c>, <c>"pissa_niter_K"</c>, <c>"corda"</c>, <c>"lora_ga"</c>, unknown names)
+    /// deterministic), then the saved A and B are loaded; <c>"olora"</c> rewrites each adapted linear base to
+    /// <c>W − scaling·Q[:, :r]·R[:r, :]</c> of its QR (deterministic too). Initialisations that rewrite the base in a way
+    /// Peft.Net cannot reproduce (<c>"loftq"</c>, <c>"pissa_niter_K"</c>, <c>"corda"</c>, <c>"lora_ga"</c>, unknown names)
     /// are refused with an error saying how to convert the adapter to plain LoRA; <c>layer_replication</c> is refused
     /// naming the field.</para>
     /// <para>Base tensors saved in the adapter file are loaded into the model, overwriting the base, as PEFT does: the
@@ -94,7 +95,7 @@ public static partial class PeftModelExtensions
         CheckRankAgainstFile(config, file, configPath);
         try
         {
-            AddAdapterCore(model, config, adapterName, init, seed: 0, loading: true);
+            AddAdapterCore(model, config, adapterName, init, seed: 0);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
@@ -103,7 +104,10 @@ public static partial class PeftModelExtensions
         }
         try
         {
+            bool olora = OloraBaseRewrite.Applies(config);
+            if (olora) OloraBaseRewrite.Check(model, adapterName, configPath);
             var overwritten = CopyAdapterTensors(model, file, adapterName, weightsPath);
+            if (olora) OloraBaseRewrite.Apply(model, adapterName, overwritten);
             if (overwritten.Count > 0 && logger is not null)
                 logger.LogInformation("{File}: loaded {Count} base tensors saved with the adapter (save_embedding_layers / bias), overwriting the base: {Keys}",
                     weightsPath, overwritten.Count, string.Join(", ", overwritten));
@@ -122,24 +126,6 @@ public static partial class PeftModelExtensions
             foreach (var d in config.PatternKeyDisagreements(LoraLayers(model).Where(l => l.Layer.AdapterNames.Contains(adapterName)).Select(l => l.Path)))
                 logger.LogWarning("{File}: {Disagreement}", configPath, d.ToString());
         return config;
-    }
-
-    /// <summary>
-    /// The base biases an adapter with <c>bias: "all"</c> or <c>"lora_only"</c> carries (PEFT saves them beside the
-    /// LoRA tensors): "all" every bias of the model, "lora_only" the biases of LoRA-wrapped layers
-    /// (<c>….base_layer.bias</c>). Adapter parameters (<c>lora_B.bias</c>) and modules_to_save copies are not base biases.
-    /// </summary>
-    private static IEnumerable<(string Key, Tensor Tensor)> BiasesToSave(Module model, string bias)
-    {
-        if (bias == "none") yield break;
-        foreach (var (key, tensor) in model.StateDict())
-        {
-            if (!key.EndsWith(".bias", StringComparison.Ordinal) && key != "bias") continue;
-            var segments = key.Split('.');
-            if (segments.Any(s => s.StartsWith("lora_", StringComparison.Ordinal) || s is "modules_to_save" or "original_module")) continue;
-            if (bias == "all" || key.EndsWith(".base_layer.bias", StringComparison.Ordinal))
-                yield return (key, tensor);
-        }
     }
 
     /// <summary>

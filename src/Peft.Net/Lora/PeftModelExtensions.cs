@@ -68,7 +68,7 @@ public static partial class PeftModelExtensions
     /// <param name="seed">Seed of the initial A/B values.</param>
     /// <returns>Trainable and total parameter counts after the change.</returns>
     /// <exception cref="ArgumentException">The config is invalid, the name is in use, or the targets match nothing / a module LoRA cannot adapt.</exception>
-    /// <exception cref="NotSupportedException">A config feature Peft.Net does not implement for training (bias other than "none", layer_replication, an init method other than true/gaussian/pissa, lora_bias with DoRA or on an embedding).</exception>
+    /// <exception cref="NotSupportedException">A config feature Peft.Net does not implement for training (layer_replication, an init method other than true/gaussian/pissa, lora_bias with DoRA or on an embedding).</exception>
     public static PeftSummary ApplyLora(this Module model, LoraConfig config, string adapterName = "default", ulong seed = 0)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -91,7 +91,7 @@ public static partial class PeftModelExtensions
     /// <summary>The model's trainable and total parameter counts (PEFT's <c>print_trainable_parameters</c> line via ToString).</summary>
     public static PeftSummary TrainableParameterSummary(this Module model) => PeftSummary.Of(model);
 
-    internal static void AddAdapterCore(Module model, LoraConfig config, string adapterName, LoraInit init, ulong seed, bool loading = false)
+    internal static void AddAdapterCore(Module model, LoraConfig config, string adapterName, LoraInit init, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (string.IsNullOrEmpty(adapterName) || adapterName.Contains('.'))
@@ -100,8 +100,6 @@ public static partial class PeftModelExtensions
             throw new ArgumentException($"Invalid LoRA config: {problem}.", nameof(config));
         if (config.Bias is not ("none" or "all" or "lora_only"))
             throw new ArgumentException($"Invalid LoRA config: 'bias' must be \"none\", \"all\" or \"lora_only\", found \"{config.Bias}\".", nameof(config));
-        if (config.Bias != "none" && !loading)
-            throw new NotSupportedException($"bias \"{config.Bias}\" (training base biases) is supported when loading an adapter (LoadAdapter), not for training; use \"none\".");
         if (config.LoraBias && config.UseDora)
             throw new NotSupportedException("lora_bias cannot be combined with use_dora (as in PEFT).");
         if (config.ExtraFields.TryGetValue("layer_replication", out var replication) && replication is not null)

@@ -14,6 +14,10 @@ internal sealed class PeftModelState
     /// <summary>The active adapter, or null (none, or all deleted).</summary>
     public string? Active { get; set; }
 
+    /// <summary>Set once an adapter with a <c>bias</c> mode other than "none" was added: from then on, which base biases
+    /// train follows the active adapter's mode (<see cref="BaseBiases.Sync"/>).</summary>
+    public bool ManagesBiases { get; set; }
+
     /// <summary>The state of <paramref name="model"/>, or null when no adapter was applied.</summary>
     public static PeftModelState? Find(Module model) => States.TryGetValue(model, out var state) ? state : null;
 

@@ -133,7 +133,6 @@ public sealed class PeftFolderVariantsTests : IDisposable
         third.LoadAdapter(again);
         third.Eval();
         TensorAssert.BitEqual(expected, third.Logits(Ids).ToArray(), $"bias \"{mode}\" saved again");
-        Assert.Throws<NotSupportedException>(() => new TinyCausalLm().ApplyLora(config with { InferenceMode = false }));
     }
 
     [Fact]
@@ -216,7 +215,6 @@ public sealed class PeftFolderVariantsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("olora")]
     [InlineData("loftq")]
     [InlineData("pissa_niter_4")]
     [InlineData("corda")]

@@ -55,6 +55,14 @@ internal sealed class MergePlan : IDisposable
         if (!File.Exists(weightsPath))
             throw new CliUserException($"{weightsPath}: missing (only safetensors adapter weights are supported)");
         var config = LoraConfig.Load(configPath);
+        try
+        {
+            AdapterInitialBase.Check(config, configPath);   // LoftQ & co.: refused with how to convert, as LoadAdapter does
+        }
+        catch (AdapterFormatException e)
+        {
+            throw new CliUserException(e.Message, e);
+        }
         var adapter = SafetensorsFile.Open(weightsPath);
         var plan = new MergePlan(adapter, config);
         try
@@ -129,8 +137,17 @@ internal sealed class MergePlan : IDisposable
         float scaling = _config.ScalingFor(rank, _config.AlphaFor(module.ModulePath));
         string keyA = module.KeyA, keyB = module.KeyB;
         string? keyM = module.MagnitudeKey;
+        // PiSSA / OLoRA: PEFT re-runs the initialisation on the base before loading A and B; a base tensor the file
+        // replaces (save_embedding_layers) is loaded after that rewrite, so it is used as saved.
+        bool rewrite = !embedding && AdapterInitialBase.RewritesBase(_config) && !_replaced.Contains(weightName);
+        if (rewrite && fifo)
+            throw new CliUserException($"{weightsPath}: init_lora_weights \"{_config.InitLoraWeights}\" with fan_in_fan_out is not supported");
+        if (rewrite && rank > Math.Min(weight.Shape[0], weight.Shape[1]))
+            throw new CliUserException($"{weightsPath}: module '{module.ModulePath}' has rank {rank}, more than its {Shape(weight.Shape)} weight gives to init_lora_weights \"{_config.InitLoraWeights}\"");
+        string modulePath = module.ModulePath;
         Add(weightName, w =>
         {
+            if (rewrite) w = AdapterInitialBase.Linear(w, _config, modulePath);
             var loraA = _adapter.ReadTensorAsFloat32(keyA);
             var loraB = _adapter.ReadTensorAsFloat32(keyB);
             var m = keyM is null ? null : _adapter.ReadTensorAsFloat32(keyM);

@@ -92,6 +92,7 @@ internal static class TrainRunner
         if (!(s.LoraPlusRatio >= 0)) throw new CliUserException($"--loraplus-ratio must be ≥ 0 (got {s.LoraPlusRatio}; 0 turns LoRA+ off)");
         if (!(s.NeftuneAlpha >= 0)) throw new CliUserException($"--neftune-alpha must be ≥ 0 (got {s.NeftuneAlpha}; 0 turns NEFTune off)");
         if (!float.IsFinite(s.Alpha)) throw new CliUserException($"--alpha must be a finite number (got {s.Alpha})");
+        if (s.Bias is not ("none" or "all" or "lora_only")) throw new CliUserException($"--bias must be none, all or lora_only (got {s.Bias})");
         if (s.LoraPlusRatio > 0 && s.Optim != "adamw") throw new CliUserException($"--loraplus-ratio works with --optim adamw only (got --optim {s.Optim})");
         if (!Directory.Exists(s.Model) && !(ModelSource.IsGguf(s.Model) && File.Exists(s.Model))) throw new CliUserException($"{s.Model}: no such model folder or .gguf file");
         if (!File.Exists(s.Data)) throw new CliUserException($"{s.Data}: no such data file");
@@ -115,6 +116,16 @@ internal static class TrainRunner
         bool allLinear = s.Target.Equals("all-linear", StringComparison.OrdinalIgnoreCase);
         var modules = allLinear ? null : s.Target.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string? regex = allLinear ? "all-linear" : null;
+        if (s.Bias != "none")
+        {
+            // The bias mode is a LoraConfig field: the same adapter as below, with PEFT's `bias` set.
+            var config = new LoraConfig
+            {
+                R = s.Rank, LoraAlpha = s.Alpha, LoraDropout = s.Dropout, TargetModules = modules?.Distinct(StringComparer.Ordinal).ToList(),
+                TargetModulesRegex = regex, UseDora = s.Method == "dora", Bias = s.Bias,
+            };
+            return Guard("--target", () => model.ApplyLora(config, seed: s.Seed));
+        }
         return Guard("--target", () => s.Method == "dora"
             ? model.ApplyDora(rank: s.Rank, alpha: s.Alpha, dropout: s.Dropout, targetModules: modules, targetRegex: regex, seed: s.Seed)
             : model.ApplyLora(rank: s.Rank, alpha: s.Alpha, dropout: s.Dropout, targetModules: modules, targetRegex: regex, seed: s.Seed));

@@ -31,4 +31,5 @@ internal sealed record TrainSettings(
     FourBitQuantization? Quantization = null,
     string Optim = "adamw",
     string Format = "auto",
-    bool TrainOnAll = false);
+    bool TrainOnAll = false,
+    string Bias = "none");
