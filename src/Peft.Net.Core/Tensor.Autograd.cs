@@ -112,7 +112,9 @@ public sealed partial class Tensor
                 var grad = tensor.Grad;
                 if (grad is null)
                     continue; // no path from the loss reached this tensor
+                long started = OpProfile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
                 node.Backward(grad);
+                if (OpProfile.Enabled) OpProfile.Backward(node.Operation, started);
                 tensor.Grad = null; // intermediate results keep no gradient
                 if (grad.IsRecyclableGradient && !grad.WasHandedOver)
                     pool.Return((float[])grad.Storage);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Peft.Net.Cli.Infrastructure;
 using Peft.Net.Core;
+using Peft.Net.Core.Autograd;
 using Peft.Net.Core.Optim;
 using Peft.Net.Lora;
 using Peft.Net.Models;
@@ -95,6 +96,7 @@ internal static class BenchTrainCommand
         void Step()
         {
             forward.Start();
+            OpProfile.Mark();
             var loss = model.Loss(ids, ids, batch, seq);
             forward.Stop();
             backward.Start();
@@ -107,6 +109,7 @@ internal static class BenchTrainCommand
         }
 
         Step(); // warm-up: first-touch allocations, packed weights, optimizer state
+        OpProfile.Reset();
         forward.Reset();
         backward.Reset();
         update.Reset();
@@ -124,6 +127,7 @@ internal static class BenchTrainCommand
         double gcPauseMsPerStep = (GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds / steps;
         double tokensPerSecond = batch * seq / (stepMs / 1e3);
         double peakMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+        if (OpProfile.Enabled) console.Error.WriteLine(OpProfile.Report(steps)); // PEFT_PROFILE_OPS=1: time by operation
         if (json)
         {
             JsonOutput.WriteObject(console.Out, w =>

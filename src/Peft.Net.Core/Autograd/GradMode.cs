@@ -42,6 +42,7 @@ internal static class GradMode
     {
         if (!IsEnabled)
             return result;
+        if (OpProfile.Enabled) OpProfile.Forward(operation);
         foreach (var input in inputs)
         {
             if (input.RequiresGrad)
