@@ -64,6 +64,12 @@ PYTORCH=no
 /usr/bin/python3 -c 'import torch' 2>/dev/null && PYTORCH=yes
 source benchmarks/peers/machine.sh
 print_machine "$PEFT" "$THREADS"
+if [[ $PYTORCH == yes ]]; then
+  # Debian's torch 1.13 multiplies through whatever libblas.so.3 the alternatives name: OpenBLAS only when
+  # libopenblas0-pthread is installed, else the unoptimised reference BLAS (a few GFLOP/s: no peer at all).
+  blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)
+  echo "PyTorch's BLAS: $blas$([[ $blas == *openblas* ]] || echo '  — NOT OpenBLAS: the PyTorch column measures the reference BLAS (apt-get install libopenblas0-pthread)')"
+fi
 echo "sides: engine (peft bench gemm), TorchSharp $(sed -nE 's/.*Include="TorchSharp" Version="([^"]+)".*/\1/p' Directory.Packages.props) / LibTorch $(sed -nE 's/.*Include="libtorch-cpu-linux-x64" Version="([^"]+)".*/\1/p' Directory.Packages.props)$([[ $PYTORCH == yes ]] && echo ", PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (gemm_peer.py)" || echo "; PyTorch column left out: /usr/bin/python3 has no torch (apt-get install python3-torch)")"
 gflops() { sed -E 's/.*"gflops": ?([0-9.eE+-]+).*/\1/'; }
 repeats=(); [[ $REPEATS != 0 ]] && repeats=(--repeats "$REPEATS")
