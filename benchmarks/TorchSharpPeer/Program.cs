@@ -1,12 +1,18 @@
-// The TorchSharp peer of `peft bench train`: one LoRA training step of the same model shape on TorchSharp (LibTorch CPU),
-// with a hand-written LoRA or with Peft.Net.TorchSharp's modules. Prints tokens/s, ms per step and the process's peak
-// working set, as `peft bench train --json` does. benchmarks/peers/torchsharp_ratio.sh runs it against the engine.
+// The TorchSharp peer of `peft bench train`, `peft bench gemm` and `peft bench decode`, on LibTorch's CPU kernels.
+// Training modes (handwritten, peft-lora, peft-dora, peft-qlora): one LoRA training step of the same model shape, with a
+// hand-written LoRA or with Peft.Net.TorchSharp's modules; prints tokens/s, ms per step and the process's peak working set,
+// as `peft bench train --json` does. `--mode gemm`: GemmPeer (the keys of `peft bench gemm --json`). `--mode decode`:
+// DecodePeer (the keys of `peft bench decode --json`). benchmarks/peers/torchsharp_{ratio,gemm_ratio,decode_ratio}.sh run
+// it against the engine.
 // Run: dotnet run -c Release --project benchmarks/TorchSharpPeer -- --mode peft-lora --json [--threads 2]
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using TorchLlama;
 using TorchSharp;
 using TorchSharpPeer;
+
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
 PeerOptions options;
 try
@@ -18,7 +24,11 @@ catch (ArgumentException e)
     Console.Error.WriteLine(e.Message);
     return 2;
 }
+// Before the first TorchSharp call: libgomp reads the wait policy once (the scripts export it; this covers direct runs).
+OpenMpWaitPolicy.PreferPassive();
 torch.set_num_threads(options.Threads);
+if (options.Mode == "gemm") return GemmPeer.Run(options);
+if (options.Mode == "decode") return DecodePeer.Run(options);
 using var rig = new TrainingStepRig(options.Mode, options.Config, options.Batch, options.Seq, options.Rank, options.Alpha);
 float loss = rig.Step(); // warm-up: allocator, packed weights, optimizer state
 var clock = Stopwatch.StartNew();

@@ -10,5 +10,6 @@ internal static class BenchCommand
         BenchGemmCommand.Create(),
         BenchDequantCommand.Create(),
         BenchTrainCommand.Create(),
+        BenchDecodeCommand.Create(),
     };
 }
