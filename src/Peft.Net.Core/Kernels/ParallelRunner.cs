@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace Peft.Net.Core.Kernels;
 
 /// <summary>One unit of a parallel loop: <see cref="Execute"/> runs item <c>index</c> of <c>[0, count)</c>.</summary>
@@ -62,7 +64,7 @@ internal static partial class ParallelRunner
         var job = t_job ??= new ParallelJob();
         EnsureWorkers(threads - 1);
         TakeCallerSeat();
-        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure;
+        ExceptionDispatchInfo? failure;
         int slot = -1;
         try
         {
