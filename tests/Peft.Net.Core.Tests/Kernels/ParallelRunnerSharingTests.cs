@@ -221,7 +221,9 @@ public class ParallelRunnerSharingTests
         Assert.True(workers >= 3, $"found {workers} pool worker threads, expected the 3 of ThreadCount = 4");
         // Spinning workers would burn CPU here (up to 2 × 300 ms on an idle 2-core machine; 50 ms was measured with a
         // load of 24 on 2 cores); parked ones burn none. The bound is two scheduler ticks (Linux counts in 10 ms).
-        Assert.True(busy <= TimeSpan.FromMilliseconds(20), $"the pool workers used {busy.TotalMilliseconds:F0} ms of CPU in a 300 ms idle window");
+        // Elsewhere only the whole process's time is known (the runtime's own threads included): a third of a core.
+        var bound = TimeSpan.FromMilliseconds(OperatingSystem.IsLinux() ? 20 : 100);
+        Assert.True(busy <= bound, $"the pool workers used {busy.TotalMilliseconds:F0} ms of CPU in a 300 ms idle window");
     }
 
     /// <summary>
