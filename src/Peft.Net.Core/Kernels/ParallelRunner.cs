@@ -14,67 +14,74 @@ internal interface IParallelWork
 }
 
 /// <summary>
-/// A small parallel-for over a fixed pool of background threads, for kernels that must not allocate per call.
+/// A parallel-for over a shared pool of background threads, for kernels that must not allocate per call; several
+/// threads (two models, or training beside inference) may call it at once and share the pool.
 /// </summary>
 /// <remarks>
-/// <para><see cref="For"/> hands items out through an atomic counter to the calling thread plus up to
-/// <c>threads − 1</c> pool workers, and returns when every item has run; an exception thrown by an item is rethrown
-/// on the caller once all items are done.</para>
-/// <para>It never oversubscribes: at most <see cref="ComputeSettings.ThreadCount"/> threads work at once. A call
-/// made while the pool is busy (from another thread, or from inside an item) runs its items inline on the calling
-/// thread instead of waiting.</para>
+/// <para><see cref="For"/> hands items out through an atomic counter to the calling thread plus pool workers, and
+/// returns when every item has run; an exception thrown by an item is rethrown on the caller once all its items are
+/// done. The caller decides the items (a function of the problem and <see cref="MaxThreads"/>, never of timing);
+/// the runner only decides which threads run them, so results do not depend on how busy the pool is.</para>
+/// <para>Sharing: every thread working on items holds a <em>seat</em>, and there are
+/// <see cref="ComputeSettings.ThreadCount"/> seats. A calling thread always works on its own job (so every caller
+/// makes progress, even when there are more callers than seats); pool workers take only the seats the callers leave
+/// free, join the open job with the fewest helpers, and give their seat back between two items when a newly arrived
+/// caller needs it. So at most max(ThreadCount, callers) threads run items at once, and pool workers never add to an
+/// oversubscribed machine.</para>
+/// <para>Waiting: an idle worker spins about 100 µs for the next job, then parks; a caller spins about 50 µs for its
+/// last helpers, then blocks; a caller waiting for a seat spins briefly, then blocks. Nothing spins for longer.</para>
+/// <para>A call from inside an item (nested) runs inline on that thread, which already holds a seat.</para>
 /// <para>Typical use: <c>ParallelRunner.For(items, threads, work)</c> with <c>work</c> a cached object whose fields
 /// (pointers, sizes) were set just before the call.</para>
 /// </remarks>
-internal static class ParallelRunner
+internal static partial class ParallelRunner
 {
-    private static readonly object PoolLock = new();
-    private static readonly List<Worker> Workers = [];
-    private static int _busy;
+    /// <summary>Jobs open at once beyond this many run on their callers alone.</summary>
+    private const int MaxOpenJobs = 64;
 
+    private static readonly ParallelJob?[] OpenJobs = new ParallelJob?[MaxOpenJobs];
+    private static int _openJobCount, _openJobSlots; // jobs in OpenJobs; slots ever used (a scan bound)
+
+    [ThreadStatic] private static ParallelJob? t_job;
     [ThreadStatic] private static bool t_insideItem;
-
-    // The job in flight (valid while _busy == 1).
-    private static IParallelWork? _work;
-    private static int _count;
-    private static int _next;
-    private static int _pending;
-    private static ExceptionDispatchInfo? _failure;
 
     /// <summary>The most threads a call may use: <see cref="ComputeSettings.ThreadCount"/>.</summary>
     public static int MaxThreads => ComputeSettings.ThreadCount;
 
     /// <summary>
     /// Runs <c>work.Execute(i)</c> for every i in [0, <paramref name="count"/>) on at most
-    /// min(<paramref name="threads"/>, <paramref name="count"/>, <see cref="MaxThreads"/>) threads.
+    /// min(<paramref name="threads"/>, <paramref name="count"/>, <see cref="MaxThreads"/>) threads (fewer while other
+    /// callers hold the pool's seats).
     /// </summary>
     public static void For(int count, int threads, IParallelWork work)
     {
         threads = Math.Min(Math.Min(threads, count), MaxThreads);
-        if (threads <= 1 || t_insideItem || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        if (threads <= 1 || t_insideItem)
         {
             RunInline(count, work);
             return;
         }
+        var job = t_job ??= new ParallelJob();
+        EnsureWorkers(threads - 1);
+        TakeCallerSeat();
+        ExceptionDispatchInfo? failure;
+        int slot = -1;
         try
         {
-            EnsureWorkers(threads - 1);
-            _work = work;
-            _count = count;
-            _next = 0;
-            _failure = null;
-            Volatile.Write(ref _pending, threads - 1);
-            for (int w = 0; w < threads - 1; w++) Workers[w].Wake();
-            RunShare();
-            var spinner = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0) spinner.SpinOnce(sleep1Threshold: -1);
-            _failure?.Throw();
+            job.Start(work, count, threads - 1);
+            slot = Open(job);
+            if (slot >= 0) WakeWorkers(threads - 1);
+            t_insideItem = true;
+            job.RunItems(helper: false);
         }
         finally
         {
-            _work = null;
-            Volatile.Write(ref _busy, 0);
+            t_insideItem = false;
+            if (slot >= 0) Close(slot);
+            failure = job.Finish();
+            ReleaseSeat(CallerSeat);
         }
+        failure?.Throw();
     }
 
     private static void RunInline(int count, IParallelWork work)
@@ -91,61 +98,45 @@ internal static class ParallelRunner
         }
     }
 
-    // Takes items until none are left; records the first exception and stops taking items after it.
-    private static void RunShare()
+    // Makes the job visible to pool workers; −1 when every slot is taken (the caller then runs it alone).
+    private static int Open(ParallelJob job)
     {
-        var work = _work!;
-        t_insideItem = true;
-        try
+        for (int slot = 0; slot < MaxOpenJobs; slot++)
         {
-            int i;
-            while ((i = Interlocked.Increment(ref _next) - 1) < _count)
-            {
-                try
-                {
-                    work.Execute(i);
-                }
-                catch (Exception e)
-                {
-                    Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
-                    Volatile.Write(ref _next, _count);
-                }
-            }
+            if (Volatile.Read(ref OpenJobs[slot]) is not null
+                || Interlocked.CompareExchange(ref OpenJobs[slot], job, null) is not null) continue;
+            int used;
+            while ((used = Volatile.Read(ref _openJobSlots)) <= slot)
+                Interlocked.CompareExchange(ref _openJobSlots, slot + 1, used);
+            Interlocked.Increment(ref _openJobCount);
+            return slot;
         }
-        finally
-        {
-            t_insideItem = false;
-        }
+        return -1;
     }
 
-    private static void EnsureWorkers(int needed)
+    private static void Close(int slot)
     {
-        if (Workers.Count >= needed) return;
-        lock (PoolLock)
-            while (Workers.Count < needed) Workers.Add(new Worker(Workers.Count));
+        Volatile.Write(ref OpenJobs[slot], null);
+        Interlocked.Decrement(ref _openJobCount);
     }
 
-    /// <summary>A background thread that waits for a job, takes items, and reports when it has no more.</summary>
-    private sealed class Worker
+    /// <summary>The open job with the fewest helpers among those that take one, or null.</summary>
+    private static ParallelJob? NeediestJob()
     {
-        private readonly SemaphoreSlim _signal = new(0);
-
-        public Worker(int index)
+        if (Volatile.Read(ref _openJobCount) == 0) return null;
+        ParallelJob? best = null;
+        int bestHelpers = int.MaxValue, slots = Volatile.Read(ref _openJobSlots);
+        for (int slot = 0; slot < slots; slot++)
         {
-            var thread = new Thread(Loop) { IsBackground = true, Name = $"Peft.Net compute {index + 1}" };
-            thread.Start();
-        }
-
-        public void Wake() => _signal.Release();
-
-        private void Loop()
-        {
-            while (true)
+            var job = Volatile.Read(ref OpenJobs[slot]);
+            if (job is null) continue;
+            int helpers = job.HelpersIfWanting();
+            if (helpers >= 0 && helpers < bestHelpers)
             {
-                _signal.Wait();
-                RunShare();
-                Interlocked.Decrement(ref _pending);
+                best = job;
+                bestHelpers = helpers;
             }
         }
+        return best;
     }
 }

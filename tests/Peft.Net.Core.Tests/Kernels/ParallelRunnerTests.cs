@@ -38,7 +38,7 @@ public class ParallelRunnerTests
     }
 
     [Fact]
-    public void Nested_and_concurrent_loops_run_inline_instead_of_deadlocking()
+    public void Nested_loops_run_inline_and_concurrent_loops_share_the_pool_without_deadlocking()
     {
         var inner = new CountingWork(50);
         var outer = new CountingWork(8) { Inner = inner, InnerCount = 50 };
