@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
 using Peft.Net.Core;
 using Peft.Net.LinearAlgebra;
 
@@ -9,7 +10,9 @@ namespace Peft.Net.Benchmarks;
 /// reference, full decomposition; left out at 4096², where it takes minutes), the converged leading-triplet path of
 /// <c>"pissa"</c>, and the randomized one of <c>"pissa_niter_4"</c>. <c>--pissa</c> times a whole 4096² PiSSA init.
 /// </summary>
+/// <remarks>Seconds per call, so a short monitoring job: 1 warm-up and 3 measured calls.</remarks>
 [MemoryDiagnoser]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
 public class PissaSvdBenchmarks
 {
     private const int Rank = 16;
