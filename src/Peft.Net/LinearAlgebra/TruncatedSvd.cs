@@ -43,8 +43,9 @@ internal static class TruncatedSvd
     /// <param name="N">Columns of the decomposed matrix.</param>
     /// <param name="Rank">Triplets kept.</param>
     /// <param name="Iterations">Power iterations run (at the final block size).</param>
+    /// <param name="Block">q: the vectors iterated (rank plus oversampling; min(M, N) for the Jacobi path).</param>
     /// <param name="Converged">For <see cref="Leading"/>: every residual reached <see cref="ResidualTolerance"/>.</param>
-    internal readonly record struct Result(double[] U, double[] S, double[] Vt, int M, int N, int Rank, int Iterations, bool Converged);
+    internal readonly record struct Result(double[] U, double[] S, double[] Vt, int M, int N, int Rank, int Iterations, int Block, bool Converged);
 
     /// <summary>The block size q = rank + max(rank, 8), capped at min(M, N).</summary>
     public static int BlockSize(int m, int n, int rank) => (int)Math.Min(Math.Min(m, n), (long)rank + Math.Max(rank, MinOversampling));
@@ -171,7 +172,7 @@ internal static class TruncatedSvd
         var u = new double[m * rank];
         for (int i = 0; i < rank; i++)
             for (int o = 0; o < m; o++) u[o * rank + i] = ut[i * m + o];
-        return new Result(u, small.S[..rank], vt, m, n, rank, iterations, converged);
+        return new Result(u, small.S[..rank], vt, m, n, rank, iterations, q, converged);
     }
 
     private static Result FromJacobi(ThinSvd.Result full, int rank)
@@ -179,7 +180,7 @@ internal static class TruncatedSvd
         int m = full.M, n = full.N, p = full.P;
         var u = new double[m * rank];
         for (int o = 0; o < m; o++) full.U.AsSpan(o * p, rank).CopyTo(u.AsSpan(o * rank, rank));
-        return new Result(u, full.S[..rank], full.Vt[..(rank * n)], m, n, rank, Iterations: 0, Converged: true);
+        return new Result(u, full.S[..rank], full.Vt[..(rank * n)], m, n, rank, Iterations: 0, Block: p, Converged: true);
     }
 
     private static double FrobeniusNorm(ReadOnlySpan<float> matrix)

@@ -58,6 +58,24 @@ public class TruncatedSvdTests
     }
 
     [Fact]
+    public void LeadingDoublesItsBlockWhenTheSpectrumIsFlatAcrossIt()
+    {
+        // σ₀..σ₅ well apart, σ₆..σ₂₉ a cluster within 1.2 % (around r = 8 and past q = 16), then a drop: with q = 16
+        // the iteration stalls (σ₁₆/σ₇ ≈ 0.995), with q = 32 it converges at once (σ₃₂/σ₇ ≈ 0.08).
+        const int m = 200, n = 160, rank = 8;
+        var s = Enumerable.Range(0, n).Select(i => i < 6 ? 10 * Math.Pow(0.8, i) : i < 30 ? 1 - 0.0005 * (i - 6) : 0.1 * Math.Pow(0.9, i - 30)).ToArray();
+        var w = SpectrumMatrix.Make(m, n, s, seed: 50);
+        var exact = ThinSvd.Compute(w, m, n);
+        var svd = TruncatedSvd.Leading(w, m, n, rank);
+        Assert.True(svd.Converged);
+        Assert.Equal(2 * TruncatedSvd.BlockSize(m, n, rank), svd.Block);
+        Assert.True(svd.Iterations < TruncatedSvd.MaxIterationsPerBlock, $"{svd.Iterations} iterations at q = {svd.Block}");
+        for (int i = 0; i < rank; i++)
+            Assert.True(Math.Abs(svd.S[i] - exact.S[i]) <= 1e-6 * exact.S[0], $"σ{i}: {svd.S[i]} vs exact {exact.S[i]}");
+        SvdAssert.Orthonormal(svd);
+    }
+
+    [Fact]
     public void BothPathsHandleARankBelowTheRequestedRank()
     {
         // rank 3 matrix, 8 triplets asked: the last 5 singular values are float noise, the first 3 exact
