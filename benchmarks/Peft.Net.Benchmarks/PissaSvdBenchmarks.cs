@@ -1,5 +1,8 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Peft.Net.Core;
 using Peft.Net.LinearAlgebra;
 
@@ -10,11 +13,17 @@ namespace Peft.Net.Benchmarks;
 /// reference, full decomposition; left out at 4096², where it takes minutes), the converged leading-triplet path of
 /// <c>"pissa"</c>, and the randomized one of <c>"pissa_niter_4"</c>. <c>--pissa</c> times a whole 4096² PiSSA init.
 /// </summary>
-/// <remarks>Seconds per call, so a short monitoring job: 1 warm-up and 3 measured calls.</remarks>
+/// <remarks>Seconds per call, so a short monitoring job (1 warm-up and 3 measured calls), in process.</remarks>
 [MemoryDiagnoser]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
+[Config(typeof(MonitoringInProcess))]
 public class PissaSvdBenchmarks
 {
+    private sealed class MonitoringInProcess : ManualConfig
+    {
+        public MonitoringInProcess() => AddJob(Job.Default.WithStrategy(RunStrategy.Monitoring)
+            .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3).WithToolchain(InProcessEmitToolchain.Instance));
+    }
+
     private const int Rank = 16;
     private float[] _w = [];
 
