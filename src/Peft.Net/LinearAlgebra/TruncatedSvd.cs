@@ -60,8 +60,9 @@ internal static class TruncatedSvd
         ArgumentNullException.ThrowIfNull(random);
         ArgumentOutOfRangeException.ThrowIfNegative(powerIterations);
         Check(matrix.Length, m, n, rank);
+        CheckFinite(matrix);
         int q = BlockSize(m, n, rank);
-        return Iterate(matrix, m, n, rank, Gaussian(q, n, random), q, powerIterations, tolerance: 0);
+        return Iterate(matrix, m, n, rank, Gaussian(q, n, random), q, powerIterations, tolerance: null);
     }
 
     // matrix: (M, N) → U (M, R), S (R), Vt (R, N)
@@ -76,8 +77,10 @@ internal static class TruncatedSvd
         Check(matrix.Length, m, n, rank);
         int p = Math.Min(m, n);
         int q = BlockSize(m, n, rank);
+        double norm = CheckFinite(matrix);
+        if (norm == 0) return Iterate(matrix, m, n, rank, new float[q * n], q, iterations: 0, tolerance: null);   // all zeros
         if (p <= JacobiMaxSize || 2 * q >= p) return FromJacobi(ThinSvd.Compute(matrix, m, n), rank);
-        double tolerance = ResidualTolerance * FrobeniusNorm(matrix);
+        double tolerance = ResidualTolerance * norm;
         while (true)
         {
             var result = Iterate(matrix, m, n, rank, Gaussian(q, n, new TensorRandom(LeadingSeed)), q, MaxIterationsPerBlock, tolerance);
@@ -102,8 +105,9 @@ internal static class TruncatedSvd
         return omega;
     }
 
-    // w: (M, N), omegaT: (Q, N). tolerance 0: exactly `iterations` power iterations; otherwise stop at a residual ≤ tolerance
-    private static Result Iterate(ReadOnlySpan<float> w, int m, int n, int rank, float[] omegaT, int q, int iterations, double tolerance)
+    // w: (M, N), omegaT: (Q, N). tolerance null: exactly `iterations` power iterations; otherwise stop at a residual
+    // ≤ tolerance or after `iterations`
+    private static Result Iterate(ReadOnlySpan<float> w, int m, int n, int rank, float[] omegaT, int q, int iterations, double? tolerance)
     {
         var qt = new double[q * m];     // Qᵀ (Q, M): orthonormal basis of W's range, one vector a row
         var qtF = new float[q * m];
@@ -117,12 +121,12 @@ internal static class TruncatedSvd
         {
             Gemm.Multiply(qtF, false, w, false, ptF, q, n, m, accumulate: false);   // B = Qᵀ·W (Q, N)
             Orthonormalize(ptF, pt, ptF, q, n, l);                                 // B = L·Pᵀ
-            if (tolerance == 0 && it == iterations) return Finish(ThinSvd.Compute(l, q, q), qt, pt, m, n, rank, it, converged: false);
+            if (tolerance is null && it == iterations) return Finish(ThinSvd.Compute(l, q, q), qt, pt, m, n, rank, it, converged: false);
             Gemm.Multiply(ptF, false, w, true, yF, q, m, n, accumulate: false);    // (W·P)ᵀ = Pᵀ·Wᵀ (Q, M)
-            if (tolerance > 0)
+            if (tolerance is double limit)
             {
                 var small = ThinSvd.Compute(l, q, q);
-                bool converged = MaxResidual(small, yF, qt, q, m, rank) <= tolerance;
+                bool converged = MaxResidual(small, yF, qt, q, m, rank) <= limit;
                 if (converged || it + 1 >= iterations) return Finish(small, qt, pt, m, n, rank, it, converged);
             }
             Orthonormalize(yF, qt, qtF, q, m, null);
@@ -183,10 +187,13 @@ internal static class TruncatedSvd
         return new Result(u, full.S[..rank], full.Vt[..(rank * n)], m, n, rank, Iterations: 0, Block: p, Converged: true);
     }
 
-    private static double FrobeniusNorm(ReadOnlySpan<float> matrix)
+    // → ‖matrix‖_F
+    private static double CheckFinite(ReadOnlySpan<float> matrix)
     {
         double sum = 0;
         foreach (float x in matrix) sum += (double)x * x;
+        if (!double.IsFinite(sum))   // float squares cannot overflow double: a NaN or an infinity
+            throw new ArgumentException("TruncatedSvd: the matrix has a NaN or infinite value.");
         return Math.Sqrt(sum);
     }
 }

@@ -43,6 +43,8 @@ internal static class LoraInitializer
             throw new ArgumentException($"PiSSA adapter '{adapterName}': alpha must not be 0 (S/scaling would be infinite).");
         var weight = baseLayer.GetDenseWeight();
         var w = weight.AsSpan();
+        if (!System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(w))
+            throw new ArgumentException($"PiSSA adapter '{adapterName}': the base weight ({n}×{k}) has a NaN or infinite value, so it has no SVD.");
         // "pissa": the leading r triplets to float32 accuracy; "pissa_niter_K": K power iterations from a Gaussian
         // block drawn from the adapter's generator (one draw of it seeds the block, so the seed decides the result).
         var svd = options.PissaNiter is int niter

@@ -141,6 +141,29 @@ public class TruncatedSvdTests
     }
 
     [Fact]
+    public void AZeroMatrixGivesZeroSingularValuesOnBothPaths()
+    {
+        var w = new float[200 * 150];
+        foreach (var svd in new[] { TruncatedSvd.Leading(w, 200, 150, 4), TruncatedSvd.Randomized(w, 200, 150, 4, 3, new TensorRandom(1)) })
+        {
+            Assert.All(svd.S, s => Assert.Equal(0, s));
+            Assert.All(svd.U, x => Assert.True(double.IsFinite(x)));
+            Assert.All(svd.Vt, x => Assert.True(double.IsFinite(x)));
+        }
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void RejectsANonFiniteMatrix(float bad)
+    {
+        var w = new float[120 * 100];
+        w[777] = bad;
+        Assert.Contains("NaN or infinite", Assert.Throws<ArgumentException>(() => TruncatedSvd.Leading(w, 120, 100, 4)).Message);
+        Assert.Contains("NaN or infinite", Assert.Throws<ArgumentException>(() => TruncatedSvd.Randomized(w, 120, 100, 4, 1, new TensorRandom(1))).Message);
+    }
+
+    [Fact]
     public void RejectsBadSizesAndRanks()
     {
         var w = new float[6];

@@ -144,6 +144,18 @@ public sealed class PissaInitTests : IDisposable
         Assert.Equal(File.ReadAllText(path), loaded.ToJson());
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(2)]
+    public void ANonFiniteBaseWeightIsRefusedNamingTheAdapter(int? niter)
+    {
+        var w = Weight();
+        w[123] = float.NaN;
+        var e = Assert.Throws<ArgumentException>(() => Initialise(w, niter, seed: 1));
+        Assert.Contains("PiSSA adapter 'default'", e.Message);
+        Assert.Contains("NaN or infinite", e.Message);
+    }
+
     [Fact]
     public void OptionsRefuseANegativeOrMisplacedNiter()
     {
