@@ -1,7 +1,6 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Kernels;
 using Peft.Net.Core.Nn;
-using Peft.Net.LinearAlgebra;
 
 namespace Peft.Net.Lora;
 
@@ -37,26 +36,11 @@ internal static class LoraInitializer
     private static void PiSSA(ILinearLayer baseLayer, LoraAdapterOptions options, Span<float> a, Span<float> b, TensorRandom random, string adapterName)
     {
         int r = options.Rank, k = baseLayer.InFeatures, n = baseLayer.OutFeatures;
-        if (r > Math.Min(n, k))
-            throw new ArgumentException($"PiSSA adapter '{adapterName}': rank {r} exceeds the base weight's smaller dimension ({n}×{k}).");
-        if (options.Scaling == 0)
-            throw new ArgumentException($"PiSSA adapter '{adapterName}': alpha must not be 0 (S/scaling would be infinite).");
         var weight = baseLayer.GetDenseWeight();
         var w = weight.AsSpan();
-        if (!System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(w))
-            throw new ArgumentException($"PiSSA adapter '{adapterName}': the base weight ({n}×{k}) has a NaN or infinite value, so it has no SVD.");
-        // "pissa": the leading r triplets to float32 accuracy; "pissa_niter_K": K power iterations from a Gaussian
-        // block drawn from the adapter's generator (one draw of it seeds the block, so the seed decides the result).
-        var svd = options.PissaNiter is int niter
-            ? TruncatedSvd.Randomized(w, n, k, r, niter, new TensorRandom(random.NextUInt64()))
-            : TruncatedSvd.Leading(w, n, k, r);
-        double scaling = options.Scaling;
-        for (int i = 0; i < r; i++)
-        {
-            double root = Math.Sqrt(svd.S[i] / scaling);   // √(S_r / scaling)
-            for (int j = 0; j < k; j++) a[i * k + j] = (float)(root * svd.Vt[i * k + j]);
-            for (int o = 0; o < n; o++) b[o * r + i] = (float)(svd.U[o * r + i] * root);
-        }
+        // one draw of the adapter's generator seeds pissa_niter_K's Gaussian block
+        ulong seed = options.PissaNiter is null ? 0 : random.NextUInt64();
+        PissaFactors.Compute(w, n, k, options, seed, a, b, adapterName);
         // W_res = W − scaling · B·A, from the float32 factors (as PEFT does): W += (−scaling·B)·A on the engine's GEMM
         var negativeScaledB = new float[n * r];
         System.Numerics.Tensors.TensorPrimitives.Multiply(b, -options.Scaling, negativeScaledB);
