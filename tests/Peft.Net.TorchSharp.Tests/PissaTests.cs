@@ -9,8 +9,12 @@ using static TorchSharp.torch;
 namespace Peft.Net.TorchSharp.Tests;
 
 /// <summary>PiSSA on the TorchSharp layers ("pissa" and "pissa_niter_K"): the engine's factors, the residual base.</summary>
-public sealed class PissaTests
+public sealed class PissaTests : IDisposable
 {
+    private readonly string _dir = Directory.CreateTempSubdirectory("peft-ts-pissa-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
     // [Out, In] = [140, 120]: above the Jacobi cut-off, so "pissa" runs the engine's subspace iteration
     private const int Out = 140, In = 120, Rank = 6;
 
@@ -70,5 +74,38 @@ public sealed class PissaTests
             other.ApplyLora(new LoraConfig { R = 2, TargetModules = ["q_proj", "embed_tokens"], InitLoraWeights = "pissa" }));
         Assert.Contains("embed_tokens", e.Message);
         Assert.Equal(keys, other.state_dict().Keys.ToList());
+    }
+
+    [Fact]
+    public void A_pissa_folder_re_runs_pissa_on_the_original_base_and_a_pissa_niter_folder_is_refused()
+    {
+        using var ids = torch.tensor(new long[] { 1, 5, 9, 2, 33, 7 }, [2, 3]);
+        torch.manual_seed(3);
+        var trained = new TinyLm();
+        var original = trained.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        trained.ApplyLora(new LoraConfig { R = 2, LoraAlpha = 4, TargetModules = ["q_proj", "up_proj"], InitLoraWeights = "pissa" });
+        using (torch.no_grad())
+            foreach (var (name, p) in trained.named_parameters())
+                if (name.Contains("lora_B")) p.add_(0.01);   // "training" moves B away from its PiSSA start
+        trained.eval();
+        var expected = Parity.Values(trained.call(ids));
+        string dir = Path.Combine(_dir, "pissa");
+        trained.SaveAdapter(dir);
+
+        torch.manual_seed(4);
+        var model = new TinyLm();
+        using (torch.no_grad())
+            foreach (var (name, p) in model.named_parameters()) p.copy_(original[name]);   // the original base
+        model.LoadAdapter(dir);
+        model.eval();
+        Assert.True(Parity.RelativeError(Parity.Values(model.call(ids)), expected) <= 1e-5, "PiSSA adapter on the original base");
+
+        string configPath = Path.Combine(dir, "adapter_config.json");
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"init_lora_weights\": \"pissa\"", "\"init_lora_weights\": \"pissa_niter_4\""));
+        var fresh = new TinyLm();
+        var e = Assert.Throws<Peft.Net.Adapters.AdapterFormatException>(() => fresh.LoadAdapter(dir));
+        Assert.Contains("pissa_niter_4", e.Message);
+        Assert.Contains("convert_pissa_to_lora", e.Message);
+        Assert.IsNotType<LoraLinear>(((Attention)fresh.layers[0]).q_proj);
     }
 }
