@@ -3,7 +3,7 @@ using Peft.Net.Core.Kernels;
 
 namespace Peft.Net.Benchmarks;
 
-/// <summary>Test weights for the PiSSA benchmarks: shaped like a trained layer's, with a slowly decaying spectrum.</summary>
+/// <summary>Synthetic weights for the PiSSA benchmarks, with a slowly decaying spectrum (no flat top, no sharp drop).</summary>
 internal static class PissaWeights
 {
     // → (M, N): G₁·diag(1/√(1 + i/8))·G₂ / √N with Gaussian G₁ (M, P), G₂ (P, N), P = min(M, N)
