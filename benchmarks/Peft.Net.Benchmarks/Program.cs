@@ -1,3 +1,7 @@
 using BenchmarkDotNet.Running;
+using Peft.Net.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args.Length > 0 && args[0] == "--pissa")
+    PissaTiming.Run(args);
+else
+    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

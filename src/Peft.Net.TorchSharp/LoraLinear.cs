@@ -88,8 +88,15 @@ public class LoraLinear : nn.Module<Tensor, Tensor>, ILoraModule
     {
         ArgumentNullException.ThrowIfNull(options);
         if (_forceDora) options = options with { UseDora = true };
+        (float[] A, float[] B)? pissa = null;
         if (options.Init == LoraInit.PiSSA)
-            throw new NotSupportedException("PiSSA initialisation is not implemented by Peft.Net.TorchSharp yet; use the default or Gaussian init.");
+        {
+            if (_base is not Linear floatBase)
+                throw new NotSupportedException(
+                    $"PiSSA adapter '{adapterName}': PiSSA needs a float base weight (as in PEFT), and this base is a {_base.GetType().Name}; initialise PiSSA on the float model, then quantize the residual.");
+            options.Validate(adapterName);
+            pissa = PissaInitialization.Factors(floatBase.weight!, options, generator, adapterName);   // before anything changes
+        }
         bool first = _adapters.Add(adapterName, options);
         var weight = _base is Linear l ? l.weight! : null;
         var dtype = weight?.dtype ?? ScalarType.Float32;
@@ -98,7 +105,8 @@ public class LoraLinear : nn.Module<Tensor, Tensor>, ILoraModule
         {
             var a = nn.Linear(InFeatures, options.Rank, hasBias: false, device: device, dtype: dtype);
             var b = nn.Linear(options.Rank, OutFeatures, hasBias: false, device: device, dtype: dtype);
-            LoraInitialization.Apply(a.weight!, b.weight!, options, InFeatures, generator);
+            if (pissa is var (pissaA, pissaB)) PissaInitialization.Write(weight!, a.weight!, b.weight!, pissaA, pissaB, options.Scaling);
+            else LoraInitialization.Apply(a.weight!, b.weight!, options, InFeatures, generator);
             _dropout.Add(adapterName, options.Dropout > 0 ? nn.Dropout(options.Dropout) : nn.Identity());
             _a.Add(adapterName, a);
             _b.Add(adapterName, b);

@@ -59,6 +59,9 @@ public static partial class TorchSharpPeftExtensions
         string configPath = Path.Combine(directory, AdapterFiles.ConfigFile);
         string weightsPath = Path.Combine(directory, AdapterFiles.WeightsFile);
         var config = LoraConfig.Load(configPath) with { InferenceMode = !isTrainable };
+        // An init that rewrites the base in a way that cannot be reproduced here ("pissa_niter_K", "olora", …) is
+        // refused with how to convert it, as the engine does; "pissa" is re-run on the base (PEFT's from_pretrained).
+        AdapterLoadInit.Resolve(config, configPath);
         if (!File.Exists(weightsPath))
             throw new FileNotFoundException($"{weightsPath}: adapter weights not found (only safetensors adapter weights are supported).", weightsPath);
         if (TorchPeftState.Find(model)?.Configs.ContainsKey(adapterName) == true)

@@ -51,7 +51,7 @@ public static partial class TorchSharpPeftExtensions
     /// same JSON). The first adapter becomes active; later ones are added inactive until <see cref="SetAdapter"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The config is invalid, the name is in use, or the targets match nothing / a module LoRA cannot adapt.</exception>
-    /// <exception cref="NotSupportedException">A config feature this backend does not implement (bias other than "none", lora_bias, fan_in_fan_out, PiSSA…).</exception>
+    /// <exception cref="NotSupportedException">A config feature this backend does not implement (bias other than "none", lora_bias, fan_in_fan_out, PiSSA on a module that is not a float Linear…).</exception>
     public static PeftSummary ApplyLora(this nn.Module model, LoraConfig config, string adapterName = "default", ulong seed = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -154,7 +154,7 @@ public static partial class TorchSharpPeftExtensions
         if (config.FanInFanOut)
             throw new NotSupportedException("fan_in_fan_out is for [in, out] weights (GPT-2 Conv1D); TorchSharp's Linear stores [out, in].");
         var init = config.Init ?? throw new NotSupportedException(
-            $"init_lora_weights \"{config.InitLoraWeights}\" is not implemented by Peft.Net.TorchSharp (use true or \"gaussian\").");
+            $"init_lora_weights \"{config.InitLoraWeights}\" is not implemented by Peft.Net.TorchSharp (use true, \"gaussian\", \"pissa\" or \"pissa_niter_K\").");
         var existing = TorchPeftState.Find(model);
         if (existing?.Configs.ContainsKey(adapterName) == true)
             throw new ArgumentException($"The model already has an adapter named '{adapterName}'.", nameof(adapterName));
@@ -173,11 +173,17 @@ public static partial class TorchSharpPeftExtensions
             if (module is not (ILoraModule or nn.Module<Tensor, Tensor>))
                 throw new ArgumentException($"Target module '{path}' is a {module.GetType().Name}, which LoRA cannot adapt.");
 
+        if (init == LoraInit.PiSSA && targets.FirstOrDefault(t => t.Module is not (Linear or LoraLinear)) is { Module: not null } notFloatLinear)
+            throw new NotSupportedException(
+                $"PiSSA initialisation applies to float linear layers only (as in PEFT); '{notFloatLinear.Path}' is a {notFloatLinear.Module.GetType().Name}. Exclude it from target_modules.");
         var generator = new Generator(seed);
         var wrappers = toSave.Select(m => m.Module as ModulesToSaveWrapper ?? Wrap(model, m.Path, new ModulesToSaveWrapper((nn.Module<Tensor, Tensor>)m.Module, m.Path))).ToList();
         foreach (var (path, module) in targets)
         {
-            var options = new LoraAdapterOptions(config.RankFor(path), (float)config.AlphaFor(path), (float)config.LoraDropout, config.UseRsLora, init, config.UseDora);
+            var options = new LoraAdapterOptions(config.RankFor(path), (float)config.AlphaFor(path), (float)config.LoraDropout, config.UseRsLora, init, config.UseDora)
+            {
+                PissaNiter = init == LoraInit.PiSSA ? config.PissaNiter : null,
+            };
             var layer = module as ILoraModule ?? (ILoraModule)Wrap(model, path, WrapperFor(path, (nn.Module<Tensor, Tensor>)module, config.UseDora));
             layer.AddAdapter(adapterName, options, generator);
         }

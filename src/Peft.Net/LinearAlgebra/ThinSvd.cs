@@ -27,8 +27,7 @@ internal static class ThinSvd
     // matrix: (M, N) → U (M, P), S (P), Vt (P, N)
     public static Result Compute(ReadOnlySpan<float> matrix, int m, int n)
     {
-        if (m <= 0 || n <= 0 || matrix.Length != m * n)
-            throw new ArgumentException($"ThinSvd: a [{m}, {n}] matrix needs {(long)m * n} values; got {matrix.Length}.");
+        CheckSize(matrix.Length, m, n);
         bool wide = m < n;
         int p = Math.Min(m, n), q = Math.Max(m, n);
         // X [P, Q]: rows to orthogonalise. Tall A: X = Aᵀ (A's columns). Wide A: X = A (A's rows).
@@ -36,6 +35,33 @@ internal static class ThinSvd
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
                 x[wide ? i * n + j : j * m + i] = matrix[i * n + j];
+        return Decompose(x, m, n);
+    }
+
+    // matrix: (M, N) → U (M, P), S (P), Vt (P, N); the same decomposition of a double matrix (the small problems of TruncatedSvd)
+    public static Result Compute(ReadOnlySpan<double> matrix, int m, int n)
+    {
+        CheckSize(matrix.Length, m, n);
+        bool wide = m < n;
+        int p = Math.Min(m, n), q = Math.Max(m, n);
+        var x = new double[p * q];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                x[wide ? i * n + j : j * m + i] = matrix[i * n + j];
+        return Decompose(x, m, n);
+    }
+
+    private static void CheckSize(int length, int m, int n)
+    {
+        if (m <= 0 || n <= 0 || length != (long)m * n)
+            throw new ArgumentException($"ThinSvd: a [{m}, {n}] matrix needs {(long)m * n} values; got {length}.");
+    }
+
+    // x: (P, Q) the rows to orthogonalise (consumed) → U (M, P), S (P), Vt (P, N)
+    private static Result Decompose(double[] x, int m, int n)
+    {
+        bool wide = m < n;
+        int p = Math.Min(m, n), q = Math.Max(m, n);
         // R [P, P] accumulates the rotations: R·X₀ = X (rows orthogonal), so X₀ = Rᵀ·X.
         var r = new double[p * p];
         for (int i = 0; i < p; i++) r[i * p + i] = 1;

@@ -15,11 +15,18 @@ namespace Peft.Net.Lora;
 public sealed record LoraAdapterOptions(int Rank = 8, float Alpha = 8, float Dropout = 0f, bool UseRsLora = false,
     LoraInit Init = LoraInit.Default, bool UseDora = false, bool LoraBias = false)
 {
+    /// <summary>
+    /// PEFT's <c>init_lora_weights="pissa_niter_K"</c>: with <see cref="LoraInit.PiSSA"/>, K power iterations of a
+    /// randomized SVD (fast, seeded by the adapter's generator) instead of the exact leading singular vectors; null
+    /// (the default) for the exact <c>"pissa"</c>.
+    /// </summary>
+    public int? PissaNiter { get; init; }
+
     /// <summary>The factor applied to B·A: <c>Alpha / Rank</c>, or <c>Alpha / √Rank</c> with rsLoRA.</summary>
     public float Scaling => UseRsLora ? Alpha / MathF.Sqrt(Rank) : Alpha / Rank;
 
     /// <summary>Checks the values and throws an exception that names the adapter and the bad value.</summary>
-    /// <exception cref="ArgumentException">Rank ≤ 0, a non-finite alpha, or dropout outside [0, 1].</exception>
+    /// <exception cref="ArgumentException">Rank ≤ 0, a non-finite alpha, dropout outside [0, 1], or <see cref="PissaNiter"/> negative or without PiSSA.</exception>
     public void Validate(string adapterName)
     {
         if (Rank <= 0)
@@ -32,5 +39,9 @@ public sealed record LoraAdapterOptions(int Rank = 8, float Alpha = 8, float Dro
             throw new ArgumentException($"LoRA adapter '{adapterName}': lora_bias cannot be combined with DoRA (as in PEFT).");
         if (!Enum.IsDefined(Init))
             throw new ArgumentException($"LoRA adapter '{adapterName}': unknown init {Init}.");
+        if (PissaNiter is int niter && (niter < 0 || Init != LoraInit.PiSSA))
+            throw new ArgumentException(niter < 0
+                ? $"LoRA adapter '{adapterName}': PiSSA power iterations must be ≥ 0, got {niter}."
+                : $"LoRA adapter '{adapterName}': PiSSA power iterations ({niter}) apply to PiSSA initialisation only, not {Init}.");
     }
 }

@@ -82,7 +82,7 @@ public sealed record LoraConfig
 
     /// <summary>
     /// <c>init_lora_weights</c>: "true" (JSON <c>true</c>, the default: A kaiming-uniform, B zero), "false" (JSON
-    /// <c>false</c>), or a method name such as "gaussian" or "pissa" (a JSON string).
+    /// <c>false</c>), or a method name such as "gaussian", "pissa" or "pissa_niter_4" (a JSON string).
     /// </summary>
     public string InitLoraWeights { get; init; } = "true";
 
@@ -175,14 +175,44 @@ public sealed record LoraConfig
     /// <summary>The scaling of a module with rank <paramref name="rank"/> and alpha <paramref name="alpha"/>: <c>alpha / r</c> or <c>alpha / √r</c>.</summary>
     public float ScalingFor(int rank, double alpha) => (float)(UseRsLora ? alpha / Math.Sqrt(rank) : alpha / rank);
 
-    /// <summary>The <see cref="LoraInit"/> named by <see cref="InitLoraWeights"/>, or null for a method Peft.Net does not implement.</summary>
+    /// <summary>
+    /// The <see cref="LoraInit"/> named by <see cref="InitLoraWeights"/> (<see cref="LoraInit.PiSSA"/> for both "pissa"
+    /// and "pissa_niter_K"), or null for a method Peft.Net does not implement.
+    /// </summary>
     public LoraInit? Init => InitLoraWeights.ToLowerInvariant() switch
     {
         "true" => LoraInit.Default,
         "gaussian" => LoraInit.Gaussian,
         "pissa" => LoraInit.PiSSA,
+        _ when PissaNiter is not null => LoraInit.PiSSA,
         _ => null,
     };
+
+    /// <summary>
+    /// K of <c>init_lora_weights="pissa_niter_K"</c> (PEFT's fast PiSSA: a randomized SVD with K power iterations),
+    /// or null for any other value. K is a non-negative decimal integer, as PEFT's <c>int(...)</c> reads it.
+    /// </summary>
+    public int? PissaNiter => ParsePissaNiter(InitLoraWeights);
+
+    /// <summary>The <see cref="InitLoraWeights"/> value of PEFT's fast PiSSA with <paramref name="niter"/> power iterations: "pissa_niter_K".</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="niter"/> is negative.</exception>
+    public static string PissaNiterName(int niter)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(niter);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{PissaNiterPrefix}{niter}");
+    }
+
+    private const string PissaNiterPrefix = "pissa_niter_";
+
+    private static int? ParsePissaNiter(string name)
+    {
+        if (!name.StartsWith(PissaNiterPrefix, StringComparison.OrdinalIgnoreCase)) return null;
+        var digits = name.AsSpan(PissaNiterPrefix.Length);
+        if (digits.IsEmpty || digits.Length > 9) return null;
+        foreach (char c in digits)
+            if (c is < '0' or > '9') return null;
+        return int.Parse(digits, System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>The <see cref="InitLoraWeights"/> value for <paramref name="init"/>: "true", "gaussian" or "pissa".</summary>
     public static string InitName(LoraInit init) => init switch

@@ -15,6 +15,9 @@ public enum LoraInit
     /// <summary>
     /// <c>"pissa"</c>: from the thin SVD W = U·diag(S)·Vh of the base weight, with S_r = S[:r]/scaling,
     /// A = diag(√S_r)·Vh[:r], B = U[:, :r]·diag(√S_r); the base keeps the residual W − scaling·B·A. Linear layers only.
+    /// The leading triplets are computed to float32 accuracy; with <see cref="Lora.LoraAdapterOptions.PissaNiter"/>
+    /// (<c>init_lora_weights="pissa_niter_K"</c>, PEFT's fast PiSSA) they come from a randomized SVD with K power
+    /// iterations instead, fixed by the adapter's seed.
     /// </summary>
     PiSSA,
 }

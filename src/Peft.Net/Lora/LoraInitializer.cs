@@ -1,7 +1,6 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Kernels;
 using Peft.Net.Core.Nn;
-using Peft.Net.LinearAlgebra;
 
 namespace Peft.Net.Lora;
 
@@ -27,36 +26,25 @@ internal static class LoraInitializer
                 Tensor.Normal([r, k], 0f, 1f / r, random).AsSpan().CopyTo(av);
                 break;
             case LoraInit.PiSSA:
-                PiSSA(baseLayer, options, av, bv, adapterName);
+                PiSSA(baseLayer, options, av, bv, random, adapterName);
                 break;
         }
         return (a, b);
     }
 
     // a: (R, K), b: (N, R); rewrites the base weight to the residual W − scaling·B·A
-    private static void PiSSA(ILinearLayer baseLayer, LoraAdapterOptions options, Span<float> a, Span<float> b, string adapterName)
+    private static void PiSSA(ILinearLayer baseLayer, LoraAdapterOptions options, Span<float> a, Span<float> b, TensorRandom random, string adapterName)
     {
         int r = options.Rank, k = baseLayer.InFeatures, n = baseLayer.OutFeatures;
-        if (r > Math.Min(n, k))
-            throw new ArgumentException($"PiSSA adapter '{adapterName}': rank {r} exceeds the base weight's smaller dimension ({n}×{k}).");
-        if (options.Scaling == 0)
-            throw new ArgumentException($"PiSSA adapter '{adapterName}': alpha must not be 0 (S/scaling would be infinite).");
         var weight = baseLayer.GetDenseWeight();
         var w = weight.AsSpan();
-        var svd = ThinSvd.Compute(w, n, k);
-        int p = svd.P;
-        double scaling = options.Scaling;
-        for (int i = 0; i < r; i++)
-        {
-            double root = Math.Sqrt(svd.S[i] / scaling);   // √(S_r / scaling)
-            for (int j = 0; j < k; j++) a[i * k + j] = (float)(root * svd.Vt[i * k + j]);
-            for (int o = 0; o < n; o++) b[o * r + i] = (float)(svd.U[o * p + i] * root);
-        }
-        // W_res = W − scaling · B·A, from the float32 factors (as PEFT does)
-        var product = new float[n * k];
-        Gemm.Multiply(b, false, a, false, product, n, k, r, accumulate: false);
-        float s = options.Scaling;
-        for (int i = 0; i < w.Length; i++) w[i] -= s * product[i];
+        // one draw of the adapter's generator seeds pissa_niter_K's Gaussian block
+        ulong seed = options.PissaNiter is null ? 0 : random.NextUInt64();
+        PissaFactors.Compute(w, n, k, options, seed, a, b, adapterName);
+        // W_res = W − scaling · B·A, from the float32 factors (as PEFT does): W += (−scaling·B)·A on the engine's GEMM
+        var negativeScaledB = new float[n * r];
+        System.Numerics.Tensors.TensorPrimitives.Multiply(b, -options.Scaling, negativeScaledB);
+        Gemm.Multiply(negativeScaledB, false, a, false, w, n, k, r, accumulate: true);
         baseLayer.SetDenseWeight(weight);
     }
 }

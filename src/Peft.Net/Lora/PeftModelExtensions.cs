@@ -68,12 +68,12 @@ public static partial class PeftModelExtensions
     /// <param name="seed">Seed of the initial A/B values.</param>
     /// <returns>Trainable and total parameter counts after the change.</returns>
     /// <exception cref="ArgumentException">The config is invalid, the name is in use, or the targets match nothing / a module LoRA cannot adapt.</exception>
-    /// <exception cref="NotSupportedException">A config feature Peft.Net does not implement for training (layer_replication, an init method other than true/gaussian/pissa, lora_bias with DoRA or on an embedding).</exception>
+    /// <exception cref="NotSupportedException">A config feature Peft.Net does not implement for training (layer_replication, an init method other than true/gaussian/pissa/pissa_niter_K, lora_bias with DoRA or on an embedding).</exception>
     public static PeftSummary ApplyLora(this Module model, LoraConfig config, string adapterName = "default", ulong seed = 0)
     {
         ArgumentNullException.ThrowIfNull(config);
         var init = config.Init ?? throw new NotSupportedException(
-            $"init_lora_weights \"{config.InitLoraWeights}\" is not implemented by Peft.Net (use true, \"gaussian\" or \"pissa\").");
+            $"init_lora_weights \"{config.InitLoraWeights}\" is not implemented by Peft.Net (use true, \"gaussian\", \"pissa\" or \"pissa_niter_K\" with K a non-negative integer).");
         if (config.TaskType is null && model is IPeftTaskModel taskModel)
             config = config with { TaskType = taskModel.PeftTaskType };
         AddAdapterCore(model, config, adapterName, init, seed);
@@ -125,7 +125,10 @@ public static partial class PeftModelExtensions
             double alpha = config.AlphaFor(path);
             if (config.LoraBias && module is not ILinearLayer)
                 throw new NotSupportedException($"lora_bias applies to linear layers only (as in PEFT); '{path}' is a {module.GetType().Name}.");
-            var options = new LoraAdapterOptions(rank, (float)alpha, (float)config.LoraDropout, config.UseRsLora, init, config.UseDora, config.LoraBias);
+            var options = new LoraAdapterOptions(rank, (float)alpha, (float)config.LoraDropout, config.UseRsLora, init, config.UseDora, config.LoraBias)
+            {
+                PissaNiter = init == LoraInit.PiSSA && !loading ? config.PissaNiter : null,
+            };
             var layer = module as ILoraLayer ?? Wrap(model, path, module);
             layer.AddAdapter(adapterName, options, random);
         }
