@@ -127,7 +127,7 @@ public static partial class PeftModelExtensions
                 throw new NotSupportedException($"lora_bias applies to linear layers only (as in PEFT); '{path}' is a {module.GetType().Name}.");
             var options = new LoraAdapterOptions(rank, (float)alpha, (float)config.LoraDropout, config.UseRsLora, init, config.UseDora, config.LoraBias)
             {
-                PissaNiter = init == LoraInit.PiSSA && !loading ? config.PissaNiter : null,
+                PissaNiter = init == LoraInit.PiSSA ? config.PissaNiter : null, // loading refuses pissa_niter folders (AdapterLoadInit)
             };
             var layer = module as ILoraLayer ?? Wrap(model, path, module);
             layer.AddAdapter(adapterName, options, random);
