@@ -28,14 +28,9 @@ internal static class ThinSvd
     public static Result Compute(ReadOnlySpan<float> matrix, int m, int n)
     {
         CheckSize(matrix.Length, m, n);
-        bool wide = m < n;
-        int p = Math.Min(m, n), q = Math.Max(m, n);
-        // X [P, Q]: rows to orthogonalise. Tall A: X = Aᵀ (A's columns). Wide A: X = A (A's rows).
-        var x = new double[p * q];
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-                x[wide ? i * n + j : j * m + i] = matrix[i * n + j];
-        return Decompose(x, m, n);
+        var widened = new double[matrix.Length];
+        for (int i = 0; i < widened.Length; i++) widened[i] = matrix[i];
+        return Compute(widened, m, n);
     }
 
     // matrix: (M, N) → U (M, P), S (P), Vt (P, N); the same decomposition of a double matrix (the small problems of TruncatedSvd)
@@ -44,6 +39,7 @@ internal static class ThinSvd
         CheckSize(matrix.Length, m, n);
         bool wide = m < n;
         int p = Math.Min(m, n), q = Math.Max(m, n);
+        // X [P, Q]: rows to orthogonalise. Tall A: X = Aᵀ (A's columns). Wide A: X = A (A's rows).
         var x = new double[p * q];
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
