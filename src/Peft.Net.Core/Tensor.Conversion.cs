@@ -17,22 +17,38 @@ public sealed partial class Tensor
         result.Name = Name;
         if (DType == DType.F32)
         {
-            ReadOnlySpan<float> src = AsSpan();
-            if (dtype == DType.F16)
-            {
-                var dst = result.AsSpan<Half>();
-                for (int i = 0; i < src.Length; i++) dst[i] = (Half)src[i];
-            }
-            else
-            {
-                var dst = result.AsSpan<BFloat16>();
-                for (int i = 0; i < src.Length; i++) dst[i] = BFloat16.FromSingle(src[i]);
-            }
+            result.WriteFromFloat(0, AsSpan());
             return result;
         }
         var f32 = dtype == DType.F32 ? result : Empty(DType.F32, _shape);
         ReadAsFloat(f32.AsSpan());
         return dtype == DType.F32 ? f32 : f32.To(dtype);
+    }
+
+    /// <summary>
+    /// Stores <paramref name="source"/> into elements [start, start + source.Length) of this F32, F16 or BF16 tensor,
+    /// rounding to nearest even as <see cref="To"/> does (the inverse of <see cref="ReadAsFloat(int, Span{float})"/>).
+    /// </summary>
+    internal void WriteFromFloat(int start, ReadOnlySpan<float> source)
+    {
+        if ((uint)start > (uint)Count || source.Length > Count - start)
+            throw new ArgumentOutOfRangeException(nameof(start), $"Range [{start}, {start + source.Length}) is outside {Describe()}.");
+        switch (Storage)
+        {
+            case float[] f:
+                source.CopyTo(f.AsSpan(Offset + start, source.Length));
+                break;
+            case Half[] h:
+                var hs = h.AsSpan(Offset + start, source.Length);
+                for (int i = 0; i < hs.Length; i++) hs[i] = (Half)source[i];
+                break;
+            case BFloat16[] b:
+                var bs = b.AsSpan(Offset + start, source.Length);
+                for (int i = 0; i < bs.Length; i++) bs[i] = BFloat16.FromSingle(source[i]);
+                break;
+            default:
+                throw new InvalidOperationException($"{Describe()} is not a floating tensor.");
+        }
     }
 
     /// <summary>Writes all elements as float32 into <paramref name="destination"/> (F32, F16 or BF16 storage).</summary>

@@ -55,21 +55,31 @@ public sealed partial class Tensor
     public static Tensor Uniform(int[] shape, float low, float high, TensorRandom random)
     {
         var t = Zeros(shape);
-        var span = t.AsSpan();
+        FillUniform(t.AsSpan(), low, high, random);
+        return t;
+    }
+
+    /// <summary>Fills <paramref name="span"/> with the values <see cref="Uniform"/> draws, in the same order.</summary>
+    internal static void FillUniform(Span<float> span, float low, float high, TensorRandom random)
+    {
         double width = (double)high - low;
         for (int i = 0; i < span.Length; i++)
             span[i] = (float)(low + width * random.NextDouble());
-        return t;
     }
 
     /// <summary>Normal samples with the given mean and standard deviation.</summary>
     public static Tensor Normal(int[] shape, float mean, float std, TensorRandom random)
     {
         var t = Zeros(shape);
-        var span = t.AsSpan();
+        FillNormal(t.AsSpan(), mean, std, random);
+        return t;
+    }
+
+    /// <summary>Fills <paramref name="span"/> with the values <see cref="Normal"/> draws, in the same order.</summary>
+    internal static void FillNormal(Span<float> span, float mean, float std, TensorRandom random)
+    {
         for (int i = 0; i < span.Length; i++)
             span[i] = (float)(mean + std * random.NextGaussian());
-        return t;
     }
 
     /// <summary>

@@ -40,16 +40,7 @@ internal static class ChatTemplateFiles
 
     private static void ReadConfig(string path, Dictionary<string, string> tokens, Dictionary<string, string> templates)
     {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path));
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e);
-        }
-        using (doc)
+        using (var doc = JsonFile.Parse(path))
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: the document must be a JSON object.");

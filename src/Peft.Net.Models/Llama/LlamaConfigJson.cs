@@ -24,16 +24,7 @@ internal static class LlamaConfigJson
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"{path}: the model config file does not exist.", path);
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e);
-        }
-        using (document)
+        using (var document = JsonFile.Parse(path))
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)

@@ -44,66 +44,49 @@ internal sealed class RandomLlamaParameters(TensorRandom random, int vocabSize =
         if (!quantize && unquantizedDType == DType.F32)
             return new Linear(inFeatures, outFeatures, bias, random);
         // nn.Linear's init in the order Linear(in, out, bias, random) draws it: the weight (Kaiming uniform), then the bias.
-        float bound = 1f / MathF.Sqrt(inFeatures);
-        float kaimingBound = Tensor.KaimingUniformBound(inFeatures);
-        if (!quantize)
+        float bound = 1f / MathF.Sqrt(inFeatures), kaimingBound = Tensor.KaimingUniformBound(inFeatures);
+        Tensor weight;
+        if (quantize)
         {
-            var kept = DrawUniform([outFeatures, inFeatures], kaimingBound, unquantizedDType);
-            return new Linear(kept, bias ? Tensor.Uniform([outFeatures], -bound, bound, random) : null);
+            int count = outFeatures * inFeatures;
+            if (_scratch.Length < count) _scratch = new float[count];
+            Tensor.FillUniform(_scratch.AsSpan(0, count), -kaimingBound, kaimingBound, random);
+            weight = new Tensor(_scratch, 0, [outFeatures, inFeatures], DType.F32); // valid until the next layer is drawn
         }
-        var weight = DrawUniform([outFeatures, inFeatures], kaimingBound, DType.F32, scratch: true);
+        else weight = Draw([outFeatures, inFeatures], chunk => Tensor.FillUniform(chunk, -kaimingBound, kaimingBound, random));
+        var biasTensor = bias ? Tensor.Uniform([outFeatures], -bound, bound, random) : null;
+        if (!quantize) return new Linear(weight, biasTensor);
         QuantizedTensor fourBit;
         using (Tensor.NoGrad())
             fourBit = Nf4Quantizer.Quantize(weight, quantization.QuantType, quantization.BlockSize, quantization.DoubleQuant);
-        var biasTensor = bias ? Tensor.Uniform([outFeatures], -bound, bound, random) : null;
         if (biasTensor is not null) biasTensor.RequiresGrad = true; // trainable, as the bias a Linear registers
         return new Nf4Linear(fourBit, biasTensor);
     }
 
-    public override Embedding Embedding(string name, int count, int dim)
-    {
-        if (quantization is null || unquantizedDType == DType.F32)
-            return new(count, dim, random);
-        var table = Tensor.Empty(unquantizedDType, [count, dim]);
-        DrawInto(table, i => (float)random.NextGaussian());
-        return new(table);
-    }
+    public override Embedding Embedding(string name, int count, int dim) =>
+        quantization is null || unquantizedDType == DType.F32
+            ? new(count, dim, random)
+            : new(Draw([count, dim], chunk => Tensor.FillNormal(chunk, 0f, 1f, random)));
 
     public override RmsNorm RmsNorm(string name, int dim, float eps, float weightOffset = 0f) => new(dim, eps, weightOffset);
 
-    /// <summary>Uniform(−bound, bound) values as <see cref="Tensor.Uniform"/> draws them, in <paramref name="dtype"/> (F32
-    /// only with <paramref name="scratch"/>, else F16 or BF16);
-    /// with <paramref name="scratch"/> an F32 view of the reused scratch buffer (valid until the next draw).</summary>
-    private Tensor DrawUniform(int[] shape, float bound, DType dtype, bool scratch = false)
+    /// <summary>
+    /// A new <paramref name="shape"/> tensor of <c>unquantizedDType</c> whose values <paramref name="fill"/> draws in
+    /// float32, a chunk at a time through the scratch buffer, in element order (so equal to drawing it whole and
+    /// converting with <see cref="Tensor.To"/>).
+    /// </summary>
+    private Tensor Draw(int[] shape, Action<Span<float>> fill)
     {
-        double low = -bound, width = 2.0 * bound;
-        if (scratch)
+        const int Chunk = 1 << 20;
+        var result = Tensor.Empty(unquantizedDType, shape);
+        if (_scratch.Length < Math.Min(Chunk, result.Count)) _scratch = new float[Math.Min(Chunk, result.Count)];
+        for (int start = 0; start < result.Count; start += Chunk)
         {
-            int count = shape[0] * shape[1];
-            if (_scratch.Length < count) _scratch = new float[count];
-            var view = new Tensor(_scratch, 0, shape, DType.F32);
-            var span = view.AsSpan();
-            for (int i = 0; i < span.Length; i++) span[i] = (float)(low + width * random.NextDouble());
-            return view;
+            var chunk = _scratch.AsSpan(0, Math.Min(Chunk, result.Count - start));
+            fill(chunk);
+            result.WriteFromFloat(start, chunk);
         }
-        var result = Tensor.Empty(dtype, shape);
-        DrawInto(result, _ => (float)(low + width * random.NextDouble()));
         return result;
-    }
-
-    /// <summary>Fills a 16-bit tensor element by element, rounding as <see cref="Tensor.To"/> does (nearest even).</summary>
-    private static void DrawInto(Tensor destination, Func<int, float> next)
-    {
-        if (destination.DType == DType.BF16)
-        {
-            var bf16 = destination.AsSpan<BFloat16>();
-            for (int i = 0; i < bf16.Length; i++) bf16[i] = BFloat16.FromSingle(next(i));
-        }
-        else
-        {
-            var f16 = destination.AsSpan<Half>();
-            for (int i = 0; i < f16.Length; i++) f16[i] = (Half)next(i);
-        }
     }
 }
 
