@@ -20,12 +20,7 @@ while [[ $# -gt 0 ]]; do
     *) break ;;
   esac
 done
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-dotnet build src/Peft.Net.Cli -c Release -v q -nologo >/dev/null
-dotnet build benchmarks/TorchSharpPeer -c Release -v q -nologo >/dev/null
-PEFT=artifacts/bin/Peft.Net.Cli/release/peft
-PEER=artifacts/bin/TorchSharpPeer/release/TorchSharpPeer
-source benchmarks/peers/machine.sh
+source benchmarks/peers/torchsharp_setup.sh
 print_machine "$PEFT" "$THREAD_COUNTS"
 echo "decode: ${*:-the bench train shape, random weights, --prompt-tokens 128 --new-tokens 128 --repeats 5}"
 key() { sed -E "s/.*\"$1\": ?([0-9.eE+-]+).*/\1/"; }

@@ -54,15 +54,10 @@ shapes=(
   "attn-dV            256   64  256 --trans-a"   # Pᵀ·dO (dK = dSᵀ·Q: the same shape)
   "attn-dQ            256   64  256"             # dS·K
 )
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 export PEFT_NUM_THREADS=$THREADS
-dotnet build src/Peft.Net.Cli -c Release -v q -nologo >/dev/null
-dotnet build benchmarks/TorchSharpPeer -c Release -v q -nologo >/dev/null
-PEFT=artifacts/bin/Peft.Net.Cli/release/peft
-PEER=artifacts/bin/TorchSharpPeer/release/TorchSharpPeer
+source benchmarks/peers/torchsharp_setup.sh
 PYTORCH=no
 /usr/bin/python3 -c 'import torch' 2>/dev/null && PYTORCH=yes
-source benchmarks/peers/machine.sh
 print_machine "$PEFT" "$THREADS"
 if [[ $PYTORCH == yes ]]; then
   # Debian's torch 1.13 multiplies through whatever libblas.so.3 the alternatives name: OpenBLAS only when

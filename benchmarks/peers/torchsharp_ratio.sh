@@ -22,16 +22,9 @@ while [[ $# -gt 0 ]]; do
     *) break ;;
   esac
 done
-# LibTorch's OpenMP threads spin while waiting by default; with other work on the cores that costs 10–100× (see
-# samples/TorchSharpFineTune/TorchLlama/OpenMpWaitPolicy.cs). Passive waiting unless the caller chose a policy.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 export PEFT_NUM_THREADS=$THREADS
-dotnet build src/Peft.Net.Cli -c Release -v q -nologo >/dev/null
-dotnet build benchmarks/TorchSharpPeer -c Release -v q -nologo >/dev/null
-PEFT=artifacts/bin/Peft.Net.Cli/release/peft
-PEER=artifacts/bin/TorchSharpPeer/release/TorchSharpPeer
+source benchmarks/peers/torchsharp_setup.sh
 step_ms() { sed -E 's/.*"step_ms": ?([0-9.eE+-]+).*/\1/'; }
-source benchmarks/peers/machine.sh
 print_machine "$PEFT" "$THREADS"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

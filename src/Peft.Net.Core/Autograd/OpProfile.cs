@@ -42,24 +42,26 @@ internal static class OpProfile
     }
 
     /// <summary>Charges the time since the last event to <paramref name="operation"/>'s forward.</summary>
-    public static void Forward(string operation)
-    {
-        if (Environment.CurrentManagedThreadId != s_thread) return;
-        long now = Stopwatch.GetTimestamp();
-        var entry = Get(operation);
-        entry.ForwardTicks += now - s_last;
-        entry.ForwardCalls++;
-        s_last = now;
-    }
+    public static void Forward(string operation) => Charge(operation, s_last, forward: true);
 
     /// <summary>Adds one backward call of <paramref name="operation"/> that started at <paramref name="start"/>.</summary>
-    public static void Backward(string operation, long start)
+    public static void Backward(string operation, long start) => Charge(operation, start, forward: false);
+
+    private static void Charge(string operation, long start, bool forward)
     {
         if (Environment.CurrentManagedThreadId != s_thread) return;
         long now = Stopwatch.GetTimestamp();
         var entry = Get(operation);
-        entry.BackwardTicks += now - start;
-        entry.BackwardCalls++;
+        if (forward)
+        {
+            entry.ForwardTicks += now - start;
+            entry.ForwardCalls++;
+        }
+        else
+        {
+            entry.BackwardTicks += now - start;
+            entry.BackwardCalls++;
+        }
         s_last = now;
     }
 
