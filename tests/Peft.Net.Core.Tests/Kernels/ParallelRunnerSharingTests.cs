@@ -91,20 +91,6 @@ public class ParallelRunnerSharingTests
         public void Execute(int index) => Interlocked.Increment(ref Hits[index]);
     }
 
-    private static T WithThreadCount<T>(int threads, Func<T> body)
-    {
-        int before = ComputeSettings.ThreadCount;
-        try
-        {
-            ComputeSettings.ThreadCount = threads;
-            return body();
-        }
-        finally
-        {
-            ComputeSettings.ThreadCount = before;
-        }
-    }
-
     /// <summary>Runs <paramref name="bodies"/> on their own threads, started together; fails after a minute.</summary>
     private static void RunTogether(params Action[] bodies)
     {
@@ -156,7 +142,7 @@ public class ParallelRunnerSharingTests
     public void Concurrent_callers_all_progress_share_the_workers_and_match_one_thread(int callers, int threadCount)
     {
         const int jobs = 150, iterations = 600;
-        var reference = WithThreadCount(1, () =>
+        var reference = WithThreads.Run(1, () =>
         {
             var probe = new Probe();
             return Enumerable.Range(0, callers).Select(c =>
@@ -174,7 +160,7 @@ public class ParallelRunnerSharingTests
         var results = Enumerable.Range(0, callers).Select(_ => NewOutputs(jobs)).ToArray();
         var completed = new int[callers];
         int[]? othersWhenFirstFinished = null;
-        WithThreadCount(threadCount, () =>
+        WithThreads.Run(threadCount, () =>
         {
             RunTogether(Enumerable.Range(0, callers).Select(c => (Action)(() =>
             {
@@ -207,7 +193,7 @@ public class ParallelRunnerSharingTests
     public void Idle_workers_park_instead_of_spinning()
     {
         var probe = new Probe();
-        WithThreadCount(4, () =>
+        WithThreads.Run(4, () =>
         {
             RunTogether(
                 () => { int done = 0; RunJobs(new ProbeWork(probe, 200), 0, NewOutputs(100), ref done); },
@@ -258,7 +244,7 @@ public class ParallelRunnerSharingTests
     public void A_failing_item_reaches_only_its_caller_while_another_caller_runs()
     {
         const int jobs = 60, iterations = 300;
-        var reference = WithThreadCount(1, () =>
+        var reference = WithThreads.Run(1, () =>
         {
             var outputs = NewOutputs(jobs);
             int done = 0;
@@ -267,7 +253,7 @@ public class ParallelRunnerSharingTests
         });
         var results = NewOutputs(jobs);
         var failures = 0;
-        WithThreadCount(4, () =>
+        WithThreads.Run(4, () =>
         {
             RunTogether(
                 () => { int done = 0; RunJobs(new ProbeWork(new Probe(), iterations), 0, results, ref done); },
@@ -285,7 +271,7 @@ public class ParallelRunnerSharingTests
         Assert.Equal(50, failures);
         for (int j = 0; j < jobs; j++) TensorAssert.BitEqual(reference[j], results[j], $"job {j}");
         var after = new CountingWork(100);
-        WithThreadCount(4, () =>
+        WithThreads.Run(4, () =>
         {
             ParallelRunner.For(100, 4, after);
             return 0;
@@ -297,7 +283,7 @@ public class ParallelRunnerSharingTests
     public void Nested_calls_from_concurrent_callers_finish()
     {
         var inners = Enumerable.Range(0, 3).Select(_ => new CountingWork(40)).ToArray();
-        WithThreadCount(3, () =>
+        WithThreads.Run(3, () =>
         {
             RunTogether(inners.Select(inner => (Action)(() =>
             {
@@ -312,7 +298,7 @@ public class ParallelRunnerSharingTests
     public void A_call_allocates_nothing_alone_or_beside_another_caller()
     {
         var probe = new Probe();
-        WithThreadCount(4, () =>
+        WithThreads.Run(4, () =>
         {
             var work = new ProbeWork(probe, 20) { Output = new float[ItemsPerJob], OwnerThread = Environment.CurrentManagedThreadId };
             for (int i = 0; i < 100; i++) ParallelRunner.For(ItemsPerJob, 4, work); // warm up: the thread's job, the workers

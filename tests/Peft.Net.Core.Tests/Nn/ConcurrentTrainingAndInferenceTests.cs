@@ -86,22 +86,8 @@ public class ConcurrentTrainingAndInferenceTests
         return Enumerable.Range(0, 8).Select(_ => model.Forward(Ids(random)).AsSpan().ToArray()).ToArray();
     }
 
-    private static Outcome WithThreadCount(int threads, Func<Outcome> body)
-    {
-        int before = ComputeSettings.ThreadCount;
-        try
-        {
-            ComputeSettings.ThreadCount = threads;
-            return body();
-        }
-        finally
-        {
-            ComputeSettings.ThreadCount = before;
-        }
-    }
-
     // The reference: training, then inference, on the calling thread alone (computed once for both thread counts).
-    private static readonly Lazy<Outcome> Sequential = new(() => WithThreadCount(1, () =>
+    private static readonly Lazy<Outcome> Sequential = new(() => WithThreads.Run(1, () =>
     {
         var (losses, weights) = Train();
         return new Outcome(losses, weights, Infer());
@@ -114,7 +100,7 @@ public class ConcurrentTrainingAndInferenceTests
     {
         var sequential = Sequential.Value;
 
-        var concurrent = WithThreadCount(threads, () =>
+        var concurrent = WithThreads.Run(threads, () =>
         {
             (float[] Losses, float[][] Weights) trained = ([], []);
             float[][] logits = [];
