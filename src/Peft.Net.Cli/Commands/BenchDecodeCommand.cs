@@ -22,12 +22,7 @@ internal static class BenchDecodeCommand
     {
         Option<int> Int(string name, int value, string description) => new(name) { DefaultValueFactory = _ => value, Description = description };
         var model = new Option<string?>("--model") { Description = "A model folder (config.json + model.safetensors) or a .gguf file (default: a random model of the shape flags)." };
-        var dim = Int("--dim", 512, "Hidden size of the random model.");
-        var layers = Int("--layers", 4, "Decoder layers of the random model.");
-        var heads = Int("--heads", 8, "Attention heads of the random model.");
-        var kvHeads = Int("--kv-heads", 8, "Key/value heads of the random model.");
-        var ffn = Int("--ffn", 1376, "MLP intermediate size of the random model.");
-        var vocab = Int("--vocab", 4096, "Vocabulary size of the random model.");
+        var shape = new ModelShapeOptions(" of the random model");
         var seed = Int("--seed", 0, "Seed of the random weights (the prompt ids use seed + 1).");
         var promptTokens = Int("--prompt-tokens", 128, "Prompt length in ids.");
         var newTokens = Int("--new-tokens", 128, "Tokens generated per run (no early stop).");
@@ -36,23 +31,14 @@ internal static class BenchDecodeCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
         var command = new Command("decode", "Measure greedy decoding with the KV cache in tokens/s.")
         {
-            model, dim, layers, heads, kvHeads, ffn, vocab, seed, promptTokens, newTokens, threads, repeats, json,
+            model, seed, promptTokens, newTokens, threads, repeats, json,
         };
+        shape.AddTo(command);
         command.SetCliAction((r, console) =>
         {
             var settings = new DecodeSettings(r.GetValue(model), r.GetValue(seed), r.GetValue(promptTokens), r.GetValue(newTokens),
                 r.GetValue(threads), r.GetValue(repeats));
-            var config = new LlamaConfig
-            {
-                HiddenSize = r.GetValue(dim),
-                NumHiddenLayers = r.GetValue(layers),
-                NumAttentionHeads = r.GetValue(heads),
-                NumKeyValueHeads = r.GetValue(kvHeads),
-                IntermediateSize = r.GetValue(ffn),
-                VocabSize = r.GetValue(vocab),
-                MaxPositionEmbeddings = Math.Max(2048, settings.PromptTokens + settings.NewTokens),
-            };
-            return Run(console, settings, config, r.GetValue(json));
+            return Run(console, settings, shape.Read(r, settings.PromptTokens + settings.NewTokens), r.GetValue(json));
         });
         return command;
     }

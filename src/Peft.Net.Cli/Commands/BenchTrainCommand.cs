@@ -23,12 +23,7 @@ internal static class BenchTrainCommand
     public static Command Create()
     {
         Option<int> Int(string name, int value, string description) => new(name) { DefaultValueFactory = _ => value, Description = description };
-        var dim = Int("--dim", 512, "Hidden size.");
-        var layers = Int("--layers", 4, "Decoder layers.");
-        var heads = Int("--heads", 8, "Attention heads.");
-        var kvHeads = Int("--kv-heads", 8, "Key/value heads (grouped-query attention when fewer than --heads).");
-        var ffn = Int("--ffn", 1376, "MLP intermediate size.");
-        var vocab = Int("--vocab", 4096, "Vocabulary size.");
+        var shape = new ModelShapeOptions();
         var seq = Int("--seq", 256, "Sequence length.");
         var batch = Int("--batch", 4, "Sequences per step.");
         var rank = Int("--rank", 8, "LoRA rank.");
@@ -44,18 +39,10 @@ internal static class BenchTrainCommand
         var modulesToSave = new Option<string?>("--modules-to-save") { Description = "Comma-separated modules trained in full beside the adapter (e.g. embed_tokens,lm_head)." };
         var command = new Command("train", "Measure LoRA/DoRA/QLoRA training steps (forward + backward + AdamW) on a random Llama-style model.")
         {
-            dim, layers, heads, kvHeads, ffn, vocab, seq, batch, rank, alpha, method, steps, checkpointing, json, optim, unfused, modulesToSave,
+            seq, batch, rank, alpha, method, steps, checkpointing, json, optim, unfused, modulesToSave,
         };
-        command.SetCliAction((r, console) => Run(console, new LlamaConfig
-        {
-            HiddenSize = r.GetValue(dim),
-            NumHiddenLayers = r.GetValue(layers),
-            NumAttentionHeads = r.GetValue(heads),
-            NumKeyValueHeads = r.GetValue(kvHeads),
-            IntermediateSize = r.GetValue(ffn),
-            VocabSize = r.GetValue(vocab),
-            MaxPositionEmbeddings = Math.Max(2048, r.GetValue(seq)),
-        }, r.GetValue(seq), r.GetValue(batch), r.GetValue(rank), r.GetValue(alpha), r.GetValue(method)!, r.GetValue(steps),
+        shape.AddTo(command);
+        command.SetCliAction((r, console) => Run(console, shape.Read(r, r.GetValue(seq)), r.GetValue(seq), r.GetValue(batch), r.GetValue(rank), r.GetValue(alpha), r.GetValue(method)!, r.GetValue(steps),
             r.GetValue(checkpointing), r.GetValue(json), new BenchTrainExtras(r.GetValue(optim)!, r.GetValue(unfused),
                 r.GetValue(modulesToSave)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))));
         return command;
