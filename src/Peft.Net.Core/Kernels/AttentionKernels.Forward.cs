@@ -73,6 +73,10 @@ internal static partial class AttentionKernels
         // Values are streamed as rows by O += P·V: rows Hkv·D apart (time before heads) are copied contiguous first,
         // unless each is read only about once (a decode step: one query row per head).
         bool copyValues = shape.KeyRowStride != shape.HeadDim && shape.Group * shape.QueryLength >= 4;
+        // A decode step (one query row per head) reads each key once per query head: scores are dot products with
+        // the key rows in place, and packing Kᵀ would cost more than it saves.
+        bool keysInPlace = shape.QueryLength == 1;
+        if (keysInPlace) panelLength = 0;
         var scratch = Scratch((copyValues ? 2 : 1) * panelLength + ForwardTileScratch);
         var keyPanels = scratch.AsSpan(0, panelLength);
         var valueCopy = copyValues ? scratch.AsSpan(panelLength, panelLength) : default;
@@ -89,21 +93,22 @@ internal static partial class AttentionKernels
         {
             int bh = b * shape.Heads + g * shape.Group + unit / tiles, i0 = unit % tiles * QueryTile;
             int keyEnd = shape.KeyEnd(i0 + Math.Min(QueryTile, shape.QueryLength - i0) - 1);
-            packed = PackBlocksUpTo(keys, shape.KeyRowStride, shape, keyPanels, packed, keyEnd);
+            if (!keysInPlace) packed = PackBlocksUpTo(keys, shape.KeyRowStride, shape, keyPanels, packed, keyEnd);
             if (copyValues) copied = CopyBlocksUpTo(work.V.Span[headOffset..], shape.KeyRowStride, shape, valueCopy, copied, keyEnd);
-            ForwardTile<TV>(q, keyPanels, values, valueStride, output, logSumExp, shape, bh, i0, tileScratch);
+            ForwardTile<TV>(q, keysInPlace ? keys : keyPanels, keysInPlace, values, valueStride, output, logSumExp, shape, bh, i0, tileScratch);
         }
     }
 
     /// <summary>Scratch floats of <see cref="ForwardTile{TV}"/>: scores (Br, Bc), row max and row sum (Br each).</summary>
     private const int ForwardTileScratch = QueryTile * KeyBlock + 2 * QueryTile;
 
-    // One query tile of one head: rows i0 .. i0 + R of q[b, h] (R ≤ Br) against the packed Kᵀ blocks and the rows
-    // of v of kv head h / group. q, output: rows QueryRowStride apart; values: (Tk, D) rows valueStride apart.
+    // One query tile of one head: rows i0 .. i0 + R of q[b, h] (R ≤ Br) against the packed Kᵀ blocks (or, when
+    // keysInPlace and R = 1, the key rows KeyRowStride apart) and the rows of v of kv head h / group.
+    // q, output: rows QueryRowStride apart; values: (Tk, D) rows valueStride apart.
     // Per key block: S (R, Lc) = scale·Q·Kᵀ; per row m' = max(m, max S), P = exp(S − m'), l = l·e^(m − m') + Σ P,
     // O ← O·e^(m − m') + P·V. At the end O /= l, lse = m + log l.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> keyPanels, ReadOnlySpan<float> values,
+    private static void ForwardTile<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, bool keysInPlace, ReadOnlySpan<float> values,
         int valueStride, Span<float> output, Span<float> logSumExp, AttentionShape shape, int bh, int i0, Span<float> scratch)
         where TV : struct, IFloatVector<TV>
     {
@@ -125,7 +130,10 @@ internal static partial class AttentionKernels
             int blockKeys = Math.Min(KeyBlock, keyEnd - j0);
             int width = RoundUp(blockKeys, 2 * TV.Count);
             int diagonal = shape.Causal ? i0 + shape.CausalOffset + 1 - j0 : NoMask; // row r sees keys j0 + c, c < r + diagonal
-            ScorePanel<TV>(queries, qs, keyPanels[(j0 * depth)..], KeyBlock, scores, rows, depth, width, shape.Scale, diagonal);
+            if (keysInPlace)
+                ScoreRowInPlace<TV>(queries, keys[(j0 * shape.KeyRowStride)..], shape.KeyRowStride,
+                    Math.Min(blockKeys, shape.KeyEnd(i0) - j0), depth, shape.Scale, scores);
+            else ScorePanel<TV>(queries, qs, keys[(j0 * depth)..], KeyBlock, scores, rows, depth, width, shape.Scale, diagonal);
             for (int r = 0; r < rows; r++)
             {
                 var row = scores.Slice(r * width, width);

@@ -152,6 +152,33 @@ internal static partial class AttentionKernels
         }
     }
 
+    // q: (D)    keys: (count, D) rows ld apart    scores: (count)
+    /// <summary>
+    /// scores[c] = alpha · q·keys[c] for one query row, each a dot product vectorised along D with the key rows read in
+    /// place (a decode step: nothing to pack). Scores past <paramref name="count"/> are not written.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScoreRowInPlace<TV>(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, int ld, int count, int depth,
+        float alpha, Span<float> scores)
+        where TV : struct, IFloatVector<TV>
+    {
+        Debug.Assert(q.Length >= depth && scores.Length >= count && (count <= 0 || keys.Length >= (count - 1) * ld + depth));
+        int w = TV.Count;
+        ref float q0 = ref MemoryMarshal.GetReference(q);
+        ref float k0 = ref MemoryMarshal.GetReference(keys);
+        for (int c = 0; c < count; c++)
+        {
+            ref float kc = ref Unsafe.Add(ref k0, c * ld);
+            TV sum = TV.Zero;
+            int d = 0;
+            for (; d + w <= depth; d += w)
+                sum = TV.FusedMultiplyAdd(TV.Load(ref Unsafe.Add(ref q0, d)), TV.Load(ref Unsafe.Add(ref kc, d)), sum);
+            float score = TV.Sum(sum);
+            for (; d < depth; d++) score += Unsafe.Add(ref q0, d) * Unsafe.Add(ref kc, d);
+            scores[c] = alpha * score;
+        }
+    }
+
     // output: (N, D) rows ldo apart    a: (N, M), element (i, j) at a[i·ars + j·acs]    x: (M, D) rows ldx apart
     /// <summary>
     /// output += a · x: 4 rows × 2 registers of D per register tile, scalar D tail. Row i of a may be non-zero only

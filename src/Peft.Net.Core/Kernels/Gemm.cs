@@ -17,6 +17,15 @@ internal static unsafe class Gemm
     /// <summary>Each thread of a parallel call gets at least this many multiply-adds.</summary>
     public const long MinMacsPerThread = 1L << 20;
 
+    /// <summary>
+    /// Matrix-vector products (at most 4 rows of A, as in decoding) are bound by reading B, not by arithmetic: they
+    /// split once B has this many elements (512 KB), so each core streams its own part of the weight.
+    /// </summary>
+    public const long MatrixVectorParallelThreshold = 1L << 17;
+
+    /// <summary>Each thread of a parallel matrix-vector product reads at least this many elements of B.</summary>
+    public const long MinMatrixVectorElementsPerThread = 1L << 16;
+
     [ThreadStatic] private static GemmParallelWork? t_work;
 
     // a: transA ? (K, M) : (M, K)    b: transB ? (N, K) : (K, N)    c: (M, N)
@@ -122,9 +131,11 @@ internal static unsafe class Gemm
             return;
         }
 
-        long macs = (long)m * n * k;
-        int items = macs < ParallelThreshold ? 1 : (int)Math.Clamp(macs / MinMacsPerThread, 1, Math.Max(1, threads));
         bool dot = UsesDotKernel(problem, path);
+        long macs = (long)m * n * k, elementsOfB = (long)n * k;
+        int items = dot && m <= 4
+            ? elementsOfB < MatrixVectorParallelThreshold ? 1 : (int)Math.Clamp(elementsOfB / MinMatrixVectorElementsPerThread, 1, Math.Max(1, threads))
+            : macs < ParallelThreshold ? 1 : (int)Math.Clamp(macs / MinMacsPerThread, 1, Math.Max(1, threads));
         var (tileM, tileN) = dot ? (GemmDotKernel.Rows, GemmDotDriver<FloatVector512>.NB) : TileOf(path);
         // Each thread packs the whole of the operand it does not split: split the dimension whose other operand
         // is cheaper to pack redundantly (a weight costs a decode, so prefer splitting N then). The dot kernel

@@ -10,12 +10,22 @@ internal sealed class LayerKvCache(int batch, int kvHeads, int maxLength, int he
 
     // key, value: (B, T, Hkv, D) written at positions [start, start + T) → (B, start + T, Hkv, D) each
     /// <summary>
-    /// Stores the new keys and values at <paramref name="start"/> and returns contiguous copies of all
-    /// <c>start + T</c> positions, in the layout the attention kernel reads (<see cref="AttentionLayout.BatchTimeHeads"/>).
+    /// Stores the new keys and values at <paramref name="start"/> and returns all <c>start + T</c> positions, in the
+    /// layout the attention kernel reads (<see cref="AttentionLayout.BatchTimeHeads"/>): for one sequence, views of the
+    /// buffers' first positions (no copy: a decode step then costs no time or memory in the cache's length); for a
+    /// batch, contiguous copies. A view stays valid until the cache is reset: later appends write past its end.
     /// </summary>
     public (Tensor Keys, Tensor Values) Append(int start, Tensor key, Tensor value)
     {
         int time = key.Dim(1), total = start + time;
+        if (batch == 1)
+        {
+            int rowSize = kvHeads * headDim;
+            key.AsSpan().CopyTo(_keys.AsSpan(start * rowSize, time * rowSize));
+            value.AsSpan().CopyTo(_values.AsSpan(start * rowSize, time * rowSize));
+            return (new Tensor(_keys, 0, [1, total, kvHeads, headDim], DType.F32),
+                new Tensor(_values, 0, [1, total, kvHeads, headDim], DType.F32));
+        }
         var keys = Tensor.Zeros(batch, total, kvHeads, headDim);
         var values = Tensor.Zeros(batch, total, kvHeads, headDim);
         Store(_keys, key.AsSpan(), keys.AsSpan(), start, time);

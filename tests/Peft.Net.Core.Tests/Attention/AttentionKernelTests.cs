@@ -54,6 +54,22 @@ public class AttentionKernelTests
         AssertFusedMatches(Reference(new AttentionShape(2, 2, 2, 130, 130, 8, false, 0.3f), 9), SimdWidth.Auto, threads);
     }
 
+    [Theory]
+    [InlineData(7)]
+    [InlineData(64)]
+    [InlineData(65)]
+    public void A_decode_step_that_reads_the_keys_in_place_matches_the_reference_over_several_key_blocks(int headDim)
+    {
+        // One query row per head scores the key rows in place (no packed Kᵀ): key lengths around and past the
+        // 64-key block, grouped and plain heads, with and without the causal mask.
+        ulong seed = 300 + (ulong)headDim;
+        foreach (int keys in new[] { 1, 63, 64, 65, 200 })
+        {
+            AssertFusedMatchesAtEveryWidth(Reference(new AttentionShape(2, 4, 2, 1, keys, headDim, true, 1f / MathF.Sqrt(headDim)), seed++));
+            AssertFusedMatchesAtEveryWidth(Reference(new AttentionShape(1, 3, 3, 1, keys, headDim, false, 0.3f), seed++));
+        }
+    }
+
     [Fact]
     public void Large_scores_stay_finite_and_match_the_reference()
     {

@@ -31,6 +31,7 @@ public class AttentionLayoutTests
         { 2, 6, 2, 5, 70, 33, true },      // new queries after a cached prefix (Tq < Tk), odd head size
         { 1, 3, 1, 65, 65, 7, true },      // MQA, odd sizes, a partial tile
         { 3, 2, 1, 1, 9, 64, true },       // one decode step
+        { 1, 4, 2, 1, 200, 33, true },     // a decode step over four key blocks, keys read in place
         { 1, 2, 2, 40, 23, 5, false },     // more queries than keys without a mask
     };
 

@@ -59,6 +59,45 @@ public class KvCacheTests
         Assert.Equal(recomputed, cached);
     }
 
+    [Theory]
+    [InlineData(1)] // the returned keys and values are views of the cache's buffers
+    [InlineData(2)] // they are copies
+    public void EachAppendReturnsEveryStoredPositionAndEarlierResultsStayValid(int batch)
+    {
+        const int kvHeads = 2, headDim = 3, row = kvHeads * headDim;
+        var layer = new LayerKvCache(batch, kvHeads, maxLength: 8, headDim);
+        var random = new TensorRandom(5);
+        var keys = new List<float[]>[batch];
+        var values = new List<float[]>[batch];
+        for (int s = 0; s < batch; s++) { keys[s] = []; values[s] = []; }
+        var returned = new List<(Tensor Keys, Tensor Values, float[] KeysThen, float[] ValuesThen)>();
+        int start = 0;
+        foreach (int time in new[] { 3, 1, 2 })
+        {
+            var key = Tensor.Normal([batch, time, kvHeads, headDim], 0, 1, random);
+            var value = Tensor.Normal([batch, time, kvHeads, headDim], 0, 1, random);
+            for (int s = 0; s < batch; s++)
+            {
+                keys[s].Add(key.AsSpan().Slice(s * time * row, time * row).ToArray());
+                values[s].Add(value.AsSpan().Slice(s * time * row, time * row).ToArray());
+            }
+            var (k, v) = layer.Append(start, key, value);
+            start += time;
+            Assert.Equal([batch, start, kvHeads, headDim], k.Shape.ToArray());
+            Assert.Equal([batch, start, kvHeads, headDim], v.Shape.ToArray());
+            float[] expectedKeys = [.. keys.SelectMany(chunks => chunks.SelectMany(c => c))];
+            float[] expectedValues = [.. values.SelectMany(chunks => chunks.SelectMany(c => c))];
+            TensorAssert.BitEqual(expectedKeys, k.AsSpan().ToArray(), $"keys after {start} positions");
+            TensorAssert.BitEqual(expectedValues, v.AsSpan().ToArray(), $"values after {start} positions");
+            returned.Add((k, v, expectedKeys, expectedValues));
+        }
+        foreach (var (k, v, keysThen, valuesThen) in returned) // later appends wrote past each earlier result
+        {
+            TensorAssert.BitEqual(keysThen, k.AsSpan().ToArray(), "an earlier keys result");
+            TensorAssert.BitEqual(valuesThen, v.AsSpan().ToArray(), "an earlier values result");
+        }
+    }
+
     [Fact]
     public void ACacheThatIsFullOrOfAnotherBatchIsRefused()
     {
