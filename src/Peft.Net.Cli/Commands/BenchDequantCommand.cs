@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Peft.Net.Cli.Infrastructure;
 using Peft.Net.Core;
+using Peft.Net.Core.Kernels;
 using Peft.Net.Quantization;
 
 namespace Peft.Net.Cli.Commands;
@@ -11,11 +12,14 @@ namespace Peft.Net.Cli.Commands;
 /// <c>peft bench dequant [--elements 16777216] [--blocksize 64] [--json]</c>: times 4-bit dequantization to float32
 /// (NF4 plain and double-quantized) against a plain copy of the same float32 output in the same session, the
 /// memory-bandwidth ceiling. <c>gb_per_s</c> counts bytes of float32 output per second (best run); <c>ratio</c> is
-/// dequant / copy. The copy is split into the same chunks on the same threads as the dequantization.
+/// dequant / copy. The copy is split into the same chunks on the same threads as the dequantization (the engine's
+/// <see cref="ParallelRunner"/>, <see cref="ComputeSettings.ThreadCount"/> threads).
 /// </summary>
 internal static class BenchDequantCommand
 {
+    // The dequantizer's chunking (FourBitDequantizeKernel): chunks of 2^18 elements from 2^20 elements on.
     private const int ChunkElements = 1 << 18;
+    private const int ParallelThreshold = 1 << 20;
 
     public static Command Create()
     {
@@ -62,7 +66,7 @@ internal static class BenchDequantCommand
             {
                 w.WriteNumber("elements", n);
                 w.WriteNumber("blocksize", blockSize);
-                w.WriteNumber("threads", Environment.ProcessorCount);
+                w.WriteNumber("threads", ComputeSettings.ThreadCount);
                 w.WriteNumber("gb_per_s", Gbps(plain.BestSeconds));
                 w.WriteNumber("double_quant_gb_per_s", Gbps(nested.BestSeconds));
                 w.WriteNumber("copy_gb_per_s", Gbps(copy.BestSeconds));
@@ -81,7 +85,7 @@ internal static class BenchDequantCommand
             Row("copy (same chunks and threads)", copy, Gbps, copy),
             Row("copy (one thread)", singleCopy, Gbps, copy),
         };
-        console.Out.WriteLine($"{n} elements ({bytes / 1e6:F1} MB of float32 output), blocksize {blockSize}, {Environment.ProcessorCount} threads");
+        console.Out.WriteLine($"{n} elements ({bytes / 1e6:F1} MB of float32 output), blocksize {blockSize}, {ComputeSettings.ThreadCount} threads");
         TableOutput.Write(console, [new("what"), new("GB/s best", true), new("GB/s median", true), new("vs copy", true), new("runs", true)], rows);
         return CliAction.Success;
     }
@@ -112,15 +116,31 @@ internal static class BenchDequantCommand
         return new Timing(times[0], times[times.Count / 2], times.Count);
     }
 
-    // source: (n) → destination: (n), in the dequantizer's parallel chunks
-    private static void ParallelCopy(float[] source, float[] destination)
+    [ThreadStatic] private static CopyWork? t_copy;
+
+    // source: (n) → destination: (n), in the dequantizer's parallel chunks on the engine's thread pool
+    private static unsafe void ParallelCopy(float[] source, float[] destination)
     {
-        int chunks = (source.Length + ChunkElements - 1) / ChunkElements;
-        Parallel.For(0, chunks, chunk =>
+        if (source.Length < ParallelThreshold)
         {
-            int start = chunk * ChunkElements;
-            int length = Math.Min(ChunkElements, source.Length - start);
-            source.AsSpan(start, length).CopyTo(destination.AsSpan(start, length));
-        });
+            source.AsSpan().CopyTo(destination);
+            return;
+        }
+        var work = t_copy ??= new CopyWork();
+        fixed (float* s = source, d = destination)
+        {
+            work.Source = s;
+            work.Destination = d;
+            work.RunChunks(source.Length, ChunkElements);
+        }
+    }
+
+    /// <summary>Floats [start, end) of <see cref="ParallelCopy"/>.</summary>
+    private sealed unsafe class CopyWork : ChunkedWork
+    {
+        public float* Source, Destination;
+
+        protected override void Run(int start, int end) =>
+            new ReadOnlySpan<float>(Source + start, end - start).CopyTo(new Span<float>(Destination + start, end - start));
     }
 }

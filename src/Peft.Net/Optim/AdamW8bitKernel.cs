@@ -1,4 +1,4 @@
-using Peft.Net.Core;
+using Peft.Net.Core.Kernels;
 using Peft.Net.Quantization;
 
 namespace Peft.Net.Optim;
@@ -47,8 +47,16 @@ internal static class AdamW8bitKernel
     /// <summary>Blocks of a parameter of <paramref name="count"/> elements.</summary>
     public static int BlockCount(int count) => (count + BlockSize - 1) / BlockSize;
 
+    /// <summary>Blocks per parallel item: fixed, so the items depend on the parameter's size only.</summary>
+    private const int BlocksPerItem = 64;
+
+    [ThreadStatic] private static UpdateWork? t_update;
+
     // parameter, gradient, codes1, codes2: (N); absmax1, absmax2: (⌈N/256⌉)
-    /// <summary>Updates the parameter, the codes and the absmax values in place.</summary>
+    /// <summary>
+    /// Updates the parameter, the codes and the absmax values in place, <see cref="BlocksPerItem"/> blocks an item on
+    /// the engine's shared thread pool (<see cref="ParallelRunner"/>).
+    /// </summary>
     public static unsafe void Update(Span<float> parameter, ReadOnlySpan<float> gradient, Span<byte> codes1, Span<byte> codes2,
         Span<float> absmax1, Span<float> absmax2, AdamW8bitCoefficients c)
     {
@@ -56,21 +64,20 @@ internal static class AdamW8bitKernel
         if (gradient.Length != n || codes1.Length != n || codes2.Length != n || absmax1.Length != BlockCount(n) || absmax2.Length != BlockCount(n))
             throw new ArgumentException($"8-bit AdamW: expected {n} gradients and codes and {BlockCount(n)} absmax values.");
         int blocks = BlockCount(n);
+        var work = t_update ??= new UpdateWork();
         fixed (float* p = parameter, g = gradient, a1 = absmax1, a2 = absmax2)
         fixed (byte* q1 = codes1, q2 = codes2)
         {
-            var (pp, gp, a1p, a2p, q1p, q2p) = ((nint)p, (nint)g, (nint)a1, (nint)a2, (nint)q1, (nint)q2);
-            const int blocksPerTask = 64;
-            int tasks = (blocks + blocksPerTask - 1) / blocksPerTask;
-            void Run(int task)
-            {
-                int end = Math.Min(blocks, (task + 1) * blocksPerTask);
-                for (int b = task * blocksPerTask; b < end; b++)
-                    UpdateBlock(new Span<float>((float*)pp, n), new ReadOnlySpan<float>((float*)gp, n), new Span<byte>((byte*)q1p, n),
-                        new Span<byte>((byte*)q2p, n), ref ((float*)a1p)[b], ref ((float*)a2p)[b], b, c);
-            }
-            if (tasks == 1 || ComputeSettings.ThreadCount == 1) for (int t = 0; t < tasks; t++) Run(t);
-            else Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = ComputeSettings.ThreadCount }, Run);
+            work.Parameter = p;
+            work.Gradient = g;
+            work.Absmax1 = a1;
+            work.Absmax2 = a2;
+            work.Codes1 = q1;
+            work.Codes2 = q2;
+            work.Count = n;
+            work.Blocks = blocks;
+            work.Coefficients = c;
+            ParallelRunner.For((blocks + BlocksPerItem - 1) / BlocksPerItem, ParallelRunner.MaxThreads, work);
         }
     }
 
@@ -117,6 +124,23 @@ internal static class AdamW8bitKernel
                 code1 = (byte)(s1[j] > 0 ? code1 + 1 : code1 - 1);
             codes1[i] = code1;
             codes2[i] = DynamicMap8.Quantize(qmap2, s2[j] / m2);
+        }
+    }
+
+    /// <summary>Item i of <see cref="Update"/>: blocks [64·i, 64·i + 64); one instance per calling thread.</summary>
+    private sealed unsafe class UpdateWork : IParallelWork
+    {
+        public float* Parameter, Gradient, Absmax1, Absmax2;
+        public byte* Codes1, Codes2;
+        public int Count, Blocks;
+        public AdamW8bitCoefficients Coefficients;
+
+        public void Execute(int index)
+        {
+            int end = Math.Min(Blocks, (index + 1) * BlocksPerItem);
+            for (int b = index * BlocksPerItem; b < end; b++)
+                UpdateBlock(new Span<float>(Parameter, Count), new ReadOnlySpan<float>(Gradient, Count), new Span<byte>(Codes1, Count),
+                    new Span<byte>(Codes2, Count), ref Absmax1[b], ref Absmax2[b], b, Coefficients);
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Peft.Net.Core.Kernels;
 
 namespace Peft.Net.Quantization;
 
@@ -18,26 +19,35 @@ internal static class FourBitDequantizeKernel
     /// <summary>Elements per parallel work item (a multiple of every blocksize).</summary>
     private const int ChunkElements = 1 << 18;
 
+    [ThreadStatic] private static DecodeWork? t_decode;
+
     // tensor: (n) → destination: (n)
-    /// <summary>Decodes the whole tensor, splitting large ones across threads.</summary>
+    /// <summary>
+    /// Decodes the whole tensor, splitting large ones into chunks of <see cref="ChunkElements"/> on the engine's
+    /// shared thread pool (<see cref="ParallelRunner"/>). Every element is decoded alone, so the result does not
+    /// depend on the chunks or the thread count.
+    /// </summary>
     public static unsafe void DecodeParallel(QuantizedTensor tensor, Span<float> destination)
     {
         int n = destination.Length;
-        if (n < ParallelThreshold || Environment.ProcessorCount == 1)
+        if (n < ParallelThreshold)
         {
             Decode(tensor, 0, destination);
             return;
         }
-        int chunks = (n + ChunkElements - 1) / ChunkElements;
+        var work = t_decode ??= new DecodeWork();
         fixed (float* pointer = destination)
         {
-            nint address = (nint)pointer;
-            Parallel.For(0, chunks, chunk =>
+            work.Tensor = tensor;
+            work.Destination = pointer;
+            try
             {
-                int start = chunk * ChunkElements;
-                int length = Math.Min(ChunkElements, n - start);
-                Decode(tensor, start, new Span<float>((float*)address + start, length));
-            });
+                work.RunChunks(n, ChunkElements);
+            }
+            finally
+            {
+                work.Tensor = null; // the cached work must not keep the tensor alive
+            }
         }
     }
 
@@ -145,5 +155,15 @@ internal static class FourBitDequantizeKernel
         var fromLow = Avx2.PermuteVar8x32(lutLow, index);   // uses index & 7
         var fromHigh = Avx2.PermuteVar8x32(lutHigh, index);
         return Avx.BlendVariable(fromLow, fromHigh, (index << 28).AsSingle()); // bit 3 of the code picks the half
+    }
+
+    /// <summary>Elements [start, end) of <see cref="DecodeParallel"/>; one instance per calling thread.</summary>
+    private sealed unsafe class DecodeWork : ChunkedWork
+    {
+        public QuantizedTensor? Tensor;
+        public float* Destination;
+
+        protected override void Run(int start, int end) =>
+            Decode(Tensor!, start, new Span<float>(Destination + start, end - start));
     }
 }

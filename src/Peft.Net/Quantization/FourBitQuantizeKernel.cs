@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Peft.Net.Core.Kernels;
 
 namespace Peft.Net.Quantization;
 
@@ -20,28 +21,36 @@ internal static class FourBitQuantizeKernel
 
     private const int Run = 32;
 
+    [ThreadStatic] private static QuantizeWork? t_quantize;
+
     // x: (n) → packed: (ceil(n/2)), absmax: (ceil(n/B))
-    /// <summary>Quantizes the whole input, splitting large inputs across threads by whole blocks.</summary>
+    /// <summary>
+    /// Quantizes the whole input, splitting large inputs by whole blocks (<see cref="ChunkElements"/> elements a
+    /// chunk) on the engine's shared thread pool (<see cref="ParallelRunner"/>). Blocks are independent, so the
+    /// result does not depend on the chunks or the thread count.
+    /// </summary>
     public static unsafe void QuantizeParallel(ReadOnlySpan<float> x, QuantType type, int blockSize, byte[] packed, float[] absmax)
     {
         int n = x.Length;
         int nb = absmax.Length;
-        if (n < ParallelThreshold || Environment.ProcessorCount == 1)
+        if (n < ParallelThreshold)
         {
             Quantize(x, type, blockSize, packed, absmax, 0, nb, KernelIsaInfo.Best);
             return;
         }
-        int blocksPerChunk = Math.Max(1, ChunkElements / blockSize);
-        int chunks = (nb + blocksPerChunk - 1) / blocksPerChunk;
-        fixed (float* pointer = x)
+        var work = t_quantize ??= new QuantizeWork();
+        fixed (float* xp = x, ap = absmax)
+        fixed (byte* pp = packed)
         {
-            nint address = (nint)pointer;
-            Parallel.For(0, chunks, chunk =>
-            {
-                int first = chunk * blocksPerChunk;
-                var input = new ReadOnlySpan<float>((float*)address, n);
-                Quantize(input, type, blockSize, packed, absmax, first, Math.Min(blocksPerChunk, nb - first), KernelIsaInfo.Best);
-            });
+            work.X = xp;
+            work.Packed = pp;
+            work.Absmax = ap;
+            work.Count = n;
+            work.PackedLength = packed.Length;
+            work.AbsmaxLength = nb;
+            work.Type = type;
+            work.BlockSize = blockSize;
+            work.RunChunks(nb, Math.Max(1, ChunkElements / blockSize));
         }
     }
 
@@ -201,5 +210,18 @@ internal static class FourBitQuantizeKernel
         var flip = (rank & Vector256.Create(0b10)) << 1;
         var sign = Vector256.LessThan(v, Vector256<float>.Zero).AsInt32() & Vector256.Create(0b1000);
         return (rank ^ flip) | sign;
+    }
+
+    /// <summary>Blocks [start, end) of <see cref="QuantizeParallel"/>; one instance per calling thread.</summary>
+    private sealed unsafe class QuantizeWork : ChunkedWork
+    {
+        public float* X, Absmax;
+        public byte* Packed;
+        public int Count, PackedLength, AbsmaxLength, BlockSize;
+        public QuantType Type;
+
+        protected override void Run(int start, int end) =>
+            Quantize(new ReadOnlySpan<float>(X, Count), Type, BlockSize, new Span<byte>(Packed, PackedLength),
+                new Span<float>(Absmax, AbsmaxLength), start, end - start, KernelIsaInfo.Best);
     }
 }

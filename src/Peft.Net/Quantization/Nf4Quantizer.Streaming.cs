@@ -1,13 +1,16 @@
 using System.Buffers;
 using Peft.Net.Core;
 using Peft.Net.Core.IO;
+using Peft.Net.Core.Kernels;
 
 namespace Peft.Net.Quantization;
 
 public static partial class Nf4Quantizer
 {
-    /// <summary>Elements widened to float32 at a time (a multiple of every blocksize): 1 MiB of scratch per thread.</summary>
+    /// <summary>Elements widened to float32 at a time (a multiple of every blocksize): 1 MiB of scratch per chunk.</summary>
     private const int StreamChunkElements = 1 << 18;
+
+    [ThreadStatic] private static StreamQuantizeWork? t_stream;
 
     /// <summary>
     /// Quantizes tensor <paramref name="name"/> of a safetensors file straight from its memory mapping, a chunk of
@@ -55,23 +58,23 @@ public static partial class Nf4Quantizer
         // Rounding to a narrower dtype than the file's is what loading with that dtype would have done first.
         bool round = original != DType.F32 && original != entry.DType;
         int chunks = (n + StreamChunkElements - 1) / StreamChunkElements;
-        int blocksPerChunk = StreamChunkElements / blockSize;
-        // Scratch comes from the shared pool: a model loads hundreds of tensors, and fresh 1 MiB arrays would pile up on
-        // the large-object heap between collections, raising the peak for nothing.
-        Parallel.For(0, chunks, () => ArrayPool<float>.Shared.Rent(StreamChunkElements), (chunk, _, scratch) =>
+        var work = t_stream ??= new StreamQuantizeWork();
+        work.File = file;
+        work.Name = name;
+        work.Packed = packed;
+        work.Absmax = absmax;
+        work.Count = n;
+        work.QuantType = quantType;
+        work.BlockSize = blockSize;
+        work.RoundTo = round ? original : null;
+        try
         {
-            // x: (count) float32 values of elements [start, start + count); every chunk starts on a block (and byte) boundary.
-            long start = (long)chunk * StreamChunkElements;
-            int count = (int)Math.Min(StreamChunkElements, n - start);
-            var x = scratch.AsSpan(0, count);
-            file.ReadAsFloat32(name, start, x);
-            if (round) RoundTo(original, x);
-            int firstBlock = chunk * blocksPerChunk;
-            int blocks = (count + blockSize - 1) / blockSize;
-            FourBitQuantizeKernel.Quantize(x, quantType, blockSize, packed.AsSpan((int)(start / 2), (count + 1) / 2),
-                absmax.AsSpan(firstBlock, blocks), 0, blocks, KernelIsaInfo.Best);
-            return scratch;
-        }, scratch => ArrayPool<float>.Shared.Return(scratch));
+            ParallelRunner.For(chunks, ParallelRunner.MaxThreads, work);
+        }
+        finally
+        {
+            work.Clear(); // the cached work must not keep the file or the arrays alive
+        }
         file.ReleasePages(name);
         try
         {
@@ -90,5 +93,55 @@ public static partial class Nf4Quantizer
             for (int i = 0; i < values.Length; i++) values[i] = (float)(Half)values[i];
         else
             for (int i = 0; i < values.Length; i++) values[i] = BFloat16.FromSingle(values[i]).ToSingle();
+    }
+
+    /// <summary>
+    /// Chunk i of the streaming quantization: elements [i·2^18, (i + 1)·2^18) widened into scratch, rounded if asked,
+    /// and quantized into their own blocks of the result. One instance per calling thread.
+    /// </summary>
+    /// <remarks>
+    /// Each chunk borrows its 1 MiB of scratch from the shared array pool and gives it back when done: a model loads
+    /// hundreds of tensors, and fresh 1 MiB arrays would pile up on the large-object heap between collections,
+    /// raising the peak for nothing, while the pool keeps one per thread, so steady state allocates nothing.
+    /// </remarks>
+    private sealed class StreamQuantizeWork : IParallelWork
+    {
+        public SafetensorsFile? File;
+        public string? Name;
+        public byte[] Packed = [];
+        public float[] Absmax = [];
+        public int Count, BlockSize;
+        public QuantType QuantType;
+        public DType? RoundTo;
+
+        public void Execute(int index)
+        {
+            // x: (count) float32 values of elements [start, start + count); every chunk starts on a block (and byte) boundary.
+            int start = index * StreamChunkElements;
+            int count = Math.Min(StreamChunkElements, Count - start);
+            var scratch = ArrayPool<float>.Shared.Rent(StreamChunkElements);
+            try
+            {
+                var x = scratch.AsSpan(0, count);
+                File!.ReadAsFloat32(Name!, start, x);
+                if (RoundTo is { } dtype) Nf4Quantizer.RoundTo(dtype, x);
+                int firstBlock = start / BlockSize;
+                int blocks = (count + BlockSize - 1) / BlockSize;
+                FourBitQuantizeKernel.Quantize(x, QuantType, BlockSize, Packed.AsSpan(start / 2, (count + 1) / 2),
+                    Absmax.AsSpan(firstBlock, blocks), 0, blocks, KernelIsaInfo.Best);
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(scratch);
+            }
+        }
+
+        public void Clear()
+        {
+            File = null;
+            Name = null;
+            Packed = [];
+            Absmax = [];
+        }
     }
 }

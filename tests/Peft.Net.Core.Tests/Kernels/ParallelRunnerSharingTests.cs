@@ -92,28 +92,7 @@ public class ParallelRunnerSharingTests
     }
 
     /// <summary>Runs <paramref name="bodies"/> on their own threads, started together; fails after a minute.</summary>
-    private static void RunTogether(params Action[] bodies)
-    {
-        var start = new Barrier(bodies.Length);
-        var errors = new Exception?[bodies.Length];
-        var threads = bodies.Select((body, i) => new Thread(() =>
-        {
-            start.SignalAndWait();
-            try
-            {
-                body();
-            }
-            catch (Exception e)
-            {
-                errors[i] = e;
-            }
-        }) { IsBackground = true }).ToArray();
-        foreach (var thread in threads) thread.Start();
-        foreach (var thread in threads)
-            Assert.True(thread.Join(TimeSpan.FromMinutes(1)), "A caller did not finish within a minute (deadlock?).");
-        foreach (var error in errors)
-            if (error is not null) throw new AggregateException(error);
-    }
+    private static void RunTogether(params Action[] bodies) => Concurrently.Run(TimeSpan.FromMinutes(1), bodies);
 
     // jobs × ItemsPerJob outputs of caller `caller`, run one job after another on the calling thread.
     private static void RunJobs(ProbeWork work, int caller, float[][] outputs, ref int completed)

@@ -1,7 +1,7 @@
 namespace Peft.Net.Core.Tests.Testing;
 
 /// <summary>Runs a body with <see cref="ComputeSettings.ThreadCount"/> set, restoring the previous count afterwards.</summary>
-internal static class WithThreads
+public static class WithThreads
 {
     public static T Run<T>(int threads, Func<T> body)
     {

@@ -29,7 +29,7 @@ public sealed class AdamW8bitTests(Xunit.Abstractions.ITestOutputHelper output)
     /// An independent reference of the same blockwise rules: dequantize every block to float32, update it, take the new
     /// block absmax, requantize by a linear scan for the nearest map entry (ties to the even index) and the sign fix.
     /// </summary>
-    private static void ReferenceStep(float[] p, float[] g, byte[] c1, byte[] c2, float[] a1, float[] a2, long t, double lr, double wd)
+    internal static void ReferenceStep(float[] p, float[] g, byte[] c1, byte[] c2, float[] a1, float[] a2, long t, double lr, double wd)
     {
         var q1 = DynamicMap8.Values;
         var q2 = DynamicMap8.UnsignedValues;
