@@ -6,7 +6,9 @@
 # vocabulary 4096) with random weights from seed 0; prompt 128 random ids, 128 new tokens, no early stop. Each run
 # does one warm-up generation and 5 timed ones and reports the median decode rate (new tokens after the first, over
 # the time from the first to the last) and prefill time. ROUNDS rounds, the side that starts alternating; prints every
-# round, then the medians over the rounds and ours / TorchSharp (goal, issue 17: ≥ 1.5).
+# round, then the medians over the rounds and ours / TorchSharp (goal, issue 17: ≥ 1.5). A decode step reads every
+# weight once, so the engine's line also gives its weight stream (bytes per token × tokens/s) beside the rate at which
+# this machine reads memory on the same threads (`peft bench decode`'s read probe): the ceiling for either side.
 #
 # Usage: benchmarks/peers/torchsharp_decode_ratio.sh [--rounds 3] [--threads "1 2"] [flags of both sides: --model DIR,
 #   --dim/--layers/--heads/--kv-heads/--ffn/--vocab, --seed, --prompt-tokens 128, --new-tokens 128, --repeats 5]
@@ -36,6 +38,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
       rate=$(key tokens_per_s <<<"$json"); prefill=$(key prefill_ms <<<"$json")
       echo "$threads $side $rate $prefill" >>"$log"
       out+=$(printf '  %s %.1f tokens/s (prefill %.1f ms)' "$side" "$rate" "$prefill")
+      # The engine also reports the weights it streams per second against what this machine reads (the ceiling).
+      [[ $side == engine ]] && out+=$(printf ' [weights %.1f GB/s; memory reads %.1f GB/s]' \
+        "$(key weight_gb_per_s <<<"$json")" "$(key read_gb_per_s <<<"$json")")
     done
     echo "$out"
   done

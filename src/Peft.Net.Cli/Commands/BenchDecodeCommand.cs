@@ -67,6 +67,9 @@ internal static class BenchDecodeCommand
         double prefillMs = Median(runs.Select(x => x.PrefillMs));
         double totalMs = Median(runs.Select(x => x.TotalMs));
         string kernel = Gemm.BestPath.ToString();
+        long weightBytes = WeightBytesPerToken(model);
+        double weightGbPerSecond = weightBytes * decodeTokensPerSecond / 1e9;
+        double readGbPerSecond = ReadBandwidth.Measure();
         if (json)
         {
             JsonOutput.WriteObject(console.Out, w =>
@@ -82,6 +85,9 @@ internal static class BenchDecodeCommand
                 w.WriteNumber("repeats", s.Repeats);
                 w.WriteString("model", s.ModelPath ?? "random");
                 w.WriteString("kernel", kernel);
+                w.WriteNumber("weight_bytes_per_token", weightBytes);
+                w.WriteNumber("weight_gb_per_s", weightGbPerSecond);
+                w.WriteNumber("read_gb_per_s", readGbPerSecond);
             });
         }
         else
@@ -89,8 +95,23 @@ internal static class BenchDecodeCommand
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"decode {s.ModelPath ?? "random model"}: {decodeTokensPerSecond:F1} tokens/s after a {prefillMs:F1} ms prefill of {s.PromptTokens} ids "
                 + $"({s.NewTokens} new tokens, {totalMs:F0} ms in all; medians of {s.Repeats}), {ComputeSettings.ThreadCount} threads, GEMM kernel {kernel}"));
+            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"weights read per token: {weightBytes / 1e6:F1} MB, so {weightGbPerSecond:F1} GB/s; this machine reads memory at {readGbPerSecond:F1} GB/s on {ComputeSettings.ThreadCount} threads"));
         }
         return CliAction.Success;
+    }
+
+    /// <summary>
+    /// Bytes of weights one decode step reads: every parameter once, except the input embedding table, of which a
+    /// step reads one row (unless lm_head is tied to it, when the head reads all of it).
+    /// </summary>
+    private static long WeightBytesPerToken(LlamaForCausalLM model)
+    {
+        long bytes = 0;
+        foreach (var (name, parameter) in model.NamedParameters())
+            if (model.Config.TieWordEmbeddings || !name.EndsWith("embed_tokens.weight", StringComparison.Ordinal))
+                bytes += (long)parameter.Count * parameter.DType.SizeOf();
+        return bytes;
     }
 
     private static LlamaForCausalLM RandomModel(LlamaConfig config, int seed)

@@ -47,13 +47,12 @@ internal static unsafe class GemmDotDriver<TVector>
                     int rows = Math.Min(GemmDotKernel.Rows, m1 - i);
                     float* a = problem.A + i * lda + p0;
                     float* c = problem.C + i * ldc + j0;
-                    int j = 0;
-                    if (rows == 1) // a single row of A (matrix-vector): eight columns share each loaded A vector
-                        for (; j <= nb - GemmDotKernel.RowColumns; j += GemmDotKernel.RowColumns)
-                            GemmDotKernel.Row<TVector>(kb, a, bt + j * ldb, ldb, c + j, accumulate);
-                    for (; j < nb; j += GemmDotKernel.Columns)
-                        GemmDotKernel.Tile<TVector>(kb, a, lda, bt + j * ldb, ldb, c + j, ldc,
-                            rows, Math.Min(GemmDotKernel.Columns, nb - j), accumulate);
+                    if (rows == 1) // a single row of A (matrix-vector): Bᵀ streamed row after row
+                        GemmDotKernel.Row<TVector>(kb, a, bt, ldb, c, nb, accumulate);
+                    else
+                        for (int j = 0; j < nb; j += GemmDotKernel.Columns)
+                            GemmDotKernel.Tile<TVector>(kb, a, lda, bt + j * ldb, ldb, c + j, ldc,
+                                rows, Math.Min(GemmDotKernel.Columns, nb - j), accumulate);
                 }
             }
         }

@@ -16,49 +16,36 @@ internal static unsafe class GemmDotKernel
     /// <summary>Rows of Bᵀ (columns of C) per tile.</summary>
     public const int Columns = 4;
 
-    /// <summary>Rows of Bᵀ (columns of C) per <see cref="Row"/> call.</summary>
-    public const int RowColumns = 8;
-
-    // a: (1, K)    bt: (8, K) stride ldb    c: (1, 8)
+    // a: (1, K)    bt: (cols, K) stride ldb    c: (1, cols)
     /// <summary>
-    /// The matrix-vector case (one row of A, as in decoding): c[j] (+)= Σ_p a[p]·bt[j·ldb + p] for 8 rows of Bᵀ, each
-    /// loaded A vector shared by eight fused multiply-adds. Every element is computed by the same operations, in the
-    /// same order, as in <see cref="Tile{TVector}"/> (lane-wise fused sums, <c>Sum</c>, then the K tail), so a row gets
-    /// the same bits whichever kernel computes it.
+    /// The matrix-vector case (one row of A, as in decoding), bound by reading Bᵀ: c[j] (+)= Σ_p a[p]·bt[j·ldb + p],
+    /// one row of Bᵀ after the other, so memory is read as one sequential stream (the hardware prefetcher keeps up
+    /// with that better than with several interleaved rows); four accumulators hide the fused multiply-add latency,
+    /// and A stays in L1. Each element depends only on its own row of Bᵀ, so any split of the columns gives the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Row<TVector>(int k, float* a, float* bt, nint ldb, float* c, bool accumulate)
+    public static void Row<TVector>(int k, float* a, float* bt, nint ldb, float* c, int cols, bool accumulate)
         where TVector : struct, IFloatVector<TVector>
     {
-        float* b0 = bt, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb, b4 = b3 + ldb, b5 = b4 + ldb, b6 = b5 + ldb, b7 = b6 + ldb;
-        TVector s0 = TVector.Zero, s1 = TVector.Zero, s2 = TVector.Zero, s3 = TVector.Zero;
-        TVector s4 = TVector.Zero, s5 = TVector.Zero, s6 = TVector.Zero, s7 = TVector.Zero;
-        int width = TVector.Count, p = 0;
-        for (; p <= k - width; p += width)
+        int width = TVector.Count;
+        for (int j = 0; j < cols; j++)
         {
-            TVector x = TVector.Load(ref a[p]);
-            s0 = TVector.FusedMultiplyAdd(x, TVector.Load(ref b0[p]), s0);
-            s1 = TVector.FusedMultiplyAdd(x, TVector.Load(ref b1[p]), s1);
-            s2 = TVector.FusedMultiplyAdd(x, TVector.Load(ref b2[p]), s2);
-            s3 = TVector.FusedMultiplyAdd(x, TVector.Load(ref b3[p]), s3);
-            s4 = TVector.FusedMultiplyAdd(x, TVector.Load(ref b4[p]), s4);
-            s5 = TVector.FusedMultiplyAdd(x, TVector.Load(ref b5[p]), s5);
-            s6 = TVector.FusedMultiplyAdd(x, TVector.Load(ref b6[p]), s6);
-            s7 = TVector.FusedMultiplyAdd(x, TVector.Load(ref b7[p]), s7);
+            float* b = bt + j * ldb;
+            TVector s0 = TVector.Zero, s1 = TVector.Zero, s2 = TVector.Zero, s3 = TVector.Zero;
+            int p = 0;
+            for (; p <= k - 4 * width; p += 4 * width)
+            {
+                s0 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p]), TVector.Load(ref b[p]), s0);
+                s1 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p + width]), TVector.Load(ref b[p + width]), s1);
+                s2 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p + 2 * width]), TVector.Load(ref b[p + 2 * width]), s2);
+                s3 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p + 3 * width]), TVector.Load(ref b[p + 3 * width]), s3);
+            }
+            for (; p <= k - width; p += width)
+                s0 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p]), TVector.Load(ref b[p]), s0);
+            float sum = TVector.Sum((s0 + s1) + (s2 + s3));
+            for (; p < k; p++) sum += a[p] * b[p]; // K tail
+            c[j] = accumulate ? c[j] + sum : sum;
         }
-        float r0 = TVector.Sum(s0), r1 = TVector.Sum(s1), r2 = TVector.Sum(s2), r3 = TVector.Sum(s3);
-        float r4 = TVector.Sum(s4), r5 = TVector.Sum(s5), r6 = TVector.Sum(s6), r7 = TVector.Sum(s7);
-        for (; p < k; p++) // K tail
-        {
-            float x = a[p];
-            r0 += x * b0[p]; r1 += x * b1[p]; r2 += x * b2[p]; r3 += x * b3[p];
-            r4 += x * b4[p]; r5 += x * b5[p]; r6 += x * b6[p]; r7 += x * b7[p];
-        }
-        if (accumulate)
-        {
-            r0 += c[0]; r1 += c[1]; r2 += c[2]; r3 += c[3]; r4 += c[4]; r5 += c[5]; r6 += c[6]; r7 += c[7];
-        }
-        c[0] = r0; c[1] = r1; c[2] = r2; c[3] = r3; c[4] = r4; c[5] = r5; c[6] = r6; c[7] = r7;
     }
 
     // a: (≥ rows, K) stride lda    bt: (≥ cols, K) stride ldb    c: (rows, cols) stride ldc

@@ -26,6 +26,12 @@ public sealed class BenchDecodeCommandTests
         // One run: the rate is the 8 tokens after the first over the time after the prefill.
         Assert.Equal(8 / ((total - prefill) / 1e3), rate, 0.02 * rate);
         Assert.Equal(rate, root.GetProperty("best_tokens_per_s").GetDouble());
+        // Weights a step reads: per layer q, o 32×32, k, v 32×16, gate, up, down 32×64 and two norms of 32; the
+        // final norm; lm_head 300×32 (untied: of the embedding table a step reads one row, not counted).
+        const long floats = 2 * (2 * 32 * 32 + 2 * 32 * 16 + 3 * 32 * 64 + 2 * 32) + 32 + 300 * 32;
+        Assert.Equal(4 * floats, root.GetProperty("weight_bytes_per_token").GetInt64());
+        Assert.Equal(4 * floats * rate / 1e9, root.GetProperty("weight_gb_per_s").GetDouble(), 1e-6 * rate);
+        Assert.True(root.GetProperty("read_gb_per_s").GetDouble() > 0, result.Out);
     }
 
     [Fact]
@@ -37,6 +43,7 @@ public sealed class BenchDecodeCommandTests
         Assert.StartsWith($"decode {FixtureModel}: ", result.Out);
         Assert.Contains("prefill of 20 ids (6 new tokens", result.Out);
         Assert.Contains("medians of 2), 2 threads, GEMM kernel ", result.Out);
+        Assert.Contains("this machine reads memory at ", result.Out);
     }
 
     [Theory]

@@ -106,11 +106,11 @@ public class GemmTests
     }
 
     [Fact]
-    public void A_matrix_vector_product_matches_the_reference_and_the_rows_of_a_taller_product_bit_for_bit()
+    public void A_matrix_vector_product_matches_the_reference_and_does_not_depend_on_the_thread_count()
     {
-        // One row of A against B stored (N, K), as in decoding: the single-row kernel (8 columns at a time, the
-        // 4-column tile for the rest). Row 0 of a 3-row product runs on the 2-row tile, row 2 on the single-row
-        // kernel: both must give a row the same bits, and any thread count the same bits.
+        // One row of A against B stored (N, K), as in decoding: the single-row kernel, which streams B row by row.
+        // Any thread count gives the same bits, and so does the last row of a 3-row product (rows 0 and 1 run on
+        // the 2-row tile, row 2 on the single-row kernel); row 0 is only close, the tile sums in another order.
         var random = new TensorRandom(31);
         foreach (var (n, k) in new[] { (8, 8), (17, 33), (40, 512), (1000, 300), (4099, 517) })
         foreach (bool accumulate in new[] { false, true })
@@ -123,7 +123,7 @@ public class GemmTests
             Gemm.Multiply(a.AsSpan(0, k), false, b, true, onParallel, 1, n, k, accumulate, GemmKernelPath.Auto, threads: 3);
             TensorAssert.BitEqual(one, onParallel, what + ": 1 vs 3 threads");
             Gemm.Multiply(a, false, b, true, three, 3, n, k, accumulate, GemmKernelPath.Auto, threads: 2);
-            TensorAssert.BitEqual(one, three.AsSpan(0, n).ToArray(), what + ": row 0 of a 3-row product");
+            GemmTestData.AssertClose(one, three.AsSpan(0, n).ToArray(), k, what + ": row 0 of a 3-row product");
             float[] last = start[(2 * n)..];
             Gemm.Multiply(a.AsSpan(2 * k, k), false, b, true, last, 1, n, k, accumulate, GemmKernelPath.Auto, threads: 1);
             TensorAssert.BitEqual(last, three.AsSpan(2 * n, n).ToArray(), what + ": row 2 of a 3-row product");
