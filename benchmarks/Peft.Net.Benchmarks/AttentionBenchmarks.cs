@@ -20,7 +20,8 @@ public class AttentionBenchmarks
 {
     private const int Batch = 4, Heads = 8, Length = 256, HeadDim = 64;
 
-    private AttentionShape _shape, _timeFirst;
+    private AttentionShape _shape, _timeFirst, _decodeStep;
+    private float[] _decodeQ = [], _decodeOutput = [], _decodeLogSumExp = [];
     private float[] _q = [], _k = [], _v = [], _dOutput = [];
     private float[] _output = [], _logSumExp = [], _dq = [], _dk = [], _dv = [];
 
@@ -43,7 +44,17 @@ public class AttentionBenchmarks
         _dq = new float[_shape.QueryCount];
         _dk = new float[_shape.KeyCount];
         _dv = new float[_shape.KeyCount];
+        _decodeStep = _timeFirst with { QueryLength = 1 };
+        _decodeQ = Tensor.Normal([_decodeStep.QueryCount], 0, 1, random).ToArray();
+        _decodeOutput = new float[_decodeStep.QueryCount];
+        _decodeLogSumExp = new float[_decodeStep.RowCount];
     }
+
+    [Benchmark(Baseline = true), BenchmarkCategory("DecodeStep")]
+    public void ReferenceDecodeStep() => AttentionReference.Forward(_decodeQ, _k, _v, _decodeOutput, _decodeStep);
+
+    [Benchmark, BenchmarkCategory("DecodeStep")]
+    public void FusedDecodeStep() => AttentionKernels.Forward(_decodeQ, _k, _v, _decodeOutput, _decodeLogSumExp, _decodeStep);
 
     [Benchmark(Baseline = true), BenchmarkCategory("Forward")]
     public void ReferenceForward() => AttentionReference.Forward(_q, _k, _v, _output, _shape);

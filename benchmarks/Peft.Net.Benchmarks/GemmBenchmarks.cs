@@ -5,7 +5,8 @@ namespace Peft.Net.Benchmarks;
 
 /// <summary>
 /// The float32 GEMM C[M, N] = A[M, K]·B[K, N] at 1024³ and at the shapes of a small Llama layer with M = 1024
-/// tokens: attention projections (512×512), MLP up/down (512↔1376) and LoRA rank-8 down/up products.
+/// tokens: attention projections (512×512), MLP up/down (512↔1376) and LoRA rank-8 down/up products; and the
+/// matrix-vector products of one decode step (M = 1: MLP up/down and a 4096-token head), bound by reading B.
 /// Compare with benchmarks/peers/gemm_peer.py (torch.mm) through benchmarks/peers/gemm_ratio.sh.
 /// </summary>
 [MemoryDiagnoser]
@@ -14,7 +15,7 @@ public class GemmBenchmarks
     private float[] _a = [], _b = [], _c = [];
 
     /// <summary>"M×N×K".</summary>
-    [Params("1024x1024x1024", "1024x512x512", "1024x1376x512", "1024x512x1376", "1024x8x512", "1024x512x8")]
+    [Params("1024x1024x1024", "1024x512x512", "1024x1376x512", "1024x512x1376", "1024x8x512", "1024x512x8", "1x1376x512", "1x512x1376", "1x4096x512")]
     public string Shape { get; set; } = "1024x1024x1024";
 
     private int M => int.Parse(Shape.Split('x')[0]);
