@@ -59,7 +59,7 @@ internal static unsafe class GemmPacking
     }
 
     // src: (count, ≥ kc) with row stride ld → dst: (kc, width), dst[p, r] = src[r, p], zero for count ≤ r < width
-    /// <summary>Transposes <paramref name="count"/> rows of length kc into a (kc, width) panel, 4×4 blocks at a time.</summary>
+    /// <summary>Transposes <paramref name="count"/> rows of length kc into a (kc, width) panel, 4×4 blocks at a time, then 2×4.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackRows(float* src, nint ld, int count, int kc, int width, float* dst)
     {
@@ -83,6 +83,29 @@ internal static unsafe class GemmPacking
                 {
                     float* d = dst + p * width + r;
                     d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
+                }
+            }
+        if (Sse.IsSupported)
+            for (; r <= count - 2; r += 2) // a pair of rows (rows 4 and 5 of a 6-row A panel): 2×4 blocks
+            {
+                float* s0 = src + r * ld, s1 = s0 + ld;
+                int p = 0;
+                for (; p <= kc - 4; p += 4)
+                {
+                    var x = Sse.LoadVector128(s0 + p);
+                    var y = Sse.LoadVector128(s1 + p);
+                    var low = Sse.UnpackLow(x, y);   // x[0] y[0] x[1] y[1]
+                    var high = Sse.UnpackHigh(x, y); // x[2] y[2] x[3] y[3]
+                    float* d = dst + p * width + r;
+                    Sse.StoreLow(d, low);
+                    Sse.StoreHigh(d + width, low);
+                    Sse.StoreLow(d + 2 * width, high);
+                    Sse.StoreHigh(d + 3 * width, high);
+                }
+                for (; p < kc; p++)
+                {
+                    float* d = dst + p * width + r;
+                    d[0] = s0[p]; d[1] = s1[p];
                 }
             }
         for (; r < count; r++)
