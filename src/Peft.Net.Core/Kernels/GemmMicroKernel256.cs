@@ -20,6 +20,13 @@ internal readonly unsafe struct GemmMicroKernel256 : IGemmMicroKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, bool accumulate)
     {
+        // The C tile is read (when accumulating) and written only after the k loop, thousands of cycles from now:
+        // ask for its lines first, so that a tile evicted since the last KC block is back in L1 by then.
+        for (int r = 0; r < 6; r++)
+        {
+            Sse.Prefetch0(c + r * ldc);
+            Sse.Prefetch0(c + r * ldc + 15);
+        }
         Vector256<float> c0_0 = default, c0_1 = default;
         Vector256<float> c1_0 = default, c1_1 = default;
         Vector256<float> c2_0 = default, c2_1 = default;
