@@ -32,6 +32,11 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(in GemmProblem problem, int j0, int nc, int p0, int kc, int nr, float* dst, GemmWorkspace workspace)
     {
+        if (problem.Weight is null && !problem.TransB) // B: (K, N): sweep its rows once, in order
+        {
+            PackRowSegments(problem.B + (nint)p0 * problem.N + j0, problem.N, nc, kc, nr, dst);
+            return;
+        }
         for (int j = 0; j < nc; j += nr, dst += kc * nr)
         {
             int cols = Math.Min(nr, nc - j);
@@ -54,6 +59,37 @@ internal static unsafe class GemmPacking
                 weight.DecodeTile(p0, kc, j0 + j, cols, new Span<float>(dst, kc * nr), nr);
                 if (cols < nr)
                     for (int p = 0; p < kc; p++) new Span<float>(dst + p * nr + cols, nr - cols).Clear();
+            }
+        }
+    }
+
+    // src: (kc, ≥ nc) with row stride ld → dst: ⌈nc / nr⌉ panels of (kc, nr); panel j holds columns j·nr .. j·nr + nr,
+    // zero past nc
+    /// <summary>
+    /// Packs a (kc × nc) block of a row-major B into NR-column panels row by row: each row segment of B is read once,
+    /// in order (a sequential stream, which a cold weight streams from memory at full speed), and its NR-float pieces
+    /// go to the panels. Panel by panel, the same block is read as NR-float pieces K·4 bytes apart, a stride that
+    /// defeats the caches and the prefetcher when B is not already cached.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackRowSegments(float* src, nint ld, int nc, int kc, int nr, float* dst)
+    {
+        int fullPanels = nc / nr, tail = nc - fullPanels * nr;
+        nint panelStride = (nint)kc * nr;
+        for (int p = 0; p < kc; p++)
+        {
+            float* s = src + p * ld, d = dst + p * nr;
+            for (int j = 0; j < fullPanels; j++, s += nr, d += panelStride)
+            {
+                int c = 0;
+                for (; c <= nr - 8; c += 8) Vector256.Store(Vector256.Load(s + c), d + c);
+                for (; c < nr; c++) d[c] = s[c];
+            }
+            if (tail > 0)
+            {
+                int c = 0;
+                for (; c < tail; c++) d[c] = s[c];
+                for (; c < nr; c++) d[c] = 0;
             }
         }
     }
