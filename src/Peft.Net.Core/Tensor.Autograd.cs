@@ -32,6 +32,24 @@ public sealed partial class Tensor
     }
 
     /// <summary>
+    /// The gradient buffer for a backward kernel that writes every element of it: when this tensor has no gradient
+    /// yet, the buffer is created without zero-filling and <paramref name="overwrite"/> is true, and the kernel must
+    /// store (not add) every element; otherwise it is <see cref="GradBuffer"/> and the kernel adds.
+    /// </summary>
+    internal Span<float> GradBufferToWrite(out bool overwrite)
+    {
+        overwrite = Grad is null;
+        if (overwrite)
+        {
+            var pool = t_passPool;
+            Grad = pool is null
+                ? new Tensor(GC.AllocateUninitializedArray<float>(Count), 0, (int[])_shape.Clone(), DType.F32)
+                : new Tensor(pool.Rent(Count, zeroed: false), 0, (int[])_shape.Clone(), DType.F32) { IsRecyclableGradient = Node is not null };
+        }
+        return Grad!.AsSpan();
+    }
+
+    /// <summary>
     /// Adds <paramref name="gradient"/> (this tensor's shape, F32) into <see cref="Grad"/>. With
     /// <paramref name="handOver"/> the caller gives the buffer away (it will not read or write it again): when this
     /// tensor has no gradient yet, the buffer becomes its gradient without a copy.

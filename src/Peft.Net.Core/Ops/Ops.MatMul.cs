@@ -49,11 +49,12 @@ public static partial class Ops
             var bv = b.AsSpan();
             if (a.RequiresGrad)
             {
-                var ga = a.GradBuffer();
+                // A fresh gradient buffer is written, not added to: every element is stored once, so it needs no zeroing.
+                var ga = a.GradBufferToWrite(out bool overwriteA);
                 if (sharedB && !transposeA)
                 {
                     // dA[BM, K] += dC[BM, N] · op(B)ᵀ
-                    Gemm.Multiply(gv, false, bv, !transposeB, ga, batch * m, k, n, accumulate: true);
+                    Gemm.Multiply(gv, false, bv, !transposeB, ga, batch * m, k, n, accumulate: !overwriteA);
                 }
                 else
                     for (int i = 0; i < batch; i++)
@@ -61,20 +62,21 @@ public static partial class Ops
                         var bi = bv.Slice(i * bSize, k * n);
                         var gi = gv.Slice(i * cSize, cSize);
                         if (!transposeA) // dA[M,K] += dC[M,N] · op(B)ᵀ
-                            Gemm.Multiply(gi, false, bi, !transposeB, ga.Slice(i * aSize, aSize), m, k, n, accumulate: true);
+                            Gemm.Multiply(gi, false, bi, !transposeB, ga.Slice(i * aSize, aSize), m, k, n, accumulate: !overwriteA);
                         else // dA[K,M] += op(B)[K,N] · dC[M,N]ᵀ
-                            Gemm.Multiply(bi, transposeB, gi, true, ga.Slice(i * aSize, aSize), k, m, n, accumulate: true);
+                            Gemm.Multiply(bi, transposeB, gi, true, ga.Slice(i * aSize, aSize), k, m, n, accumulate: !overwriteA);
                     }
             }
             if (b.RequiresGrad)
             {
-                var gb = b.GradBuffer();
+                var gb = b.GradBufferToWrite(out bool overwriteB);
+                if (overwriteB && batch == 0) gb.Clear(); // no batch writes a shared B's gradient: it is zero
                 if (sharedB && !transposeA)
                 {
                     if (!transposeB) // dB[K,N] += A[BM,K]ᵀ · dC[BM,N]
-                        Gemm.Multiply(av, true, gv, false, gb, k, n, batch * m, accumulate: true);
+                        Gemm.Multiply(av, true, gv, false, gb, k, n, batch * m, accumulate: !overwriteB);
                     else // dB[N,K] += dC[BM,N]ᵀ · A[BM,K]
-                        Gemm.Multiply(gv, true, av, false, gb, n, k, batch * m, accumulate: true);
+                        Gemm.Multiply(gv, true, av, false, gb, n, k, batch * m, accumulate: !overwriteB);
                 }
                 else
                     for (int i = 0; i < batch; i++)
@@ -82,10 +84,11 @@ public static partial class Ops
                         var ai = av.Slice(i * aSize, aSize);
                         var gi = gv.Slice(i * cSize, cSize);
                         var gbi = gb.Slice(i * bSize, k * n);
+                        bool accumulateB = !overwriteB || (bSize == 0 && i > 0); // a shared B sums every batch's product
                         if (!transposeB) // dB[K,N] += op(A)ᵀ[K,M] · dC[M,N]
-                            Gemm.Multiply(ai, !transposeA, gi, false, gbi, k, n, m, accumulate: true);
+                            Gemm.Multiply(ai, !transposeA, gi, false, gbi, k, n, m, accumulate: accumulateB);
                         else // dB[N,K] += dC[M,N]ᵀ · op(A)[M,K]
-                            Gemm.Multiply(gi, true, ai, transposeA, gbi, n, k, m, accumulate: true);
+                            Gemm.Multiply(gi, true, ai, transposeA, gbi, n, k, m, accumulate: accumulateB);
                     }
             }
         }, a, b);
