@@ -84,7 +84,15 @@ public class LoraLinear : nn.Module<Tensor, Tensor>, ILoraModule
     public LoraAdapterOptions GetOptions(string adapterName) => _adapters[adapterName];
 
     /// <inheritdoc/>
-    public void AddAdapter(string adapterName, LoraAdapterOptions options, Generator? generator = null)
+    public void AddAdapter(string adapterName, LoraAdapterOptions options, Generator? generator = null) =>
+        AddAdapter(adapterName, options, generator, rewriteBase: true);
+
+    /// <summary>
+    /// <see cref="AddAdapter(string, LoraAdapterOptions, Generator?)"/>; with <paramref name="rewriteBase"/> false a
+    /// PiSSA adapter gets zero A and B and the base is left alone (loading a "pissa" folder: the file's A and B are
+    /// copied in, then <see cref="PissaBaseRewrite"/> rewrites the base, so a folder that does not fit changes nothing).
+    /// </summary>
+    internal void AddAdapter(string adapterName, LoraAdapterOptions options, Generator? generator, bool rewriteBase)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (_forceDora) options = options with { UseDora = true };
@@ -95,7 +103,9 @@ public class LoraLinear : nn.Module<Tensor, Tensor>, ILoraModule
                 throw new NotSupportedException(
                     $"PiSSA adapter '{adapterName}': PiSSA needs a float base weight (as in PEFT), and this base is a {_base.GetType().Name}; initialise PiSSA on the float model, then quantize the residual.");
             options.Validate(adapterName);
-            pissa = PissaInitialization.Factors(floatBase.weight!, options, generator, adapterName);   // before anything changes
+            if (!rewriteBase && options.PissaNiter is not null)
+                throw new ArgumentException($"PiSSA adapter '{adapterName}': a deferred base rewrite needs the exact \"pissa\" (a randomized SVD depends on the generator's state now).");
+            if (rewriteBase) pissa = PissaInitialization.Factors(floatBase.weight!, options, generator, adapterName);   // before anything changes
         }
         bool first = _adapters.Add(adapterName, options);
         var weight = _base is Linear l ? l.weight! : null;
@@ -106,6 +116,11 @@ public class LoraLinear : nn.Module<Tensor, Tensor>, ILoraModule
             var a = nn.Linear(InFeatures, options.Rank, hasBias: false, device: device, dtype: dtype);
             var b = nn.Linear(options.Rank, OutFeatures, hasBias: false, device: device, dtype: dtype);
             if (pissa is var (pissaA, pissaB)) PissaInitialization.Write(weight!, a.weight!, b.weight!, pissaA, pissaB, options.Scaling);
+            else if (options.Init == LoraInit.PiSSA)
+            {
+                a.weight!.zero_();   // deferred PiSSA: the loaded file's A and B take their place
+                b.weight!.zero_();
+            }
             else LoraInitialization.Apply(a.weight!, b.weight!, options, InFeatures, generator);
             _dropout.Add(adapterName, options.Dropout > 0 ? nn.Dropout(options.Dropout) : nn.Identity());
             _a.Add(adapterName, a);

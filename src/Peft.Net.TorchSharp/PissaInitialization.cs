@@ -29,13 +29,32 @@ internal static class PissaInitialization
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        long n = weight.shape[0], k = weight.shape[1], r = loraA.shape[0];
-        var aValues = tensor(a, [r, k]).to(weight.device);
-        var bValues = tensor(b, [n, r]).to(weight.device);
+        var (aValues, bValues) = Values(weight, a, b, loraA.shape[0]);
         loraA.copy_(aValues);
         loraB.copy_(bValues);
-        weight.copy_(weight.to(ScalarType.Float32) - scaling * bValues.matmul(aValues));
+        Subtract(weight, aValues, bValues, scaling);
     }
+
+    // weight: (N, K) ← W − scaling·B·A, A (R, K) and B (N, R) from Factors: the base rewrite alone, for a PiSSA folder
+    // whose saved A and B are loaded into the layer instead (the residual depends on the SVD only, as in PEFT)
+    public static void WriteResidual(Tensor weight, float[] a, float[] b, int rank, float scaling)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var (aValues, bValues) = Values(weight, a, b, rank);
+        Subtract(weight, aValues, bValues, scaling);
+    }
+
+    // a → (R, K), b → (N, R) float32 on the weight's device
+    private static (Tensor A, Tensor B) Values(Tensor weight, float[] a, float[] b, long r)
+    {
+        long n = weight.shape[0], k = weight.shape[1];
+        return (tensor(a, [r, k]).to(weight.device), tensor(b, [n, r]).to(weight.device));
+    }
+
+    // weight: (N, K) ← W − scaling·B·A, in float32, cast back to the weight's dtype
+    private static void Subtract(Tensor weight, Tensor aValues, Tensor bValues, float scaling) =>
+        weight.copy_(weight.to(ScalarType.Float32) - scaling * bValues.matmul(aValues));
 
     // 63 random bits drawn from the generator (TorchSharp's default one when null)
     private static ulong Seed(Generator? generator)

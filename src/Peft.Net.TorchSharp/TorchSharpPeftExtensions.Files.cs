@@ -45,6 +45,12 @@ public static partial class TorchSharpPeftExtensions
     /// missing or unexpected key or shape mismatch is an error listing them, and the model is left as it was), and
     /// copies the values.
     /// </summary>
+    /// <remarks>
+    /// A <c>"pissa"</c> folder rewrites each adapted base to PiSSA's residual <c>W − scaling·B₀·A₀</c> of its SVD, as
+    /// PEFT's <c>from_pretrained</c> does; the SVDs run on the untouched bases and the rewrite comes last, after the
+    /// file's tensors are checked and copied, so a folder that is refused (a key, a shape, a rank its weight's SVD does
+    /// not have) leaves every base weight bit for bit as it was.
+    /// </remarks>
     /// <param name="model">The base model (or a model that already has other adapters).</param>
     /// <param name="directory">The adapter folder.</param>
     /// <param name="adapterName">The name to give the adapter.</param>
@@ -70,16 +76,28 @@ public static partial class TorchSharpPeftExtensions
         bool hadAdapters = TorchPeftState.Find(model)?.Configs.Count > 0;
         try
         {
-            AddAdapterCore(model, config, adapterName, seed: 0);
+            AddAdapterCore(model, config, adapterName, seed: 0, deferPissaRewrite: true);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
         {
             RemoveAdapter(model, adapterName, hadAdapters);
-            throw new AdapterFormatException(configPath, $"cannot apply this adapter to the {model.GetType().Name}: {e.Message}", e);
+            throw CannotApply(model, configPath, e);
         }
         try
         {
-            CopyAdapterTensors(model, file, adapterName, weightsPath);
+            // Everything that can refuse the folder runs before the first write: the file's keys and shapes, then the SVDs.
+            var targets = CheckAdapterTensors(model, file, adapterName, weightsPath);
+            List<PissaBaseRewrite.LayerFactors> pissa;
+            try
+            {
+                pissa = PissaBaseRewrite.Factors(model, adapterName);
+            }
+            catch (ArgumentException e)
+            {
+                throw CannotApply(model, configPath, e);
+            }
+            CopyAdapterTensors(file, targets);
+            PissaBaseRewrite.Apply(pissa, adapterName);
         }
         catch
         {
@@ -111,7 +129,11 @@ public static partial class TorchSharpPeftExtensions
             state.Active = state.Configs.Keys.FirstOrDefault();
     }
 
-    private static void CopyAdapterTensors(nn.Module model, SafetensorsFile file, string adapterName, string weightsPath)
+    private static AdapterFormatException CannotApply(nn.Module model, string configPath, Exception e) =>
+        new(configPath, $"cannot apply this adapter to the {model.GetType().Name}: {e.Message}", e);
+
+    /// <summary>The model's tensors of the adapter by file key, once the file's keys, shapes and dtypes are exactly theirs.</summary>
+    private static Dictionary<string, Tensor> CheckAdapterTensors(nn.Module model, SafetensorsFile file, string adapterName, string weightsPath)
     {
         var expected = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (key, tensor) in model.state_dict())
@@ -126,6 +148,11 @@ public static partial class TorchSharpPeftExtensions
         var unsupported = file.Entries.Where(e => expected.ContainsKey(e.Name) && !(e.IsSupported && e.DType.IsFloatingPoint()))
             .Select(e => $"{e.Name} ({e.DTypeName})").ToList();
         AdapterFit.ThrowIfProblems(weightsPath, adapterName, missing, unexpected, mismatched, unsupported);
+        return expected;
+    }
+
+    private static void CopyAdapterTensors(SafetensorsFile file, Dictionary<string, Tensor> expected)
+    {
         using var _ = torch.no_grad();
         foreach (var (fileKey, target) in expected)
         {

@@ -141,7 +141,9 @@ public static partial class TorchSharpPeftExtensions
         return model;
     }
 
-    internal static void AddAdapterCore(nn.Module model, LoraConfig config, string adapterName, ulong seed)
+    // deferPissaRewrite (loading a folder): PiSSA layers leave their base alone and get zero A and B; the caller
+    // rewrites the bases with PissaBaseRewrite once the file's tensors are in.
+    internal static void AddAdapterCore(nn.Module model, LoraConfig config, string adapterName, ulong seed, bool deferPissaRewrite = false)
     {
         if (string.IsNullOrEmpty(adapterName) || adapterName.Contains('.'))
             throw new ArgumentException($"'{adapterName}' is not a valid adapter name: it must be non-empty and contain no '.'.", nameof(adapterName));
@@ -185,7 +187,8 @@ public static partial class TorchSharpPeftExtensions
                 PissaNiter = init == LoraInit.PiSSA ? config.PissaNiter : null,
             };
             var layer = module as ILoraModule ?? (ILoraModule)Wrap(model, path, WrapperFor(path, (nn.Module<Tensor, Tensor>)module, config.UseDora));
-            layer.AddAdapter(adapterName, options, generator);
+            if (deferPissaRewrite && layer is LoraLinear linear) linear.AddAdapter(adapterName, options, generator, rewriteBase: false);
+            else layer.AddAdapter(adapterName, options, generator);
         }
         foreach (var wrapper in wrappers) wrapper.AddAdapter(adapterName);
 

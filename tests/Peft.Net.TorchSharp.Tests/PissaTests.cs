@@ -1,5 +1,7 @@
+using Peft.Net.Adapters;
 using Peft.Net.Lora;
 using TorchSharp;
+using EngineSafetensors = Peft.Net.Core.IO.Safetensors;
 using EngineLinear = Peft.Net.Core.Nn.Linear;
 using EngineLoraLinear = Peft.Net.Lora.LoraLinear;
 using EngineTensor = Peft.Net.Core.Tensor;
@@ -107,5 +109,129 @@ public sealed class PissaTests : IDisposable
         Assert.Contains("pissa_niter_4", e.Message);
         Assert.Contains("convert_pissa_to_lora", e.Message);
         Assert.IsNotType<LoraLinear>(((Attention)fresh.layers[0]).q_proj);
+    }
+
+    // A "pissa" folder trained on a TinyLm (q_proj of both layers and up_proj), and that TinyLm's original weights.
+    private (string Dir, Dictionary<string, Tensor> Original) TrainedPissaFolder(string name)
+    {
+        torch.manual_seed(11);
+        var trained = new TinyLm();
+        var original = trained.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        trained.ApplyLora(new LoraConfig { R = 2, LoraAlpha = 4, TargetModules = ["q_proj", "up_proj"], InitLoraWeights = "pissa" });
+        using (torch.no_grad())
+            foreach (var (key, p) in trained.named_parameters())
+                if (key.Contains("lora_B")) p.add_(0.01);
+        string dir = Path.Combine(_dir, name);
+        trained.SaveAdapter(dir);
+        return (dir, original);
+    }
+
+    private static TinyLm ModelWith(Dictionary<string, Tensor> weights)
+    {
+        torch.manual_seed(12);
+        var model = new TinyLm();
+        using (torch.no_grad())
+            foreach (var (key, p) in model.named_parameters()) p.copy_(weights[key]);
+        return model;
+    }
+
+    // Every tensor of the model by key, as float32 bit patterns.
+    private static Dictionary<string, int[]> Bits(nn.Module model) =>
+        model.state_dict().ToDictionary(kv => kv.Key, kv => Parity.Values(kv.Value).Select(BitConverter.SingleToInt32Bits).ToArray());
+
+    private static void AssertUnchangedAndWithoutAdapter(Dictionary<string, int[]> before, nn.Module model)
+    {
+        var after = Bits(model);
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());
+        foreach (var (key, bits) in before)
+            Assert.True(bits.SequenceEqual(after[key]), $"{key} changed bits although the load was refused");
+        Assert.Empty(model.AdapterConfigs());
+        Assert.Null(model.ActiveAdapter());
+        Assert.DoesNotContain(model.modules(), m => m is ILoraModule);
+    }
+
+    private static void EditTensors(string dir, Action<Dictionary<string, Peft.Net.Core.Tensor>> edit)
+    {
+        string weights = Path.Combine(dir, AdapterFiles.WeightsFile);
+        var tensors = EngineSafetensors.Load(weights);
+        edit(tensors);
+        EngineSafetensors.Save(weights, tensors, AdapterFiles.Metadata);
+    }
+
+    [Theory]
+    [InlineData("missing")]
+    [InlineData("shape")]
+    public void A_pissa_folder_that_does_not_fit_leaves_every_base_weight_bit_for_bit(string defect)
+    {
+        var (dir, original) = TrainedPissaFolder("pissa-" + defect);
+        const string upA = "base_model.model.mlp.up_proj.lora_A.weight";
+        const string q1B = "base_model.model.layers.1.q_proj.lora_B.weight";
+        EditTensors(dir, t =>
+        {
+            Assert.True(t.ContainsKey(upA) && t.ContainsKey(q1B), "the saved folder has the expected keys");
+            if (defect == "missing") t.Remove(q1B);
+            else t[upA] = EngineTensor.Normal([3, 16], 0, 0.1f, new TensorRandom(1));   // rank 3 where the config says 2
+        });
+        var model = ModelWith(original);
+        var before = Bits(model);
+
+        var e = Assert.Throws<AdapterFormatException>(() => model.LoadAdapter(dir));
+        Assert.Contains(defect == "missing" ? $"missing keys [{q1B}]" : $"{upA}: file [3, 16] vs model [2, 16]", e.Message);
+        AssertUnchangedAndWithoutAdapter(before, model);
+    }
+
+    [Fact]
+    public void A_pissa_folder_whose_rank_one_layer_cannot_give_is_refused_after_other_layers_and_changes_nothing()
+    {
+        // r = 4 on q_proj [16, 16] (fine) and on heads.score [3, 16], whose SVD has 3 triplets: the SVD of score fails
+        // after those of both q_proj layers ran.
+        torch.manual_seed(13);
+        var trained = new TinyLm();
+        var original = trained.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        trained.ApplyLora(new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = ["q_proj", "score"] });
+        string dir = Path.Combine(_dir, "pissa-rank");
+        trained.SaveAdapter(dir);
+        string configPath = Path.Combine(dir, AdapterFiles.ConfigFile);
+        string text = File.ReadAllText(configPath);
+        Assert.Contains("\"init_lora_weights\": true", text);
+        File.WriteAllText(configPath, text.Replace("\"init_lora_weights\": true", "\"init_lora_weights\": \"pissa\""));
+        var model = ModelWith(original);
+        var before = Bits(model);
+
+        var e = Assert.Throws<AdapterFormatException>(() => model.LoadAdapter(dir));
+        Assert.Contains("rank 4 exceeds the base weight's smaller dimension (3×16)", e.Message);
+        AssertUnchangedAndWithoutAdapter(before, model);
+    }
+
+    [Fact]
+    public void A_pissa_folder_loads_the_same_residual_base_as_ApplyLora_and_the_files_A_and_B()
+    {
+        var (dir, original) = TrainedPissaFolder("pissa-bits");
+        var applied = ModelWith(original);
+        applied.ApplyLora(new LoraConfig { R = 2, LoraAlpha = 4, TargetModules = ["q_proj", "up_proj"], InitLoraWeights = "pissa" });
+        var loaded = ModelWith(original);
+
+        loaded.LoadAdapter(dir);
+
+        var file = EngineSafetensors.Load(Path.Combine(dir, AdapterFiles.WeightsFile));
+        var expected = Bits(applied);
+        var actual = Bits(loaded);
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        int residuals = 0;
+        foreach (var (key, bits) in expected)
+        {
+            if (AdapterKeys.ToFileKey(key, "default") is { } fileKey)
+                Assert.True(file[fileKey].ToArray().Select(BitConverter.SingleToInt32Bits).SequenceEqual(actual[key]), $"{key}: not the file's values");
+            else
+            {
+                Assert.True(bits.SequenceEqual(actual[key]), $"{key}: not ApplyLora's base bit for bit");
+                if (key.EndsWith("base_layer.weight", StringComparison.Ordinal))
+                {
+                    residuals++;
+                    Assert.False(bits.SequenceEqual(Parity.Values(original[key.Replace(".base_layer", "")]).Select(BitConverter.SingleToInt32Bits)), $"{key} was not rewritten");
+                }
+            }
+        }
+        Assert.Equal(3, residuals);   // layers.0.q_proj, layers.1.q_proj, mlp.up_proj
     }
 }

@@ -111,7 +111,15 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     internal Func<string, int[], Tensor>? DropoutMaskOverride { get; set; }
 
     /// <inheritdoc/>
-    public void AddAdapter(string adapterName, LoraAdapterOptions options, TensorRandom random)
+    public void AddAdapter(string adapterName, LoraAdapterOptions options, TensorRandom random) =>
+        AddAdapter(adapterName, options, random, rewriteBase: true);
+
+    /// <summary>
+    /// <see cref="AddAdapter(string, LoraAdapterOptions, TensorRandom)"/>; with <paramref name="rewriteBase"/> false a
+    /// PiSSA adapter gets zero A and B and the base is left alone (loading a "pissa" folder: the file's A and B are
+    /// copied in, then <see cref="PissaBaseRewrite"/> rewrites the base, so a folder that does not fit changes nothing).
+    /// </summary>
+    internal void AddAdapter(string adapterName, LoraAdapterOptions options, TensorRandom random, bool rewriteBase)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(random);
@@ -119,7 +127,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
         if (_forceDora) options = options with { UseDora = true };
         options.Validate(adapterName);
 
-        var (a, b) = LoraInitializer.Create(Base, options, random, adapterName);
+        var (a, b) = LoraInitializer.Create(Base, options, random, adapterName, rewriteBase);
         Dropouts.Add(adapterName, new Dropout(options.Dropout, random.NextUInt64()));
         LoraA.Add(adapterName, a);
         LoraB.Add(adapterName, b);

@@ -54,9 +54,12 @@ public static partial class PeftModelExtensions
     /// </summary>
     /// <remarks>
     /// <para>As PEFT's <c>PeftModel.from_pretrained</c>: an adapter whose <c>init_lora_weights</c> is <c>"pissa"</c>
-    /// re-runs PiSSA on the base weights first (they become the residual <c>W − scaling·B₀·A₀</c>; the SVD is
-    /// deterministic), then the saved A and B are loaded; <c>"olora"</c> rewrites each adapted linear base to
-    /// <c>W − scaling·Q[:, :r]·R[:r, :]</c> of its QR (deterministic too). Initialisations that rewrite the base in a way
+    /// re-runs PiSSA on the base weights (they become the residual <c>W − scaling·B₀·A₀</c>; the SVD is
+    /// deterministic) and loads the saved A and B; <c>"olora"</c> rewrites each adapted linear base to
+    /// <c>W − scaling·Q[:, :r]·R[:r, :]</c> of its QR (deterministic too). The residual depends on the base alone, so
+    /// the SVDs run on the untouched bases and the rewrite comes last, after the file is checked and copied: a folder
+    /// that is refused (a key, a shape, a rank the weight's SVD or QR does not have) leaves every base weight bit for
+    /// bit as it was. Initialisations that rewrite the base in a way
     /// Peft.Net cannot reproduce (<c>"loftq"</c>, <c>"pissa_niter_K"</c>, <c>"corda"</c>, <c>"lora_ga"</c>, unknown names)
     /// are refused with an error saying how to convert the adapter to plain LoRA; <c>layer_replication</c> is refused
     /// naming the field.</para>
@@ -95,18 +98,31 @@ public static partial class PeftModelExtensions
         CheckRankAgainstFile(config, file, configPath);
         try
         {
-            AddAdapterCore(model, config, adapterName, init, seed: 0);
+            AddAdapterCore(model, config, adapterName, init, seed: 0, deferPissaRewrite: true);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
             RemovePartialAdapter(model, adapterName, hadAdapters);
-            throw new AdapterFormatException(configPath, $"cannot apply this adapter to the {model.GetType().Name}: {e.Message}", e);
+            throw CannotApply(model, configPath, e);
         }
         try
         {
+            // Everything that can refuse the folder runs before the first write: OLoRA's ranks, the file's keys and
+            // shapes, PiSSA's SVDs. Then the tensors are copied and the bases rewritten (PiSSA, OLoRA).
             bool olora = OloraBaseRewrite.Applies(config);
             if (olora) OloraBaseRewrite.Check(model, adapterName, configPath);
-            var overwritten = CopyAdapterTensors(model, file, adapterName, weightsPath);
+            var (targets, overwritten) = CheckAdapterTensors(model, file, adapterName, weightsPath);
+            List<PissaBaseRewrite.LayerFactors> pissa;
+            try
+            {
+                pissa = PissaBaseRewrite.Factors(model, adapterName, overwritten);
+            }
+            catch (ArgumentException e)
+            {
+                throw CannotApply(model, configPath, e);
+            }
+            CopyAdapterTensors(file, targets);
+            PissaBaseRewrite.Apply(pissa, adapterName);
             if (olora) OloraBaseRewrite.Apply(model, adapterName, overwritten);
             if (overwritten.Count > 0 && logger is not null)
                 logger.LogInformation("{File}: loaded {Count} base tensors saved with the adapter (save_embedding_layers / bias), overwriting the base: {Keys}",
@@ -167,8 +183,14 @@ public static partial class PeftModelExtensions
         }
     }
 
-    /// <summary>Copies the adapter's tensors (and base tensors saved with it) into the model; returns the base tensors' file keys.</summary>
-    private static List<string> CopyAdapterTensors(Module model, SafetensorsFile file, string adapterName, string weightsPath)
+    private static AdapterFormatException CannotApply(Module model, string configPath, Exception e) =>
+        new(configPath, $"cannot apply this adapter to the {model.GetType().Name}: {e.Message}", e);
+
+    /// <summary>
+    /// The model's tensors to copy the file's into, by file key (the adapter's, and base tensors saved with it), once the
+    /// file's keys, shapes and dtypes are exactly theirs; and the base tensors' file keys.
+    /// </summary>
+    private static (Dictionary<string, Tensor> Targets, List<string> BaseTensors) CheckAdapterTensors(Module model, SafetensorsFile file, string adapterName, string weightsPath)
     {
         var expected = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var state = model.StateDict();
@@ -196,12 +218,17 @@ public static partial class PeftModelExtensions
         var unsupported = file.Entries.Where(e => expected.ContainsKey(e.Name) && !(e.IsSupported && e.DType.IsFloatingPoint()))
             .Select(e => $"{e.Name} ({e.DTypeName})").ToList();
         AdapterFit.ThrowIfProblems(weightsPath, adapterName, missing, unexpected, mismatched, unsupported);
+        return (expected, baseTensors);
+    }
+
+    /// <summary>Copies the file's tensors into the model's (F16/BF16 targets get the float32 values rounded).</summary>
+    private static void CopyAdapterTensors(SafetensorsFile file, Dictionary<string, Tensor> targets)
+    {
         using var _ = Tensor.NoGrad();
-        foreach (var (fileKey, target) in expected)
+        foreach (var (fileKey, target) in targets)
         {
             var source = file.ReadTensorAsFloat32(fileKey).To(target.DType);
             Array.Copy(source.Storage, source.Offset, target.Storage, target.Offset, source.Count);
         }
-        return baseTensors;
     }
 }

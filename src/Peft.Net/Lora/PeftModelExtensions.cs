@@ -91,7 +91,9 @@ public static partial class PeftModelExtensions
     /// <summary>The model's trainable and total parameter counts (PEFT's <c>print_trainable_parameters</c> line via ToString).</summary>
     public static PeftSummary TrainableParameterSummary(this Module model) => PeftSummary.Of(model);
 
-    internal static void AddAdapterCore(Module model, LoraConfig config, string adapterName, LoraInit init, ulong seed)
+    // deferPissaRewrite (loading a folder): PiSSA layers leave their base alone and get zero A and B; the caller
+    // rewrites the bases with PissaBaseRewrite once the file's tensors are in.
+    internal static void AddAdapterCore(Module model, LoraConfig config, string adapterName, LoraInit init, ulong seed, bool deferPissaRewrite = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (string.IsNullOrEmpty(adapterName) || adapterName.Contains('.'))
@@ -130,7 +132,8 @@ public static partial class PeftModelExtensions
                 PissaNiter = init == LoraInit.PiSSA ? config.PissaNiter : null, // loading refuses pissa_niter folders (AdapterLoadInit)
             };
             var layer = module as ILoraLayer ?? Wrap(model, path, module);
-            layer.AddAdapter(adapterName, options, random);
+            if (deferPissaRewrite && layer is LoraLinear linear) linear.AddAdapter(adapterName, options, random, rewriteBase: false);
+            else layer.AddAdapter(adapterName, options, random);
         }
         foreach (var wrapper in wrappers)
             wrapper.AddAdapter(adapterName);

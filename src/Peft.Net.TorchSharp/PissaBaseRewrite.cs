@@ -1,0 +1,50 @@
+using Peft.Net.Lora;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Peft.Net.TorchSharp;
+
+/// <summary>
+/// The base rewrite of loading an <c>init_lora_weights: "pissa"</c> folder, done after the file's tensors are in so
+/// that a folder that fails leaves every base weight as it was. PEFT's <c>from_pretrained</c> runs <c>pissa_init</c>
+/// (W ← W − scaling·B₀·A₀ from the base's own SVD) and then loads the saved A and B over B₀ and A₀: the residual
+/// depends on the SVD alone, so running the SVD on the untouched base and rewriting it last gives the same weights.
+/// <see cref="Factors"/> runs every layer's SVD, the step that can fail (rank, NaN), before anything changes;
+/// <see cref="Apply"/> then only subtracts the products.
+/// </summary>
+internal static class PissaBaseRewrite
+{
+    /// <summary>A layer's PiSSA factors A₀ (R, K) and B₀ (N, R), float32.</summary>
+    public sealed record LayerFactors(LoraLinear Layer, float[] A, float[] B);
+
+    /// <summary>The SVD factors of every PiSSA layer of the adapter (the bases are read, not changed).</summary>
+    /// <exception cref="ArgumentException">A rank larger than its weight's smaller dimension, or a weight with a NaN or infinity.</exception>
+    public static List<LayerFactors> Factors(nn.Module model, string adapterName)
+    {
+        var result = new List<LayerFactors>();
+        foreach (var (_, module) in TorchTargets.Candidates(model))
+        {
+            if (module is not LoraLinear layer || !layer.AdapterNames.Contains(adapterName)) continue;
+            var options = layer.GetOptions(adapterName);
+            if (options.Init != LoraInit.PiSSA) continue;
+            var (a, b) = PissaInitialization.Factors(BaseWeight(layer), options, generator: null, adapterName);
+            result.Add(new LayerFactors(layer, a, b));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Rewrites each layer's base to W − scaling·B₀·A₀. It allocates one float32 [out, in] temporary per layer and has
+    /// no other way to fail; undoing an out-of-memory half-way would need a copy of every base weight.
+    /// </summary>
+    public static void Apply(IEnumerable<LayerFactors> factors, string adapterName)
+    {
+        foreach (var (layer, a, b) in factors)
+        {
+            var options = layer.GetOptions(adapterName);
+            PissaInitialization.WriteResidual(BaseWeight(layer), a, b, options.Rank, options.Scaling);
+        }
+    }
+
+    private static Tensor BaseWeight(LoraLinear layer) => ((Linear)layer.BaseLayer).weight!;
+}
