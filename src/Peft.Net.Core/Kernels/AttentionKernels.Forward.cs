@@ -76,11 +76,11 @@ internal static partial class AttentionKernels
         // A decode step (one query row per head) reads each key once per query head: scores are dot products with
         // the key rows in place, and packing Kᵀ would cost more than it saves.
         bool keysInPlace = shape.QueryLength == 1;
-        if (keysInPlace) panelLength = 0;
-        var scratch = Scratch((copyValues ? 2 : 1) * panelLength + ForwardTileScratch);
-        var keyPanels = scratch.AsSpan(0, panelLength);
-        var valueCopy = copyValues ? scratch.AsSpan(panelLength, panelLength) : default;
-        var tileScratch = scratch.AsSpan((copyValues ? 2 : 1) * panelLength);
+        int keyPanelLength = keysInPlace ? 0 : panelLength, valueCopyLength = copyValues ? panelLength : 0;
+        var scratch = Scratch(keyPanelLength + valueCopyLength + ForwardTileScratch);
+        var keyPanels = scratch.AsSpan(0, keyPanelLength);
+        var valueCopy = scratch.AsSpan(keyPanelLength, valueCopyLength);
+        var tileScratch = scratch.AsSpan(keyPanelLength + valueCopyLength);
         int headOffset = shape.KvHeadOffset(kvHead);
         var keys = work.K.Span[headOffset..];
         var values = copyValues ? valueCopy : work.V.Span[headOffset..];

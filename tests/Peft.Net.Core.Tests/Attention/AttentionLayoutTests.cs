@@ -32,6 +32,7 @@ public class AttentionLayoutTests
         { 1, 3, 1, 65, 65, 7, true },      // MQA, odd sizes, a partial tile
         { 3, 2, 1, 1, 9, 64, true },       // one decode step
         { 1, 4, 2, 1, 200, 33, true },     // a decode step over four key blocks, keys read in place
+        { 2, 8, 2, 1, 130, 16, true },     // a decode step with 4 query heads per kv head: keys in place, values copied
         { 1, 2, 2, 40, 23, 5, false },     // more queries than keys without a mask
     };
 
