@@ -27,18 +27,19 @@ internal static unsafe class GemmDotKernel
     public static void Row<TVector>(int k, float* a, float* bt, nint ldb, float* c, int cols, bool accumulate)
         where TVector : struct, IFloatVector<TVector>
     {
-        int width = TVector.Count;
+        nint width = TVector.Count;
         for (int j = 0; j < cols; j++)
         {
             float* b = bt + j * ldb;
             TVector s0 = TVector.Zero, s1 = TVector.Zero, s2 = TVector.Zero, s3 = TVector.Zero;
-            int p = 0;
+            nint p = 0; // native-sized, so every load is one addressing mode off a and b
             for (; p <= k - 4 * width; p += 4 * width)
             {
-                s0 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p]), TVector.Load(ref b[p]), s0);
-                s1 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p + width]), TVector.Load(ref b[p + width]), s1);
-                s2 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p + 2 * width]), TVector.Load(ref b[p + 2 * width]), s2);
-                s3 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p + 3 * width]), TVector.Load(ref b[p + 3 * width]), s3);
+                float* x = a + p, y = b + p;
+                s0 = TVector.FusedMultiplyAdd(TVector.Load(ref x[0]), TVector.Load(ref y[0]), s0);
+                s1 = TVector.FusedMultiplyAdd(TVector.Load(ref x[width]), TVector.Load(ref y[width]), s1);
+                s2 = TVector.FusedMultiplyAdd(TVector.Load(ref x[2 * width]), TVector.Load(ref y[2 * width]), s2);
+                s3 = TVector.FusedMultiplyAdd(TVector.Load(ref x[3 * width]), TVector.Load(ref y[3 * width]), s3);
             }
             for (; p <= k - width; p += width)
                 s0 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p]), TVector.Load(ref b[p]), s0);
