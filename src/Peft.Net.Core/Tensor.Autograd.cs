@@ -21,13 +21,7 @@ public sealed partial class Tensor
     /// </summary>
     internal Span<float> GradBuffer()
     {
-        if (Grad is null)
-        {
-            var pool = t_passPool;
-            Grad = pool is null
-                ? Zeros(_shape)
-                : new Tensor(pool.Rent(Count, zeroed: true), 0, (int[])_shape.Clone(), DType.F32) { IsRecyclableGradient = Node is not null };
-        }
+        Grad ??= NewGradient(zeroed: true);
         return Grad.AsSpan();
     }
 
@@ -39,14 +33,18 @@ public sealed partial class Tensor
     internal Span<float> GradBufferToWrite(out bool overwrite)
     {
         overwrite = Grad is null;
-        if (overwrite)
-        {
-            var pool = t_passPool;
-            Grad = pool is null
-                ? new Tensor(GC.AllocateUninitializedArray<float>(Count), 0, (int[])_shape.Clone(), DType.F32)
-                : new Tensor(pool.Rent(Count, zeroed: false), 0, (int[])_shape.Clone(), DType.F32) { IsRecyclableGradient = Node is not null };
-        }
+        if (overwrite) Grad = NewGradient(zeroed: false);
         return Grad!.AsSpan();
+    }
+
+    /// <summary>A gradient buffer of this tensor's shape: from the backward pass's pool when one runs on this thread.</summary>
+    private Tensor NewGradient(bool zeroed)
+    {
+        var pool = t_passPool;
+        if (pool is not null)
+            return new Tensor(pool.Rent(Count, zeroed), 0, (int[])_shape.Clone(), DType.F32) { IsRecyclableGradient = Node is not null };
+        var storage = zeroed ? new float[Count] : GC.AllocateUninitializedArray<float>(Count);
+        return new Tensor(storage, 0, (int[])_shape.Clone(), DType.F32);
     }
 
     /// <summary>

@@ -24,14 +24,18 @@ internal abstract class ChunkedWork : IParallelWork
     /// <summary>Units per chunk so that a chunk covers about <see cref="FloatsPerChunk"/> floats.</summary>
     public static int ChunkOf(long floatsPerUnit) => (int)Math.Max(1, FloatsPerChunk / Math.Max(1, floatsPerUnit));
 
-    /// <summary>Runs <see cref="Run"/> over <c>[0, count)</c> in chunks of <paramref name="chunk"/> units.</summary>
-    public void RunChunks(int count, int chunk)
+    /// <summary>
+    /// Runs <see cref="Run"/> over <c>[0, count)</c> in chunks of <paramref name="chunk"/> units, inline when there are
+    /// fewer than <paramref name="minParallelChunks"/> of them (callers whose chunks are heavy, such as file reads or
+    /// whole optimizer blocks, hand out even two).
+    /// </summary>
+    public void RunChunks(int count, int chunk, int minParallelChunks = MinParallelChunks)
     {
         if (count <= 0) return;
         int chunks = (int)(((long)count + chunk - 1) / chunk);
         _count = count;
         _chunk = chunk;
-        if (chunks < MinParallelChunks)
+        if (chunks < minParallelChunks)
             for (int i = 0; i < chunks; i++) Execute(i);
         else
             ParallelRunner.For(chunks, ParallelRunner.MaxThreads, this);

@@ -17,31 +17,21 @@ internal sealed class LayerKvCache(int batch, int kvHeads, int maxLength, int he
     /// </summary>
     public (Tensor Keys, Tensor Values) Append(int start, Tensor key, Tensor value)
     {
-        int time = key.Dim(1), total = start + time;
-        if (batch == 1)
-        {
-            int rowSize = kvHeads * headDim;
-            key.AsSpan().CopyTo(_keys.AsSpan(start * rowSize, time * rowSize));
-            value.AsSpan().CopyTo(_values.AsSpan(start * rowSize, time * rowSize));
-            return (new Tensor(_keys, 0, [1, total, kvHeads, headDim], DType.F32),
-                new Tensor(_values, 0, [1, total, kvHeads, headDim], DType.F32));
-        }
-        var keys = Tensor.Zeros(batch, total, kvHeads, headDim);
-        var values = Tensor.Zeros(batch, total, kvHeads, headDim);
-        Store(_keys, key.AsSpan(), keys.AsSpan(), start, time);
-        Store(_values, value.AsSpan(), values.AsSpan(), start, time);
-        return (keys, values);
+        int time = key.Dim(1);
+        return (Stored(_keys, key.AsSpan(), start, time), Stored(_values, value.AsSpan(), start, time));
     }
 
-    // Per sequence the positions are rows of Hkv·D floats: the new rows go after the cached ones, then all are copied out.
-    private void Store(float[] buffer, ReadOnlySpan<float> fresh, Span<float> all, int start, int time)
+    // Per sequence the positions are rows of Hkv·D floats: the new rows go after the cached ones. One sequence's
+    // first positions are a view of the buffer; a batch's are copied out, sequence by sequence.
+    private Tensor Stored(float[] buffer, ReadOnlySpan<float> fresh, int start, int time)
     {
         int total = start + time, rowSize = kvHeads * headDim;
         for (int b = 0; b < batch; b++)
-        {
-            var sequence = buffer.AsSpan(b * maxLength * rowSize, maxLength * rowSize);
-            fresh.Slice(b * time * rowSize, time * rowSize).CopyTo(sequence.Slice(start * rowSize));
-            sequence[..(total * rowSize)].CopyTo(all.Slice(b * total * rowSize, total * rowSize));
-        }
+            fresh.Slice(b * time * rowSize, time * rowSize).CopyTo(buffer.AsSpan((b * maxLength + start) * rowSize));
+        if (batch == 1) return new Tensor(buffer, 0, [1, total, kvHeads, headDim], DType.F32);
+        var all = Tensor.Zeros(batch, total, kvHeads, headDim);
+        for (int b = 0; b < batch; b++)
+            buffer.AsSpan(b * maxLength * rowSize, total * rowSize).CopyTo(all.AsSpan().Slice(b * total * rowSize));
+        return all;
     }
 }

@@ -17,18 +17,11 @@ internal static class OloraBaseRewrite
     /// <summary>Whether a config's <c>init_lora_weights</c> is OLoRA.</summary>
     public static bool Applies(LoraConfig config) => string.Equals(config.InitLoraWeights, "olora", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The linear layers holding the adapter whose base the rewrite changes (those whose base weight the file did not overwrite).</summary>
-    private static List<(string Path, LoraLinear Layer)> Layers(Module model, string adapterName, IReadOnlyCollection<string> overwrittenFileKeys) =>
-        PeftModelExtensions.LoraLayers(model)
-            .Where(l => l.Layer is LoraLinear && l.Layer.AdapterNames.Contains(adapterName)
-                        && !overwrittenFileKeys.Contains(AdapterFiles.KeyPrefix + l.Path + ".base_layer.weight"))
-            .Select(l => (l.Path, (LoraLinear)l.Layer)).ToList();
-
     /// <summary>Throws before anything changes when a layer's rank exceeds what its weight's QR has (as PEFT fails).</summary>
     /// <exception cref="AdapterFormatException">A rank larger than min(out, in) of its layer.</exception>
     public static void Check(Module model, string adapterName, string configPath)
     {
-        foreach (var (path, layer) in Layers(model, adapterName, []))
+        foreach (var (path, layer) in PeftModelExtensions.RewritableBaseLayers(model, adapterName, []))
         {
             int r = layer.GetOptions(adapterName).Rank;
             if (r > Math.Min(layer.OutFeatures, layer.InFeatures))
@@ -40,7 +33,7 @@ internal static class OloraBaseRewrite
     /// <summary>Rewrites each adapted layer's base weight to OLoRA's residual.</summary>
     public static void Apply(Module model, string adapterName, IReadOnlyCollection<string> overwrittenFileKeys)
     {
-        foreach (var (_, layer) in Layers(model, adapterName, overwrittenFileKeys))
+        foreach (var (_, layer) in PeftModelExtensions.RewritableBaseLayers(model, adapterName, overwrittenFileKeys))
         {
             var weight = layer.Base.GetDenseWeight();
             ToResidual(weight.AsSpan(), layer.OutFeatures, layer.InFeatures, layer.GetOptions(adapterName).Rank, layer.GetScaling(adapterName));

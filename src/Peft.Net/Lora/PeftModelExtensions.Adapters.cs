@@ -190,6 +190,17 @@ public static partial class PeftModelExtensions
     internal static List<(string Path, ILoraLayer Layer)> LoraLayers(Module model) =>
         LoraTargets.Candidates(model).Where(c => c.Module is ILoraLayer).Select(c => (c.Path, (ILoraLayer)c.Module)).ToList();
 
+    /// <summary>
+    /// The linear layers holding <paramref name="adapterName"/> whose base a load-time rewrite (PiSSA, OLoRA) changes:
+    /// all but those whose base weight the adapter file itself holds (<paramref name="overwrittenFileKeys"/>).
+    /// </summary>
+    internal static List<(string Path, LoraLinear Layer)> RewritableBaseLayers(Module model, string adapterName,
+        IReadOnlyCollection<string> overwrittenFileKeys) =>
+        LoraLayers(model)
+            .Where(l => l.Layer is LoraLinear && l.Layer.AdapterNames.Contains(adapterName)
+                        && !overwrittenFileKeys.Contains(AdapterFiles.KeyPrefix + l.Path + ".base_layer.weight"))
+            .Select(l => (l.Path, (LoraLinear)l.Layer)).ToList();
+
     private static List<(string Path, ModulesToSaveWrapper Wrapper)> SaveWrappers(Module model) =>
         LoraTargets.Candidates(model).Where(c => c.Module is ModulesToSaveWrapper).Select(c => (c.Path, (ModulesToSaveWrapper)c.Module)).ToList();
 

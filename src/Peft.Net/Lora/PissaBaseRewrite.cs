@@ -1,4 +1,3 @@
-using Peft.Net.Adapters;
 using Peft.Net.Core.Nn;
 
 namespace Peft.Net.Lora;
@@ -22,10 +21,8 @@ internal static class PissaBaseRewrite
     public static List<LayerFactors> Factors(Module model, string adapterName, IReadOnlyCollection<string> overwrittenFileKeys)
     {
         var result = new List<LayerFactors>();
-        foreach (var (path, module) in PeftModelExtensions.LoraLayers(model))
+        foreach (var (_, layer) in PeftModelExtensions.RewritableBaseLayers(model, adapterName, overwrittenFileKeys))
         {
-            if (module is not LoraLinear layer || !layer.AdapterNames.Contains(adapterName)
-                || overwrittenFileKeys.Contains(AdapterFiles.KeyPrefix + path + ".base_layer.weight")) continue;
             var options = layer.GetOptions(adapterName);
             if (options.Init != LoraInit.PiSSA) continue;
             int n = layer.OutFeatures, k = layer.InFeatures, r = options.Rank;

@@ -75,9 +75,8 @@ internal static class AdamW8bitKernel
             work.Codes1 = q1;
             work.Codes2 = q2;
             work.Count = n;
-            work.Blocks = blocks;
             work.Coefficients = c;
-            ParallelRunner.For((blocks + BlocksPerItem - 1) / BlocksPerItem, ParallelRunner.MaxThreads, work);
+            work.RunChunks(blocks, BlocksPerItem, minParallelChunks: 2);
         }
     }
 
@@ -127,18 +126,17 @@ internal static class AdamW8bitKernel
         }
     }
 
-    /// <summary>Item i of <see cref="Update"/>: blocks [64·i, 64·i + 64); one instance per calling thread.</summary>
-    private sealed unsafe class UpdateWork : IParallelWork
+    /// <summary>Blocks [start, end) of <see cref="Update"/>; one instance per calling thread.</summary>
+    private sealed unsafe class UpdateWork : ChunkedWork
     {
         public float* Parameter, Gradient, Absmax1, Absmax2;
         public byte* Codes1, Codes2;
-        public int Count, Blocks;
+        public int Count;
         public AdamW8bitCoefficients Coefficients;
 
-        public void Execute(int index)
+        protected override void Run(int start, int end)
         {
-            int end = Math.Min(Blocks, (index + 1) * BlocksPerItem);
-            for (int b = index * BlocksPerItem; b < end; b++)
+            for (int b = start; b < end; b++)
                 UpdateBlock(new Span<float>(Parameter, Count), new ReadOnlySpan<float>(Gradient, Count), new Span<byte>(Codes1, Count),
                     new Span<byte>(Codes2, Count), ref Absmax1[b], ref Absmax2[b], b, Coefficients);
         }

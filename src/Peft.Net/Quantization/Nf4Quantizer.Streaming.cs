@@ -57,19 +57,17 @@ public static partial class Nf4Quantizer
         var absmax = doubleQuant ? ArrayPool<float>.Shared.Rent(nb) : new float[nb];
         // Rounding to a narrower dtype than the file's is what loading with that dtype would have done first.
         bool round = original != DType.F32 && original != entry.DType;
-        int chunks = (n + StreamChunkElements - 1) / StreamChunkElements;
         var work = t_stream ??= new StreamQuantizeWork();
         work.File = file;
         work.Name = name;
         work.Packed = packed;
         work.Absmax = absmax;
-        work.Count = n;
         work.QuantType = quantType;
         work.BlockSize = blockSize;
         work.RoundTo = round ? original : null;
         try
         {
-            ParallelRunner.For(chunks, ParallelRunner.MaxThreads, work);
+            work.RunChunks(n, StreamChunkElements, minParallelChunks: 2);
         }
         finally
         {
@@ -104,21 +102,20 @@ public static partial class Nf4Quantizer
     /// hundreds of tensors, and fresh 1 MiB arrays would pile up on the large-object heap between collections,
     /// raising the peak for nothing, while the pool keeps one per thread, so steady state allocates nothing.
     /// </remarks>
-    private sealed class StreamQuantizeWork : IParallelWork
+    private sealed class StreamQuantizeWork : ChunkedWork
     {
         public SafetensorsFile? File;
         public string? Name;
         public byte[] Packed = [];
         public float[] Absmax = [];
-        public int Count, BlockSize;
+        public int BlockSize;
         public QuantType QuantType;
         public DType? RoundTo;
 
-        public void Execute(int index)
+        protected override void Run(int start, int end)
         {
-            // x: (count) float32 values of elements [start, start + count); every chunk starts on a block (and byte) boundary.
-            int start = index * StreamChunkElements;
-            int count = Math.Min(StreamChunkElements, Count - start);
+            // x: (count) float32 values of elements [start, end); every chunk starts on a block (and byte) boundary.
+            int count = end - start;
             var scratch = ArrayPool<float>.Shared.Rent(StreamChunkElements);
             try
             {
