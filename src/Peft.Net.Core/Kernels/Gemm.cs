@@ -158,16 +158,37 @@ internal static unsafe class Gemm
         work.Tiles = tiles;
         work.TileSize = splitN ? tileN : tileM;
         work.Items = items;
+        bool shareB = !dot && !splitN && (long)n * k >= SharedBMinimum;
+        var workspace = shareB ? GemmWorkspace.Acquire() : null;
         try
         {
+            if (shareB)
+            {
+                // Every slab of a split-M call reads all of op(B): the threads pack it once between them (a pass of
+                // its own), instead of each packing all of it.
+                work.SharedB = workspace!.SharedB(SharedBLength(path, n, k));
+                work.Slices = items;
+                work.PackingSharedB = true;
+                ParallelRunner.For(SharedBPieces(path, n, k, items), items, work);
+                work.PackingSharedB = false;
+            }
             ParallelRunner.For(items, items, work);
         }
         finally
         {
             work.Problem = default; // drop the weight reference and the pointers
+            work.SharedB = null;
+            work.PackingSharedB = false;
             work.InUse = false;
+            if (workspace is not null) GemmWorkspace.Release();
         }
     }
+
+    /// <summary>
+    /// Elements of op(B) from which a split-M call packs B once between its threads (a pass of its own) rather than
+    /// in every thread: below it, the extra pass would cost about what it saves.
+    /// </summary>
+    public const long SharedBMinimum = 1L << 16;
 
     /// <summary>
     /// A thin product with A transposed (a weight gradient such as dB[N, R] = dYᵀ·H with R ≤ 16) would fill only
@@ -219,8 +240,10 @@ internal static unsafe class Gemm
         _ => (GemmMicroKernelScalar.MR, GemmMicroKernelScalar.NR),
     };
 
-    // C rows [m0, m1) × columns [n0, n1), on the calling thread with its own packing buffers
-    internal static void RunRectangle(in GemmProblem problem, GemmKernelPath path, bool dot, int m0, int m1, int n0, int n1)
+    // C rows [m0, m1) × columns [n0, n1), on the calling thread with its own packing buffers (and B from sharedB
+    // when the call packed it once for all its threads)
+    internal static void RunRectangle(in GemmProblem problem, GemmKernelPath path, bool dot, int m0, int m1, int n0, int n1,
+        float* sharedB = null)
     {
         var workspace = GemmWorkspace.Acquire();
         try
@@ -230,13 +253,49 @@ internal static unsafe class Gemm
             else if (dot)
                 GemmDotDriver<FloatVector256>.Run(problem, m0, m1, n0, n1, workspace);
             else if (path == GemmKernelPath.Vector512)
-                GemmDriver<GemmMicroKernel512>.Run(problem, m0, m1, n0, n1, workspace);
+                GemmDriver<GemmMicroKernel512>.Run(problem, m0, m1, n0, n1, workspace, sharedB);
             else if (path == GemmKernelPath.Vector256)
-                GemmDriver<GemmMicroKernel256>.Run(problem, m0, m1, n0, n1, workspace);
+                GemmDriver<GemmMicroKernel256>.Run(problem, m0, m1, n0, n1, workspace, sharedB);
             else if (path == GemmKernelPath.Vector128)
-                GemmDriver<GemmMicroKernel128>.Run(problem, m0, m1, n0, n1, workspace);
+                GemmDriver<GemmMicroKernel128>.Run(problem, m0, m1, n0, n1, workspace, sharedB);
             else
-                GemmDriver<GemmMicroKernelScalar>.Run(problem, m0, m1, n0, n1, workspace);
+                GemmDriver<GemmMicroKernelScalar>.Run(problem, m0, m1, n0, n1, workspace, sharedB);
+        }
+        finally
+        {
+            GemmWorkspace.Release();
+        }
+    }
+
+    private static long SharedBLength(GemmKernelPath path, int n, int k) => path switch
+    {
+        GemmKernelPath.Vector512 => GemmDriver<GemmMicroKernel512>.SharedBLength(n, k),
+        GemmKernelPath.Vector256 => GemmDriver<GemmMicroKernel256>.SharedBLength(n, k),
+        GemmKernelPath.Vector128 => GemmDriver<GemmMicroKernel128>.SharedBLength(n, k),
+        _ => GemmDriver<GemmMicroKernelScalar>.SharedBLength(n, k),
+    };
+
+    private static int SharedBPieces(GemmKernelPath path, int n, int k, int slices) => path switch
+    {
+        GemmKernelPath.Vector512 => GemmDriver<GemmMicroKernel512>.SharedBPieces(n, k, slices),
+        GemmKernelPath.Vector256 => GemmDriver<GemmMicroKernel256>.SharedBPieces(n, k, slices),
+        GemmKernelPath.Vector128 => GemmDriver<GemmMicroKernel128>.SharedBPieces(n, k, slices),
+        _ => GemmDriver<GemmMicroKernelScalar>.SharedBPieces(n, k, slices),
+    };
+
+    // piece of a shared B (see GemmDriver.SharedBPieces), packed on the calling thread with its own buffers
+    internal static void PackSharedBPiece(in GemmProblem problem, GemmKernelPath path, int piece, int slices, float* sharedB)
+    {
+        var workspace = GemmWorkspace.Acquire();
+        try
+        {
+            switch (path)
+            {
+                case GemmKernelPath.Vector512: GemmDriver<GemmMicroKernel512>.PackSharedBPiece(problem, piece, slices, sharedB, workspace); break;
+                case GemmKernelPath.Vector256: GemmDriver<GemmMicroKernel256>.PackSharedBPiece(problem, piece, slices, sharedB, workspace); break;
+                case GemmKernelPath.Vector128: GemmDriver<GemmMicroKernel128>.PackSharedBPiece(problem, piece, slices, sharedB, workspace); break;
+                default: GemmDriver<GemmMicroKernelScalar>.PackSharedBPiece(problem, piece, slices, sharedB, workspace); break;
+            }
         }
         finally
         {

@@ -28,15 +28,19 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     public static int NC => TKernel.NR * Math.Max(1, 1024 / TKernel.NR);
 
     // C rows [m0, m1) × columns [n0, n1) of problem.C: (M, N)
-    /// <summary>Computes the rectangle [m0, m1) × [n0, n1) of C.</summary>
+    // sharedB: null, or every B block already packed (SharedBLength floats, laid out as BlockOffset says) with n0 = 0
+    /// <summary>
+    /// Computes the rectangle [m0, m1) × [n0, n1) of C, packing each B block itself, or reading the blocks from
+    /// <paramref name="sharedB"/> when the threads of a split-M call packed them once between them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace)
+    public static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace, float* sharedB = null)
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int mcMax = MC, ncMax = NC;
         int kcMax = Math.Min(KC, problem.K);
         float* packedA = workspace.PackedA(kcMax * mcMax);
-        float* packedB = workspace.PackedB(kcMax * ncMax);
+        float* packedB = sharedB is null ? workspace.PackedB(kcMax * ncMax) : null;
         float* tile = workspace.Tile(mr * nr);
         nint ldc = problem.N;
 
@@ -47,7 +51,8 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
             {
                 int kc = Math.Min(kcMax, problem.K - p0);
                 bool accumulate = problem.Accumulate || p0 > 0;
-                GemmPacking.PackB(problem, j0, nc, p0, kc, nr, packedB, workspace);
+                if (sharedB is null) GemmPacking.PackB(problem, j0, nc, p0, kc, nr, packedB, workspace);
+                else packedB = sharedB + BlockOffset(problem.K, j0, nc, p0);
                 for (int i0 = m0; i0 < m1; i0 += mcMax)
                 {
                     int mc = Math.Min(mcMax, m1 - i0);
@@ -74,6 +79,36 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
             }
         }
     }
+
+    /// <summary>Floats of every B block packed at once: K × N rounded up to whole NR panels.</summary>
+    public static long SharedBLength(int n, int k) => (long)k * RoundUp(n, TKernel.NR);
+
+    // shared B: the (KC × NC) blocks in the order Run visits them (columns j0 outer, depth p0 inner), each ⌈nc / NR⌉
+    // panels of (kc, NR); every block before column j0 is NC wide, so column block j0 starts at j0·K
+    /// <summary>Where the packed block at (p0, j0), nc columns wide, starts in a shared B.</summary>
+    private static nint BlockOffset(int k, int j0, int nc, int p0) => (nint)j0 * k + (nint)p0 * RoundUp(nc, TKernel.NR);
+
+    /// <summary>Pieces a shared B is packed in: each (KC × NC) block cut into <paramref name="slices"/> runs of panels.</summary>
+    public static int SharedBPieces(int n, int k, int slices) =>
+        (n + NC - 1) / NC * ((k + Math.Min(KC, k) - 1) / Math.Min(KC, k)) * slices;
+
+    // piece = (column block, depth block, slice): slice s of the block's ⌈nc / NR⌉ panels, packed to its place in sharedB
+    /// <summary>Packs piece <paramref name="piece"/> of a shared B (see <see cref="SharedBPieces"/>).</summary>
+    public static void PackSharedBPiece(in GemmProblem problem, int piece, int slices, float* sharedB, GemmWorkspace workspace)
+    {
+        int nr = TKernel.NR, k = problem.K, kcMax = Math.Min(KC, k);
+        int depthBlocks = (k + kcMax - 1) / kcMax;
+        int slice = piece % slices, block = piece / slices;
+        int j0 = block / depthBlocks * NC, p0 = block % depthBlocks * kcMax;
+        int nc = Math.Min(NC, problem.N - j0), kc = Math.Min(kcMax, k - p0);
+        int panels = (nc + nr - 1) / nr;
+        int first = (int)((long)panels * slice / slices), last = (int)((long)panels * (slice + 1) / slices);
+        if (first == last) return;
+        int j = first * nr, cols = Math.Min(last * nr, nc) - j;
+        GemmPacking.PackB(problem, j0 + j, cols, p0, kc, nr, sharedB + BlockOffset(k, j0, nc, p0) + (nint)j * kc, workspace);
+    }
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     // tile: (MR, NR) with row stride ldt → c: (rows, cols) with row stride ldc
     private static void WriteEdge(float* tile, nint ldt, float* c, nint ldc, int rows, int cols, bool accumulate)

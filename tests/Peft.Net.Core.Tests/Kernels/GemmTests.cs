@@ -106,6 +106,28 @@ public class GemmTests
     }
 
     [Fact]
+    public void A_call_split_over_rows_packs_b_once_between_its_threads_and_gives_the_single_thread_bits()
+    {
+        // M > N splits the rows of C over the threads, which then pack the whole of op(B) between them in pieces
+        // (a pass of its own) and all read it. N = 1030 is two column blocks, the second one 6 wide (no whole
+        // register panel); K = 777 is two full depth blocks and a short one.
+        var random = new TensorRandom(15);
+        foreach (var (m, n, k) in new[] { (1500, 1030, 777), (700, 300, 400) })
+        foreach (bool transB in new[] { false, true })
+        {
+            float[] a = Uniform(m * k, random), b = Uniform(k * n, random), start = Uniform(m * n, random);
+            string what = $"{m}x{n}x{k} transB={transB}";
+            float[] one = (float[])start.Clone(), two = (float[])start.Clone(), three = (float[])start.Clone();
+            Gemm.Multiply(a, false, b, transB, one, m, n, k, true, GemmKernelPath.Auto, threads: 1);
+            GemmTestData.AssertClose(Reference(a, false, b, transB, start, m, n, k, true), one, k, what);
+            Gemm.Multiply(a, false, b, transB, two, m, n, k, true, GemmKernelPath.Auto, threads: 2);
+            Gemm.Multiply(a, false, b, transB, three, m, n, k, true, GemmKernelPath.Auto, threads: 3);
+            TensorAssert.BitEqual(one, two, what + ": 1 vs 2 threads");
+            TensorAssert.BitEqual(one, three, what + ": 1 vs 3 threads");
+        }
+    }
+
+    [Fact]
     public void A_matrix_vector_product_matches_the_reference_and_does_not_depend_on_the_thread_count()
     {
         // One row of A against B stored (N, K), as in decoding: the single-row kernel, which streams B row by row.

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Peft.Net.Core.Kernels;
+using Peft.Net.Core.Tests.Testing;
 using static Peft.Net.Core.Tests.Kernels.GemmTestData;
 
 namespace Peft.Net.Core.Tests.Kernels;
@@ -59,6 +60,38 @@ public class GemmWeightTests
                 covered[r * columns + col]++;
         }
         // M fits one block, so however the work is split, every weight element is decoded exactly once.
+        Assert.All(covered, count => Assert.Equal(1, count));
+    }
+
+    [Theory]
+    [InlineData(true, 2)]
+    [InlineData(false, 2)]
+    [InlineData(true, 3)]
+    [InlineData(false, 3)]
+    public void A_call_split_over_rows_decodes_each_weight_element_once_between_its_threads(bool transB, int threads)
+    {
+        // M far above 4·N splits the rows of C over the threads; each thread reads all of op(W). The threads pack
+        // (here: decode) it once between them, in pieces, and still give the single-thread bits. K = 777 is two full
+        // depth blocks and a short one; N = 260 is no multiple of any register width.
+        int m = 1200, n = 260, k = 777;
+        var random = new TensorRandom(23);
+        int rows = transB ? n : k, columns = transB ? k : n;
+        var values = Uniform(rows * columns, random);
+        float[] x = Uniform(m * k, random), start = Uniform(m * n, random);
+        var single = (float[])start.Clone();
+        Gemm.Multiply(x, false, new RecordingWeight(values, rows, columns), transB, single, m, n, k, accumulate: true,
+            GemmKernelPath.Auto, threads: 1);
+        AssertClose(Reference(x, false, values, transB, start, m, n, k, true), single, k, "1 thread");
+
+        var w = new RecordingWeight(values, rows, columns);
+        var split = (float[])start.Clone();
+        Gemm.Multiply(x, false, w, transB, split, m, n, k, accumulate: true, GemmKernelPath.Auto, threads);
+        TensorAssert.BitEqual(single, split, $"1 vs {threads} threads");
+        var covered = new int[rows * columns];
+        foreach (var t in w.Tiles)
+            for (int r = t.Row0; r < t.Row0 + t.RowCount; r++)
+            for (int col = t.Col0; col < t.Col0 + t.ColCount; col++)
+                covered[r * columns + col]++;
         Assert.All(covered, count => Assert.Equal(1, count));
     }
 
