@@ -137,9 +137,10 @@ internal static unsafe class Gemm
             ? elementsOfB < MatrixVectorParallelThreshold ? 1 : (int)Math.Clamp(elementsOfB / MinMatrixVectorElementsPerThread, 1, Math.Max(1, threads))
             : macs < ParallelThreshold ? 1 : (int)Math.Clamp(macs / MinMacsPerThread, 1, Math.Max(1, threads));
         var (tileM, tileN) = dot ? (GemmDotKernel.Rows, GemmDotDriver<FloatVector512>.NB) : TileOf(path);
-        // Each thread packs the whole of the operand it does not split: split the dimension whose other operand
-        // is cheaper to pack redundantly (a weight costs a decode, so prefer splitting N then). The dot kernel
-        // packs only B, so it splits M unless C has only a few rows.
+        // Each thread packs the whole of the operand it does not split (a split-M call shares its packed B, see
+        // below, but every thread still waits for all of it): split the dimension whose other operand is cheaper
+        // to pack redundantly (a weight costs a decode, so prefer splitting N then). The dot kernel packs only B,
+        // so it splits M unless C has only a few rows.
         long costSplitN = dot ? (m <= 4 ? 0 : long.MaxValue) : m, costSplitM = (long)n * (problem.Weight is null ? 1 : 4);
         bool splitN = costSplitN <= costSplitM ? n > tileN : m <= tileM;
         int tiles = splitN ? (n + tileN - 1) / tileN : (m + tileM - 1) / tileM;
