@@ -93,30 +93,34 @@ internal static partial class AttentionKernels
         ref float c0 = ref MemoryMarshal.GetReference(c);
         TV scale = TV.Create(alpha);
         int i = 0;
+        nint step = ldb; // native-sized, so each load below is one addressing mode (no sign extension per load)
         for (; i + 4 <= rows; i += 4)
         {
             ref float ar = ref Unsafe.Add(ref a0, i * lda);
+            ref float a1 = ref Unsafe.Add(ref ar, lda);
+            ref float a2 = ref Unsafe.Add(ref ar, 2 * lda);
+            ref float a3 = ref Unsafe.Add(ref ar, 3 * lda);
             ref float cr = ref Unsafe.Add(ref c0, i * width);
             int columns = NeededColumns(i + 3 + diagonal, width, 2 * w);
             for (int col = 0; col < columns; col += 2 * w)
             {
                 TV s00 = TV.Zero, s01 = TV.Zero, s10 = TV.Zero, s11 = TV.Zero;
                 TV s20 = TV.Zero, s21 = TV.Zero, s30 = TV.Zero, s31 = TV.Zero;
-                ref float bc = ref Unsafe.Add(ref b0, col);
-                for (int d = 0; d < depth; d++)
+                ref float bd = ref Unsafe.Add(ref b0, col); // row d of the panel, advanced by ldb each step
+                for (nint d = 0; d < depth; d++, bd = ref Unsafe.Add(ref bd, step))
                 {
-                    TV x0 = TV.Load(ref Unsafe.Add(ref bc, d * ldb));
-                    TV x1 = TV.Load(ref Unsafe.Add(ref bc, d * ldb + w));
+                    TV x0 = TV.Load(ref bd);
+                    TV x1 = TV.Load(ref Unsafe.Add(ref bd, w));
                     TV y = TV.Create(Unsafe.Add(ref ar, d));
                     s00 = TV.MultiplyAdd(y, x0, s00);
                     s01 = TV.MultiplyAdd(y, x1, s01);
-                    y = TV.Create(Unsafe.Add(ref ar, lda + d));
+                    y = TV.Create(Unsafe.Add(ref a1, d));
                     s10 = TV.MultiplyAdd(y, x0, s10);
                     s11 = TV.MultiplyAdd(y, x1, s11);
-                    y = TV.Create(Unsafe.Add(ref ar, 2 * lda + d));
+                    y = TV.Create(Unsafe.Add(ref a2, d));
                     s20 = TV.MultiplyAdd(y, x0, s20);
                     s21 = TV.MultiplyAdd(y, x1, s21);
-                    y = TV.Create(Unsafe.Add(ref ar, 3 * lda + d));
+                    y = TV.Create(Unsafe.Add(ref a3, d));
                     s30 = TV.MultiplyAdd(y, x0, s30);
                     s31 = TV.MultiplyAdd(y, x1, s31);
                 }
@@ -258,27 +262,30 @@ internal static partial class AttentionKernels
         ref float o2 = ref Unsafe.Add(ref o, 2 * ldo);
         ref float o3 = ref Unsafe.Add(ref o, 3 * ldo);
         int d = 0;
+        // Native-sized strides: the rows of x and the elements of a are reached by advancing references, so each
+        // load below is one addressing mode (no multiply or sign extension per load).
+        nint xStep = ldx, aStep = acs, row1 = ars, row2 = 2 * (nint)ars, row3 = 3 * (nint)ars;
         for (; d + 2 * w <= depth; d += 2 * w)
         {
             TV r00 = TV.Load(ref Unsafe.Add(ref o, d)), r01 = TV.Load(ref Unsafe.Add(ref o, d + w));
             TV r10 = TV.Load(ref Unsafe.Add(ref o1, d)), r11 = TV.Load(ref Unsafe.Add(ref o1, d + w));
             TV r20 = TV.Load(ref Unsafe.Add(ref o2, d)), r21 = TV.Load(ref Unsafe.Add(ref o2, d + w));
             TV r30 = TV.Load(ref Unsafe.Add(ref o3, d)), r31 = TV.Load(ref Unsafe.Add(ref o3, d + w));
-            for (int j = start; j < end; j++)
+            ref float xr = ref Unsafe.Add(ref x, start * ldx + d); // row j of x at column d
+            ref float aj = ref Unsafe.Add(ref a, start * acs);     // element (0, j) of a
+            for (int j = start; j < end; j++, xr = ref Unsafe.Add(ref xr, xStep), aj = ref Unsafe.Add(ref aj, aStep))
             {
-                ref float xr = ref Unsafe.Add(ref x, j * ldx + d);
                 TV x0 = TV.Load(ref xr), x1 = TV.Load(ref Unsafe.Add(ref xr, w));
-                ref float aj = ref Unsafe.Add(ref a, j * acs);
                 TV y = TV.Create(aj);
                 r00 = TV.MultiplyAdd(y, x0, r00);
                 r01 = TV.MultiplyAdd(y, x1, r01);
-                y = TV.Create(Unsafe.Add(ref aj, ars));
+                y = TV.Create(Unsafe.Add(ref aj, row1));
                 r10 = TV.MultiplyAdd(y, x0, r10);
                 r11 = TV.MultiplyAdd(y, x1, r11);
-                y = TV.Create(Unsafe.Add(ref aj, 2 * ars));
+                y = TV.Create(Unsafe.Add(ref aj, row2));
                 r20 = TV.MultiplyAdd(y, x0, r20);
                 r21 = TV.MultiplyAdd(y, x1, r21);
-                y = TV.Create(Unsafe.Add(ref aj, 3 * ars));
+                y = TV.Create(Unsafe.Add(ref aj, row3));
                 r30 = TV.MultiplyAdd(y, x0, r30);
                 r31 = TV.MultiplyAdd(y, x1, r31);
             }
