@@ -78,6 +78,43 @@ internal static unsafe class Gemm
         }
     }
 
+    // x: (M, K)    w: (N, K)    u: (M, R)    scaledB: (N, R)    c: (M, N)
+    /// <summary>
+    /// C = x·Wᵀ + u·scaledBᵀ: a LoRA layer's base product with its rank-R update added while each C tile is still in
+    /// L1 (no second pass over C). Bit-identical to the product followed by an accumulating
+    /// <c>Multiply(u, false, scaledB, true, c, m, n, r, accumulate: true)</c>.
+    /// </summary>
+    public static void MultiplyPlusLowRank(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> u,
+        ReadOnlySpan<float> scaledB, Span<float> c, int m, int n, int k, int r) =>
+        MultiplyPlusLowRank(x, w, null, u, scaledB, c, m, n, k, r, GemmKernelPath.Auto, ComputeSettings.ThreadCount);
+
+    /// <summary><see cref="MultiplyPlusLowRank(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, int)"/> with W (N, K) read through its packing hook.</summary>
+    public static void MultiplyPlusLowRank(ReadOnlySpan<float> x, IPackableWeight w, ReadOnlySpan<float> u,
+        ReadOnlySpan<float> scaledB, Span<float> c, int m, int n, int k, int r) =>
+        MultiplyPlusLowRank(x, default, w, u, scaledB, c, m, n, k, r, GemmKernelPath.Auto, ComputeSettings.ThreadCount);
+
+    /// <summary>The low-rank fused product on a chosen micro-kernel and thread budget (tests); W dense, or <paramref name="weight"/> when not null.</summary>
+    internal static void MultiplyPlusLowRank(ReadOnlySpan<float> x, ReadOnlySpan<float> w, IPackableWeight? weight,
+        ReadOnlySpan<float> u, ReadOnlySpan<float> scaledB, Span<float> c, int m, int n, int k, int r, GemmKernelPath path, int threads)
+    {
+        CheckSizes(x.Length, c.Length, m, n, k);
+        if (r < 0 || (long)m * r > u.Length || (long)n * r > scaledB.Length)
+            throw new ArgumentException($"GEMM low-rank term: u has {u.Length} and B {scaledB.Length} elements, but must be {m}×{r} and {n}×{r}.");
+        if (weight is null && (long)n * k > w.Length)
+            throw new ArgumentException($"GEMM: W has {w.Length} elements but must be {n}×{k}.", nameof(w));
+        if (weight is not null && (weight.Rows != n || weight.Columns != k))
+            throw new ArgumentException($"GEMM: weight is {weight.Rows}×{weight.Columns} but must be {n}×{k}.", nameof(weight));
+        fixed (float* px = x, pw = w, pu = u, pb = scaledB, pc = c)
+        {
+            var problem = new GemmProblem
+            {
+                A = px, B = weight is null ? pw : null, Weight = weight, C = pc, M = m, N = n, K = k, TransB = true,
+                A2 = pu, B2 = pb, K2 = r,
+            };
+            Run(problem, path, threads);
+        }
+    }
+
     /// <summary>The micro-kernel <see cref="GemmKernelPath.Auto"/> picks on this machine.</summary>
     public static GemmKernelPath BestPath =>
         Vector512.IsHardwareAccelerated && GemmMicroKernel512.IsSupported ? GemmKernelPath.Vector512
@@ -117,6 +154,11 @@ internal static unsafe class Gemm
     {
         int m = problem.M, n = problem.N, k = problem.K;
         if (m == 0 || n == 0) return;
+        if (problem.K2 > 0 && (k == 0 || problem.TransA || UsesDotKernel(problem, path == GemmKernelPath.Auto ? BestPath : path)))
+        {
+            RunThenAddLowRank(problem, path, threads); // no packed depth block to carry the term on
+            return;
+        }
         if (k == 0)
         {
             if (!problem.Accumulate) new Span<float>(problem.C, m * n).Clear();
@@ -190,6 +232,21 @@ internal static unsafe class Gemm
     /// in every thread: below it, the extra pass would cost about what it saves.
     /// </summary>
     public const long SharedBMinimum = 1L << 16;
+
+    // C (+)= op(A)·op(B), then C += A2·B2ᵀ as a product of its own (the same bits as the fused form)
+    private static void RunThenAddLowRank(in GemmProblem problem, GemmKernelPath path, int threads)
+    {
+        var main = problem;
+        main.A2 = main.B2 = null;
+        main.K2 = 0;
+        Run(main, path, threads);
+        var lowRank = new GemmProblem
+        {
+            A = problem.A2, B = problem.B2, C = problem.C, M = problem.M, N = problem.N, K = problem.K2,
+            TransB = true, Accumulate = true,
+        };
+        Run(lowRank, path, threads);
+    }
 
     /// <summary>
     /// A thin product with A transposed (a weight gradient such as dB[N, R] = dYᵀ·H with R ≤ 16) would fill only

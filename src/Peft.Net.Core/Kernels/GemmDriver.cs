@@ -43,6 +43,9 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         float* packedB = sharedB is null ? workspace.PackedB(kcMax * ncMax) : null;
         float* tile = workspace.Tile(mr * nr);
         nint ldc = problem.N;
+        int k2 = problem.K2; // the low-rank term A2·B2ᵀ rides on the last depth block, while each C tile is in L1
+        float* packedA2 = k2 > 0 ? workspace.PackedA2(k2 * mcMax) : null;
+        float* packedB2 = k2 > 0 ? workspace.PackedB2(k2 * ncMax) : null;
 
         for (int j0 = n0; j0 < n1; j0 += ncMax)
         {
@@ -51,12 +54,15 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
             {
                 int kc = Math.Min(kcMax, problem.K - p0);
                 bool accumulate = problem.Accumulate || p0 > 0;
+                bool lowRank = k2 > 0 && p0 + kc == problem.K;
                 if (sharedB is null) GemmPacking.PackB(problem, j0, nc, p0, kc, nr, packedB, workspace);
                 else packedB = sharedB + BlockOffset(problem.K, j0, nc, p0);
+                if (lowRank) GemmPacking.PackRowPanels(problem.B2 + (nint)j0 * k2, k2, nc, nr, packedB2);
                 for (int i0 = m0; i0 < m1; i0 += mcMax)
                 {
                     int mc = Math.Min(mcMax, m1 - i0);
                     GemmPacking.PackA(problem, i0, mc, p0, kc, mr, packedA);
+                    if (lowRank) GemmPacking.PackRowPanels(problem.A2 + (nint)i0 * k2, k2, mc, mr, packedA2);
                     for (int j = 0; j < nc; j += nr)
                     {
                         int cols = Math.Min(nr, nc - j);
@@ -67,11 +73,17 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                             float* aPanel = packedA + (nint)i * kc;
                             float* c = problem.C + (i0 + i) * ldc + j0 + j;
                             if (rows == mr && cols == nr)
+                            {
                                 TKernel.Run(kc, aPanel, bPanel, c, ldc, accumulate);
+                                if (lowRank) TKernel.Run(k2, packedA2 + (nint)i * k2, packedB2 + (nint)j * k2, c, ldc, accumulate: true);
+                            }
                             else
                             {
                                 TKernel.Run(kc, aPanel, bPanel, tile, nr, accumulate: false);
                                 WriteEdge(tile, nr, c, ldc, rows, cols, accumulate);
+                                if (!lowRank) continue;
+                                TKernel.Run(k2, packedA2 + (nint)i * k2, packedB2 + (nint)j * k2, tile, nr, accumulate: false);
+                                WriteEdge(tile, nr, c, ldc, rows, cols, accumulate: true);
                             }
                         }
                     }

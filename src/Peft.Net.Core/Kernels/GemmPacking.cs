@@ -63,6 +63,17 @@ internal static unsafe class GemmPacking
         }
     }
 
+    // src: (count, k) row-major → dst: ⌈count / width⌉ panels of (k, width), zero-padded past count
+    /// <summary>
+    /// Packs <paramref name="count"/> contiguous rows of length <paramref name="k"/> (the factors of a low-rank term,
+    /// A2 (M, K2) or B2 (N, K2)) into panels of <paramref name="width"/> rows, each laid out (k, width).
+    /// </summary>
+    public static void PackRowPanels(float* src, int k, int count, int width, float* dst)
+    {
+        for (int r = 0; r < count; r += width, dst += (nint)k * width)
+            PackRows(src + (nint)r * k, k, Math.Min(width, count - r), k, width, dst);
+    }
+
     // src: (kc, ≥ nc) with row stride ld → dst: ⌈nc / nr⌉ panels of (kc, nr); panel j holds columns j·nr .. j·nr + nr,
     // zero past nc
     /// <summary>

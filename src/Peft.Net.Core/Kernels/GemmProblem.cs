@@ -18,6 +18,15 @@ internal unsafe struct GemmProblem
     /// <summary>C: (M, N) row-major.</summary>
     public float* C;
 
+    /// <summary>
+    /// Optional low-rank term added after the product: C (+)= op(A)·op(B) + A2·B2ᵀ, with A2 (M, K2) and B2 (N, K2)
+    /// row-major (a LoRA update u·(scaling·B)ᵀ riding on its base layer's product). Null when <see cref="K2"/> is 0.
+    /// </summary>
+    public float* A2, B2;
+
+    /// <summary>Depth of the low-rank term (the LoRA rank), 0 for none.</summary>
+    public int K2;
+
     public int M, N, K;
     public bool TransA, TransB, Accumulate;
 }

@@ -10,7 +10,7 @@ internal sealed unsafe class GemmWorkspace
     [ThreadStatic] private static List<GemmWorkspace>? t_stack;
     [ThreadStatic] private static int t_depth;
 
-    private Buffer _packedA, _packedB, _sharedB, _scratch, _tile, _result;
+    private Buffer _packedA, _packedB, _packedA2, _packedB2, _sharedB, _scratch, _tile, _result;
 
     /// <summary>Takes the calling thread's next free workspace; give it back with <see cref="Release"/>.</summary>
     public static GemmWorkspace Acquire()
@@ -28,6 +28,12 @@ internal sealed unsafe class GemmWorkspace
 
     /// <summary>Packed B block: (NC / NR) panels of (KC, NR).</summary>
     public float* PackedB(int floats) => _packedB.Get(floats);
+
+    /// <summary>Packed low-rank factor A2 for one A block: (MC / MR) panels of (K2, MR).</summary>
+    public float* PackedA2(int floats) => _packedA2.Get(floats);
+
+    /// <summary>Packed low-rank factor B2 for one B block: (NC / NR) panels of (K2, NR).</summary>
+    public float* PackedB2(int floats) => _packedB2.Get(floats);
 
     /// <summary>Every B block of a split-M call, packed once by all its threads (held by the calling thread).</summary>
     public float* SharedB(long floats) => _sharedB.Get(checked((int)floats));

@@ -60,6 +60,25 @@ internal readonly struct BaseWeight
         }
     }
 
+    /// <summary>Whether W is a parameter that trains (its gradient would be needed).</summary>
+    public bool RequiresGrad => _dense?.RequiresGrad ?? false;
+
+    // x: (M, K), u: (M, R), scaledB: (N, R) → y (M, N) = x·Wᵀ + u·scaledBᵀ
+    /// <summary>The base product with a LoRA update added in the same pass over y.</summary>
+    public void MultiplyPlusLowRank(ReadOnlySpan<float> x, ReadOnlySpan<float> u, ReadOnlySpan<float> scaledB, Span<float> y, int m, int r)
+    {
+        if (_dense is not null) Gemm.MultiplyPlusLowRank(x, _dense.AsSpan(), u, scaledB, y, m, Rows, Columns, r);
+        else Gemm.MultiplyPlusLowRank(x, _packed!, u, scaledB, y, m, Rows, Columns, r);
+    }
+
+    // g: (M, N) → dx (M, K) (+)= g·W
+    /// <summary>The input gradient of the base product.</summary>
+    public void MultiplyInputGradient(ReadOnlySpan<float> g, Span<float> dx, int m, bool accumulate)
+    {
+        if (_dense is not null) Gemm.Multiply(g, false, _dense.AsSpan(), false, dx, m, Columns, Rows, accumulate);
+        else Gemm.Multiply(g, false, _packed!, false, dx, m, Columns, Rows, accumulate);
+    }
+
     // a: (R, K) → result (R, N) = A·Wᵀ
     public void MultiplyTransposed(ReadOnlySpan<float> a, int r, Span<float> result)
     {

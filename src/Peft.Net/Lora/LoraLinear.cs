@@ -178,6 +178,8 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
             if (IsMerged) Unmerge();
             return Base.Forward(input);
         }
+        if (!IsMerged && _book.Active.Count == 1 && input.Count / Math.Max(k, 1) > 4 && FusedBase(_book.Active[0]) is { } fused)
+            return ForwardFused(input, fused, _book.Active[0]);
         var result = Base.Forward(input);
         if (IsMerged || _book.Active.Count == 0) return result;
 
@@ -192,6 +194,34 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
             resultIsScratch = !_book[name].UseDora;
         }
         return y.Reshape(result.ShapeArray());
+    }
+
+    /// <summary>
+    /// The base weight when the base product and adapter <paramref name="name"/>'s update can run as one GEMM: a
+    /// plain LoRA update (no DoRA, no lora_B bias) over a bias-free plain or 4-bit base layer with a frozen weight.
+    /// Null otherwise (and for a few rows, as in decoding: those run on the matrix-vector kernel, or on a
+    /// registered GEMV backend, either way).
+    /// </summary>
+    private BaseWeight? FusedBase(string name)
+    {
+        if (_book[name].UseDora || LoraB.Get<Linear>(name).Bias is not null) return null;
+        if (Base is Linear { Bias: null } linear && !linear.Weight.RequiresGrad) return BaseWeight.Of(linear);
+        if (Base is Nf4Linear { Bias: null } quantized) return BaseWeight.Of(quantized);
+        return null;
+    }
+
+    // input: (..., K) → (..., N) = x·Wᵀ + scaling · dropout(x)·Aᵀ·Bᵀ in one GEMM
+    private Tensor ForwardFused(Tensor input, BaseWeight weight, string name)
+    {
+        var options = _book[name];
+        var x = input.Reshape(-1, InFeatures);
+        var a = LoraA.Get<Linear>(name).Weight;
+        var b = LoraB.Get<Linear>(name).Weight;
+        var branchInput = IsTraining && options.Dropout > 0f ? ApplyDropout(name, x) : x;
+        var down = Ops.MatMul(branchInput, a, transposeB: true);   // (M, R)
+        var shape = input.ShapeArray();
+        shape[^1] = OutFeatures;
+        return LoraOps.LinearPlusLowRank(x, weight, down, b, options.Scaling).Reshape(shape);
     }
 
     // x: (M, K), y: (M, N) running result → (M, N)

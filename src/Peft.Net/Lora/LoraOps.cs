@@ -68,6 +68,45 @@ internal static class LoraOps
         }, y0, u, b);
     }
 
+    // x: (M, K), w: (N, K) frozen, u: (M, R), b: (N, R) → (M, N)
+    /// <summary>
+    /// A bias-free base layer and one LoRA update in one GEMM: <c>x·Wᵀ + scaling · u·Bᵀ</c>, the update added while
+    /// each tile of the result is still in L1 (<see cref="Gemm.MultiplyPlusLowRank(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, int)"/>),
+    /// where the base product followed by <see cref="AddLowRank"/> makes a second pass over it. The same bits as
+    /// that pair, forward and backward; gradients reach x, u and B (never W).
+    /// </summary>
+    public static Tensor LinearPlusLowRank(Tensor x, BaseWeight w, Tensor u, Tensor b, float scaling)
+    {
+        int m = x.Dim(0), k = x.Dim(1), n = w.Rows, r = u.Dim(1);
+        if (x.Rank != 2 || k != w.Columns || u.Rank != 2 || u.Dim(0) != m || b.Rank != 2 || b.Dim(0) != n || b.Dim(1) != r)
+            throw new ArgumentException($"LoRA linear: input {x.Describe()}, down-projection {u.Describe()} and B {b.Describe()} must be [M, {w.Columns}], [M, R] and [{n}, R].");
+        if (w.RequiresGrad)
+            throw new ArgumentException("LoRA linear: the fused base product needs a frozen base weight.");
+        var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
+        var y = Tensor.NewResult([m, n], zeroed: false);
+        w.MultiplyPlusLowRank(x.AsSpan(), u.AsSpan(), scaledB, y.AsSpan(), m, r);
+        return GradMode.Record(y, "lora_linear", g =>
+        {
+            var gv = g.AsSpan();
+            if (b.RequiresGrad)
+            {
+                // dB[N,R] += scaling · gᵀ[N,M] · u[M,R]
+                var gu = new float[n * r];
+                Gemm.Multiply(gv, true, u.AsSpan(), false, gu, n, r, m, accumulate: false);
+                var gb = b.GradBuffer();
+                TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
+            }
+            // du[M,R] += g[M,N] · (scaling·B)[N,R]
+            if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
+            if (x.RequiresGrad)
+            {
+                // dx[M,K] (+)= g[M,N] · W[N,K], written into a fresh buffer when x has no gradient yet
+                var gx = x.GradBufferToWrite(out bool overwrite);
+                w.MultiplyInputGradient(gv, gx, m, accumulate: !overwrite);
+            }
+        }, x, u, b);
+    }
+
     // y0: (M, N), p: (M, N) or null, bias: (N) or null, u: (M, R), b: (N, R), magnitude: (N), norm: (N) → (M, N)
     /// <summary>
     /// DoRA's composition (PEFT <c>DoraLinearLayer.forward</c> added to the running result):

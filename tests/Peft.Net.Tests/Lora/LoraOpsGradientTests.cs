@@ -115,6 +115,30 @@ public class LoraOpsGradientTests
     }
 
     [Fact]
+    public void LinearPlusLowRank()
+    {
+        var random = new TensorRandom(20);
+        var baseLayer = new Peft.Net.Core.Nn.Linear(7, 5, false, random);
+        baseLayer.Weight.RequiresGrad = false;
+        Tensor x = Leaf(random, 1, 6, 7), u = Leaf(random, 1, 6, 3), b = Leaf(random, 1, 5, 3);
+        GradCheck.Assert(t => LoraOps.LinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), t[1], t[2], 1.3f), [x, u, b]);
+    }
+
+    [Fact]
+    public void LoraLinearOverABiasFreeBaseWithDropoutMask()
+    {
+        // No bias: the base product and the update run as one GEMM (LinearPlusLowRank).
+        var random = new TensorRandom(21);
+        var layer = new LoraLinear(new Peft.Net.Core.Nn.Linear(8, 5, false, random));
+        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 2, Alpha: 4, Dropout: 0.4f), random);
+        Tensor.Normal([5, 2], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
+        var mask = Mask([6, 8], 0.4f, random);
+        layer.DropoutMaskOverride = (_, shape) => mask.Reshape(shape);
+        var x = Leaf(random, 1, 2, 3, 8);
+        GradCheck.Assert(t => layer.Forward(t[0]), [x, layer.GetLoraA("default"), layer.GetLoraB("default")]);
+    }
+
+    [Fact]
     public void LoraEmbeddingLayer()
     {
         var random = new TensorRandom(18);

@@ -1,0 +1,66 @@
+using System.Reflection;
+using Module = Peft.Net.Core.Nn.Module;
+using Peft.Net.Core;
+using Peft.Net.Core.Nn;
+using Peft.Net.Core.Tests.Testing;
+using Peft.Net.Lora;
+using Peft.Net.Quantization;
+
+namespace Peft.Net.Tests.Lora;
+
+/// <summary>
+/// A LoRA layer over a bias-free plain or 4-bit base runs its base product and its update as one GEMM
+/// (<see cref="LoraOps.LinearPlusLowRank"/>): the output and every gradient must carry the bits of the two-op form
+/// (base product, then <see cref="LoraOps.AddLowRank"/>) it replaces.
+/// </summary>
+public class LoraFusedBaseTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_fused_layer_gives_the_bits_of_the_base_product_followed_by_the_update(bool fourBit)
+    {
+        var random = new TensorRandom(41);
+        var source = new Linear(96, 70, false, random);
+        Module baseLayer = fourBit ? Nf4Linear.FromLinear(source, QuantType.Nf4, blockSize: 64, doubleQuant: true) : source;
+        var layer = new LoraLinear((ILinearLayer)baseLayer);
+        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 8, Alpha: 16, Dropout: 0.1f), random);
+        Tensor.Normal([70, 8], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
+        var mask = LoraOpsGradientTests.Mask([3 * 37, 96], 0.1f, random);
+        layer.DropoutMaskOverride = (_, shape) => mask.Reshape(shape);
+        var input = Tensor.Normal([3, 37, 96], 0, 1, random);
+        input.RequiresGrad = true;
+        var upstream = Tensor.Normal([3, 37, 70], 0, 1, random);
+        Tensor a = layer.GetLoraA("default"), b = layer.GetLoraB("default");
+
+        var fused = layer.Forward(input);
+        Assert.Equal("lora_linear", RecordedOperation(RecordedInputs(fused)[0])); // one op: the base product and the update
+        fused.Backward(upstream);
+        float[] y = fused.ToArray(), dx = input.Grad!.ToArray(), da = a.Grad!.ToArray(), db = b.Grad!.ToArray();
+        input.Grad = null;
+        a.Grad = null;
+        b.Grad = null;
+
+        // The two-op form, with the same mask and the layer's own weights.
+        var x = input.Reshape(-1, 96);
+        var y0 = ((Module)baseLayer).Forward(x);
+        var down = Ops.MatMul(Ops.Mul(x, mask), a, transposeB: true);
+        var separate = LoraOps.AddLowRank(y0, down, b, layer.GetScaling("default"), overwriteInput: true);
+        separate.Backward(upstream.Reshape(-1, 70));
+
+        TensorAssert.BitEqual(separate.ToArray(), y, "output");
+        TensorAssert.BitEqual(input.Grad!.ToArray(), dx, "input gradient");
+        TensorAssert.BitEqual(a.Grad!.ToArray(), da, "lora_A gradient");
+        TensorAssert.BitEqual(b.Grad!.ToArray(), db, "lora_B gradient");
+        Assert.Contains(y, v => v != 0f);
+        Assert.Contains(da, v => v != 0f);
+    }
+
+    // The autograd node that made t (internal to the engine): its operation name and its inputs.
+    private static object Node(Tensor t) =>
+        typeof(Tensor).GetProperty("Node", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(t)!;
+
+    private static string RecordedOperation(Tensor t) => (string)Node(t).GetType().GetProperty("Operation")!.GetValue(Node(t))!;
+
+    private static Tensor[] RecordedInputs(Tensor t) => (Tensor[])Node(t).GetType().GetProperty("Inputs")!.GetValue(Node(t))!;
+}
