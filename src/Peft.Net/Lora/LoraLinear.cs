@@ -198,19 +198,20 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
 
     /// <summary>
     /// The base weight when the base product and adapter <paramref name="name"/>'s update can run as one GEMM: a
-    /// plain LoRA update (no DoRA, no lora_B bias) over a bias-free plain or 4-bit base layer with a frozen weight.
-    /// Null otherwise (and for a few rows, as in decoding: those run on the matrix-vector kernel, or on a
-    /// registered GEMV backend, either way).
+    /// LoRA update without a lora_B bias (DoRA too, unless dropout applies: DoRA's base term is then a product of
+    /// its own) over a bias-free plain or 4-bit base layer with a frozen weight. Null otherwise (the callers also
+    /// leave a few rows, as in decoding, to the matrix-vector kernel or a registered GEMV backend).
     /// </summary>
     private BaseWeight? FusedBase(string name)
     {
-        if (_book[name].UseDora || LoraB.Get<Linear>(name).Bias is not null) return null;
+        var options = _book[name];
+        if (LoraB.Get<Linear>(name).Bias is not null || options.UseDora && IsTraining && options.Dropout > 0f) return null;
         if (Base is Linear { Bias: null } linear && !linear.Weight.RequiresGrad) return BaseWeight.Of(linear);
         if (Base is Nf4Linear { Bias: null } quantized) return BaseWeight.Of(quantized);
         return null;
     }
 
-    // input: (..., K) → (..., N) = x·Wᵀ + scaling · dropout(x)·Aᵀ·Bᵀ in one GEMM
+    // input: (..., K) → (..., N) = x·Wᵀ + scaling · dropout(x)·Aᵀ·Bᵀ in one GEMM (DoRA: s ⊙ (x·Wᵀ + scaling · x·Aᵀ·Bᵀ))
     private Tensor ForwardFused(Tensor input, BaseWeight weight, string name)
     {
         var options = _book[name];
@@ -221,7 +222,12 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
         var down = Ops.MatMul(branchInput, a, transposeB: true);   // (M, R)
         var shape = input.ShapeArray();
         shape[^1] = OutFeatures;
-        return LoraOps.LinearPlusLowRank(x, weight, down, b, options.Scaling).Reshape(shape);
+        if (!options.UseDora) return LoraOps.LinearPlusLowRank(x, weight, down, b, options.Scaling).Reshape(shape);
+        Tensor norm;
+        using (Tensor.NoGrad())
+            norm = DoraWeightNorm.Compute(weight, a, b, options.Scaling);
+        var magnitude = Magnitudes.Get<DoraMagnitudeVector>(name).Weight;
+        return LoraOps.DoraLinearPlusLowRank(x, weight, down, b, magnitude, norm, options.Scaling).Reshape(shape);
     }
 
     // x: (M, K), y: (M, N) running result → (M, N)

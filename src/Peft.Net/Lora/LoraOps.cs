@@ -107,6 +107,62 @@ internal static class LoraOps
         }, x, u, b);
     }
 
+    // x: (M, K), w: (N, K) frozen, u: (M, R), b: (N, R), magnitude, norm: (N) → (M, N)
+    /// <summary>
+    /// DoRA over a bias-free base without dropout in one GEMM: <c>s ⊙ (x·Wᵀ + scaling · u·Bᵀ)</c> with
+    /// <c>s = magnitude / norm</c> per output feature (norm constant), the same value as <see cref="DoraCompose"/>
+    /// reusing the base output, summed in another order. It keeps z = x·Wᵀ + scaling·u·Bᵀ for the backward pass:
+    /// dz = s ⊙ g, and the magnitude's gradient is Σ_m g⊙z / norm (the low-rank parts of Σ g⊙p and of
+    /// scaling·Σ_r B⊙(gᵀu) cancel). Gradients reach x, u, B and the magnitude.
+    /// </summary>
+    public static Tensor DoraLinearPlusLowRank(Tensor x, BaseWeight w, Tensor u, Tensor b, Tensor magnitude, Tensor norm, float scaling)
+    {
+        int m = x.Dim(0), k = x.Dim(1), n = w.Rows, r = u.Dim(1);
+        if (x.Rank != 2 || k != w.Columns || u.Rank != 2 || u.Dim(0) != m || b.Rank != 2 || b.Dim(0) != n || b.Dim(1) != r)
+            throw new ArgumentException($"DoRA linear: input {x.Describe()}, down-projection {u.Describe()} and B {b.Describe()} must be [M, {w.Columns}], [M, R] and [{n}, R].");
+        if (magnitude.Rank != 1 || magnitude.Dim(0) != n || norm.Rank != 1 || norm.Dim(0) != n)
+            throw new ArgumentException($"DoRA linear: magnitude {magnitude.Describe()} and norm {norm.Describe()} must be vectors of the {n} output features.");
+        if (w.RequiresGrad)
+            throw new ArgumentException("DoRA linear: the fused base product needs a frozen base weight.");
+        var scale = new float[n];          // s = m / ‖W + scaling·B·A‖
+        TensorPrimitives.Divide(magnitude.AsSpan(), norm.AsSpan(), scale);
+        var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
+        var z = Tensor.NewResult([m, n], zeroed: false);
+        w.MultiplyPlusLowRank(x.AsSpan(), u.AsSpan(), scaledB, z.AsSpan(), m, r);
+        var y = Tensor.NewResult([m, n], zeroed: false);
+        DoraRowKernels.ScaleRows(z.AsSpan(), scale, default, y.AsSpan(), m, n);
+        return GradMode.Record(y, "dora_linear", g =>
+        {
+            var gv = g.AsSpan();
+            // One pass over g: Σ_m g⊙z for the magnitude, then g becomes dz = s ⊙ g in place (g is read last here).
+            if (magnitude.RequiresGrad)
+            {
+                var columnDots = new float[n];
+                DoraRowKernels.AddColumnDotsThenScale(gv, z.AsSpan(), scale, columnDots, m, n);
+                var gm = magnitude.GradBuffer();
+                var normv = norm.AsSpan();
+                for (int o = 0; o < n; o++) gm[o] += columnDots[o] / normv[o];
+            }
+            else DoraRowKernels.ScaleRows(gv, scale, default, gv, m, n);
+            if (b.RequiresGrad)
+            {
+                // dB[N,R] += scaling · dzᵀ[N,M] · u[M,R]
+                var gu = new float[n * r];
+                Gemm.Multiply(gv, true, u.AsSpan(), false, gu, n, r, m, accumulate: false);
+                var gb = b.GradBuffer();
+                TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
+            }
+            // du[M,R] += dz[M,N] · (scaling·B)[N,R]
+            if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
+            if (x.RequiresGrad)
+            {
+                // dx[M,K] (+)= dz[M,N] · W[N,K]
+                var gx = x.GradBufferToWrite(out bool overwrite);
+                w.MultiplyInputGradient(gv, gx, m, accumulate: !overwrite);
+            }
+        }, x, u, b, magnitude);
+    }
+
     // y0: (M, N), p: (M, N) or null, bias: (N) or null, u: (M, R), b: (N, R), magnitude: (N), norm: (N) → (M, N)
     /// <summary>
     /// DoRA's composition (PEFT <c>DoraLinearLayer.forward</c> added to the running result):

@@ -56,6 +56,48 @@ public class LoraFusedBaseTests
         Assert.Contains(da, v => v != 0f);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Fused_dora_matches_the_composed_form_to_rounding(bool fourBit)
+    {
+        // DoRA without dropout over a bias-free base: s ⊙ (x·Wᵀ + scaling·u·Bᵀ) in one GEMM and a column scale. The
+        // composed form (DoraCompose reusing the base output) sums the same terms in another order.
+        var random = new TensorRandom(42);
+        var source = new Linear(96, 70, false, random);
+        Module baseLayer = fourBit ? Nf4Linear.FromLinear(source, QuantType.Nf4, blockSize: 64, doubleQuant: true) : source;
+        var layer = new DoraLinear((ILinearLayer)baseLayer);
+        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 8, Alpha: 16), random);
+        Tensor.Normal([70, 8], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
+        var magnitude = layer.GetMagnitude("default")!;
+        Tensor.Uniform([70], 0.5f, 2f, random).AsSpan().CopyTo(magnitude.AsSpan());
+        var input = Tensor.Normal([3, 37, 96], 0, 1, random);
+        input.RequiresGrad = true;
+        var upstream = Tensor.Normal([3, 37, 70], 0, 1, random);
+        Tensor a = layer.GetLoraA("default"), b = layer.GetLoraB("default");
+
+        var fused = layer.Forward(input);
+        Assert.Equal("dora_linear", RecordedOperation(RecordedInputs(fused)[0]));
+        fused.Backward(upstream);
+        float[] y = fused.ToArray(), dx = input.Grad!.ToArray(), da = a.Grad!.ToArray(), db = b.Grad!.ToArray(), dm = magnitude.Grad!.ToArray();
+        input.Grad = a.Grad = b.Grad = magnitude.Grad = null;
+
+        var x = input.Reshape(-1, 96);
+        var y0 = ((Module)baseLayer).Forward(x);
+        var down = Ops.MatMul(x, a, transposeB: true);
+        Tensor norm;
+        using (Tensor.NoGrad())
+            norm = DoraWeightNorm.Compute(BaseWeight.Of((ILinearLayer)baseLayer), a, b, layer.GetScaling("default"));
+        var composed = LoraOps.DoraCompose(y0, null, null, down, b, magnitude, norm, layer.GetScaling("default"));
+        composed.Backward(upstream.Reshape(-1, 70));
+
+        TensorAssert.Close(composed.ToArray(), y, 1e-5, 1e-5, "output");
+        TensorAssert.Close(input.Grad!.ToArray(), dx, 1e-5, 1e-5, "input gradient");
+        TensorAssert.Close(a.Grad!.ToArray(), da, 1e-4, 1e-5, "lora_A gradient");
+        TensorAssert.Close(b.Grad!.ToArray(), db, 1e-4, 1e-5, "lora_B gradient");
+        TensorAssert.Close(magnitude.Grad!.ToArray(), dm, 1e-4, 1e-5, "magnitude gradient");
+    }
+
     // The autograd node that made t (internal to the engine): its operation name and its inputs.
     private static object Node(Tensor t) =>
         typeof(Tensor).GetProperty("Node", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(t)!;

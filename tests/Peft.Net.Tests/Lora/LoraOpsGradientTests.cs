@@ -125,6 +125,31 @@ public class LoraOpsGradientTests
     }
 
     [Fact]
+    public void DoraLinearPlusLowRank()
+    {
+        var random = new TensorRandom(22);
+        var baseLayer = new Peft.Net.Core.Nn.Linear(7, 5, false, random);
+        baseLayer.Weight.RequiresGrad = false;
+        Tensor x = Leaf(random, 1, 6, 7), u = Leaf(random, 1, 6, 3), b = Leaf(random, 1, 5, 3), magnitude = Leaf(random, 1, 5);
+        var norm = Tensor.FromArray([1.5f, 0.7f, 2.2f, 1.1f, 0.9f]);
+        GradCheck.Assert(t => LoraOps.DoraLinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), t[1], t[2], t[3], norm, 0.8f), [x, u, b, magnitude]);
+    }
+
+    [Fact]
+    public void DoraLinearLayerOverABiasFreeBase()
+    {
+        // No bias, no dropout: DoRA runs as one GEMM and a column scale (DoraLinearPlusLowRank).
+        var random = new TensorRandom(23);
+        var layer = new DoraLinear(new Peft.Net.Core.Nn.Linear(9, 7, false, random));
+        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 3, Alpha: 6), random);
+        Tensor.Normal([7, 3], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
+        var magnitude = layer.GetMagnitude("default")!;
+        Tensor.Uniform([7], 0.5f, 2f, random).AsSpan().CopyTo(magnitude.AsSpan());
+        var x = Leaf(random, 1, 2, 3, 9);
+        GradCheck.Assert(t => layer.Forward(t[0]), [x, magnitude]);
+    }
+
+    [Fact]
     public void LoraLinearOverABiasFreeBaseWithDropoutMask()
     {
         // No bias: the base product and the update run as one GEMM (LinearPlusLowRank).
