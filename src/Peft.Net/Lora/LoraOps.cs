@@ -52,17 +52,7 @@ internal static class LoraOps
         Gemm.Multiply(u.AsSpan(), false, scaledB, true, y.AsSpan(), m, n, r, accumulate: true);
         return GradMode.Record(y, "lora_add_low_rank", g =>
         {
-            var gv = g.AsSpan();
-            if (b.RequiresGrad)
-            {
-                // dB[N,R] += scaling · gᵀ[N,M] · u[M,R]
-                var gu = new float[n * r];
-                Gemm.Multiply(gv, true, u.AsSpan(), false, gu, n, r, m, accumulate: false);
-                var gb = b.GradBuffer();
-                TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
-            }
-            // du[M,R] += g[M,N] · (scaling·B)[N,R]
-            if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
+            LowRankGradients(g.AsSpan(), u, b, scaledB, scaling, m, n, r);
             // Last use of g: y0 takes the buffer itself (no copy).
             if (y0.RequiresGrad) y0.AccumulateGrad(g, handOver: true);
         }, y0, u, b);
@@ -77,33 +67,14 @@ internal static class LoraOps
     /// </summary>
     public static Tensor LinearPlusLowRank(Tensor x, BaseWeight w, Tensor u, Tensor b, float scaling)
     {
-        int m = x.Dim(0), k = x.Dim(1), n = w.Rows, r = u.Dim(1);
-        if (x.Rank != 2 || k != w.Columns || u.Rank != 2 || u.Dim(0) != m || b.Rank != 2 || b.Dim(0) != n || b.Dim(1) != r)
-            throw new ArgumentException($"LoRA linear: input {x.Describe()}, down-projection {u.Describe()} and B {b.Describe()} must be [M, {w.Columns}], [M, R] and [{n}, R].");
-        if (w.RequiresGrad)
-            throw new ArgumentException("LoRA linear: the fused base product needs a frozen base weight.");
+        var (m, n, r) = CheckFusedBase(x, w, u, b, "LoRA linear");
         var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
         var y = Tensor.NewResult([m, n], zeroed: false);
         w.MultiplyPlusLowRank(x.AsSpan(), u.AsSpan(), scaledB, y.AsSpan(), m, r);
         return GradMode.Record(y, "lora_linear", g =>
         {
-            var gv = g.AsSpan();
-            if (b.RequiresGrad)
-            {
-                // dB[N,R] += scaling · gᵀ[N,M] · u[M,R]
-                var gu = new float[n * r];
-                Gemm.Multiply(gv, true, u.AsSpan(), false, gu, n, r, m, accumulate: false);
-                var gb = b.GradBuffer();
-                TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
-            }
-            // du[M,R] += g[M,N] · (scaling·B)[N,R]
-            if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
-            if (x.RequiresGrad)
-            {
-                // dx[M,K] (+)= g[M,N] · W[N,K], written into a fresh buffer when x has no gradient yet
-                var gx = x.GradBufferToWrite(out bool overwrite);
-                w.MultiplyInputGradient(gv, gx, m, accumulate: !overwrite);
-            }
+            LowRankGradients(g.AsSpan(), u, b, scaledB, scaling, m, n, r);
+            BaseInputGradient(g.AsSpan(), x, w, m);
         }, x, u, b);
     }
 
@@ -117,13 +88,9 @@ internal static class LoraOps
     /// </summary>
     public static Tensor DoraLinearPlusLowRank(Tensor x, BaseWeight w, Tensor u, Tensor b, Tensor magnitude, Tensor norm, float scaling)
     {
-        int m = x.Dim(0), k = x.Dim(1), n = w.Rows, r = u.Dim(1);
-        if (x.Rank != 2 || k != w.Columns || u.Rank != 2 || u.Dim(0) != m || b.Rank != 2 || b.Dim(0) != n || b.Dim(1) != r)
-            throw new ArgumentException($"DoRA linear: input {x.Describe()}, down-projection {u.Describe()} and B {b.Describe()} must be [M, {w.Columns}], [M, R] and [{n}, R].");
+        var (m, n, r) = CheckFusedBase(x, w, u, b, "DoRA linear");
         if (magnitude.Rank != 1 || magnitude.Dim(0) != n || norm.Rank != 1 || norm.Dim(0) != n)
             throw new ArgumentException($"DoRA linear: magnitude {magnitude.Describe()} and norm {norm.Describe()} must be vectors of the {n} output features.");
-        if (w.RequiresGrad)
-            throw new ArgumentException("DoRA linear: the fused base product needs a frozen base weight.");
         var scale = new float[n];          // s = m / ‖W + scaling·B·A‖
         TensorPrimitives.Divide(magnitude.AsSpan(), norm.AsSpan(), scale);
         var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
@@ -144,22 +111,8 @@ internal static class LoraOps
                 for (int o = 0; o < n; o++) gm[o] += columnDots[o] / normv[o];
             }
             else DoraRowKernels.ScaleRows(gv, scale, default, gv, m, n);
-            if (b.RequiresGrad)
-            {
-                // dB[N,R] += scaling · dzᵀ[N,M] · u[M,R]
-                var gu = new float[n * r];
-                Gemm.Multiply(gv, true, u.AsSpan(), false, gu, n, r, m, accumulate: false);
-                var gb = b.GradBuffer();
-                TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
-            }
-            // du[M,R] += dz[M,N] · (scaling·B)[N,R]
-            if (u.RequiresGrad) Gemm.Multiply(gv, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
-            if (x.RequiresGrad)
-            {
-                // dx[M,K] (+)= dz[M,N] · W[N,K]
-                var gx = x.GradBufferToWrite(out bool overwrite);
-                w.MultiplyInputGradient(gv, gx, m, accumulate: !overwrite);
-            }
+            LowRankGradients(gv, u, b, scaledB, scaling, m, n, r);
+            BaseInputGradient(gv, x, w, m);
         }, x, u, b, magnitude);
     }
 
@@ -287,6 +240,41 @@ internal static class LoraOps
                     TensorPrimitives.MultiplyAdd(gv.Slice(i * n, n), scale, gy0.Slice(i * n, n), gy0.Slice(i * n, n));
             }
         }, inputs.ToArray());
+    }
+
+    // g: (M, N) the gradient of y0 + u·(scaling·B)ᵀ, u: (M, R), b: (N, R), scaledB: (N, R) = scaling·B
+    /// <summary>The low-rank term's gradients: dB += scaling · gᵀ·u and du += g·(scaling·B).</summary>
+    private static void LowRankGradients(ReadOnlySpan<float> g, Tensor u, Tensor b, float[] scaledB, float scaling, int m, int n, int r)
+    {
+        if (b.RequiresGrad)
+        {
+            // dB[N,R] += scaling · gᵀ[N,M] · u[M,R]
+            var gu = new float[n * r];
+            Gemm.Multiply(g, true, u.AsSpan(), false, gu, n, r, m, accumulate: false);
+            var gb = b.GradBuffer();
+            TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
+        }
+        // du[M,R] += g[M,N] · (scaling·B)[N,R]
+        if (u.RequiresGrad) Gemm.Multiply(g, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
+    }
+
+    // g: (M, N), x: (M, K), w: (N, K) → dx (M, K) (+)= g·W
+    /// <summary>The base product's input gradient, written into a fresh buffer when x has no gradient yet.</summary>
+    private static void BaseInputGradient(ReadOnlySpan<float> g, Tensor x, BaseWeight w, int m)
+    {
+        if (!x.RequiresGrad) return;
+        var gx = x.GradBufferToWrite(out bool overwrite);
+        w.MultiplyInputGradient(g, gx, m, accumulate: !overwrite);
+    }
+
+    // x: (M, K), w: (N, K), u: (M, R), b: (N, R)
+    private static (int M, int N, int R) CheckFusedBase(Tensor x, BaseWeight w, Tensor u, Tensor b, string what)
+    {
+        if (x.Rank != 2 || x.Dim(1) != w.Columns || u.Rank != 2 || u.Dim(0) != x.Dim(0) || b.Rank != 2 || b.Dim(0) != w.Rows || b.Dim(1) != u.Dim(1))
+            throw new ArgumentException($"{what}: input {x.Describe()}, down-projection {u.Describe()} and B {b.Describe()} must be [M, {w.Columns}], [M, R] and [{w.Rows}, R].");
+        if (w.RequiresGrad)
+            throw new ArgumentException($"{what}: the fused base product needs a frozen base weight.");
+        return (x.Dim(0), w.Rows, u.Dim(1));
     }
 
     private static (int M, int N, int R) CheckLowRank(Tensor y0, Tensor u, Tensor b)

@@ -21,16 +21,12 @@ public class LoraFusedBaseTests
     public void The_fused_layer_gives_the_bits_of_the_base_product_followed_by_the_update(bool fourBit)
     {
         var random = new TensorRandom(41);
-        var source = new Linear(96, 70, false, random);
-        Module baseLayer = fourBit ? Nf4Linear.FromLinear(source, QuantType.Nf4, blockSize: 64, doubleQuant: true) : source;
+        var baseLayer = BiasFreeBase(fourBit, random);
         var layer = new LoraLinear((ILinearLayer)baseLayer);
         layer.AddAdapter("default", new LoraAdapterOptions(Rank: 8, Alpha: 16, Dropout: 0.1f), random);
-        Tensor.Normal([70, 8], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
+        var (input, upstream) = NonZeroBAndData(layer, random);
         var mask = LoraOpsGradientTests.Mask([3 * 37, 96], 0.1f, random);
         layer.DropoutMaskOverride = (_, shape) => mask.Reshape(shape);
-        var input = Tensor.Normal([3, 37, 96], 0, 1, random);
-        input.RequiresGrad = true;
-        var upstream = Tensor.Normal([3, 37, 70], 0, 1, random);
         Tensor a = layer.GetLoraA("default"), b = layer.GetLoraB("default");
 
         var fused = layer.Forward(input);
@@ -64,16 +60,12 @@ public class LoraFusedBaseTests
         // DoRA without dropout over a bias-free base: s ⊙ (x·Wᵀ + scaling·u·Bᵀ) in one GEMM and a column scale. The
         // composed form (DoraCompose reusing the base output) sums the same terms in another order.
         var random = new TensorRandom(42);
-        var source = new Linear(96, 70, false, random);
-        Module baseLayer = fourBit ? Nf4Linear.FromLinear(source, QuantType.Nf4, blockSize: 64, doubleQuant: true) : source;
+        var baseLayer = BiasFreeBase(fourBit, random);
         var layer = new DoraLinear((ILinearLayer)baseLayer);
         layer.AddAdapter("default", new LoraAdapterOptions(Rank: 8, Alpha: 16), random);
-        Tensor.Normal([70, 8], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
+        var (input, upstream) = NonZeroBAndData(layer, random);
         var magnitude = layer.GetMagnitude("default")!;
         Tensor.Uniform([70], 0.5f, 2f, random).AsSpan().CopyTo(magnitude.AsSpan());
-        var input = Tensor.Normal([3, 37, 96], 0, 1, random);
-        input.RequiresGrad = true;
-        var upstream = Tensor.Normal([3, 37, 70], 0, 1, random);
         Tensor a = layer.GetLoraA("default"), b = layer.GetLoraB("default");
 
         var fused = layer.Forward(input);
@@ -96,6 +88,23 @@ public class LoraFusedBaseTests
         TensorAssert.Close(a.Grad!.ToArray(), da, 1e-4, 1e-5, "lora_A gradient");
         TensorAssert.Close(b.Grad!.ToArray(), db, 1e-4, 1e-5, "lora_B gradient");
         TensorAssert.Close(magnitude.Grad!.ToArray(), dm, 1e-4, 1e-5, "magnitude gradient");
+    }
+
+    // A bias-free 96 → 70 base layer, float or 4-bit.
+    private static Module BiasFreeBase(bool fourBit, TensorRandom random)
+    {
+        var source = new Linear(96, 70, false, random);
+        return fourBit ? Nf4Linear.FromLinear(source, QuantType.Nf4, blockSize: 64, doubleQuant: true) : source;
+    }
+
+    // Gives lora_B values (it starts at zero) and returns an input [3, 37, 96] that requires a gradient and an
+    // upstream gradient [3, 37, 70].
+    private static (Tensor Input, Tensor Upstream) NonZeroBAndData(LoraLinear layer, TensorRandom random)
+    {
+        Tensor.Normal([70, 8], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
+        var input = Tensor.Normal([3, 37, 96], 0, 1, random);
+        input.RequiresGrad = true;
+        return (input, Tensor.Normal([3, 37, 70], 0, 1, random));
     }
 
     // The autograd node that made t (internal to the engine): its operation name and its inputs.

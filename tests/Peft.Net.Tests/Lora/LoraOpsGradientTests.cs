@@ -85,13 +85,15 @@ public class LoraOpsGradientTests
         TensorAssert.BitEqual(half.Forward(x).ToArray(), half.Forward(x).ToArray(), "eval is deterministic");
     }
 
-    [Fact]
-    public void DoraLinearLayerInputAndMagnitude()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // no bias: DoRA runs as one GEMM and a column scale (DoraLinearPlusLowRank)
+    public void DoraLinearLayerInputAndMagnitude(bool bias)
     {
         // The DoRA norm is detached, so A and B are checked through the op above and the golden fixtures;
         // the layer's input and magnitude gradients are exact.
         var random = new TensorRandom(16);
-        var baseLayer = new Peft.Net.Core.Nn.Linear(9, 7, true, random);
+        var baseLayer = new Peft.Net.Core.Nn.Linear(9, 7, bias, random);
         var layer = new DoraLinear(baseLayer);
         layer.AddAdapter("default", new LoraAdapterOptions(Rank: 3, Alpha: 6), random);
         Tensor.Normal([7, 3], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
@@ -101,11 +103,13 @@ public class LoraOpsGradientTests
         GradCheck.Assert(t => layer.Forward(t[0]), [x, magnitude]);
     }
 
-    [Fact]
-    public void LoraLinearWithDropoutMask()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // no bias: the base product and the update run as one GEMM (LinearPlusLowRank)
+    public void LoraLinearWithDropoutMask(bool bias)
     {
         var random = new TensorRandom(17);
-        var layer = new LoraLinear(new Peft.Net.Core.Nn.Linear(8, 5, true, random));
+        var layer = new LoraLinear(new Peft.Net.Core.Nn.Linear(8, 5, bias, random));
         layer.AddAdapter("default", new LoraAdapterOptions(Rank: 2, Alpha: 4, Dropout: 0.4f), random);
         Tensor.Normal([5, 2], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
         var mask = Mask([6, 8], 0.4f, random);
@@ -133,34 +137,6 @@ public class LoraOpsGradientTests
         Tensor x = Leaf(random, 1, 6, 7), u = Leaf(random, 1, 6, 3), b = Leaf(random, 1, 5, 3), magnitude = Leaf(random, 1, 5);
         var norm = Tensor.FromArray([1.5f, 0.7f, 2.2f, 1.1f, 0.9f]);
         GradCheck.Assert(t => LoraOps.DoraLinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), t[1], t[2], t[3], norm, 0.8f), [x, u, b, magnitude]);
-    }
-
-    [Fact]
-    public void DoraLinearLayerOverABiasFreeBase()
-    {
-        // No bias, no dropout: DoRA runs as one GEMM and a column scale (DoraLinearPlusLowRank).
-        var random = new TensorRandom(23);
-        var layer = new DoraLinear(new Peft.Net.Core.Nn.Linear(9, 7, false, random));
-        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 3, Alpha: 6), random);
-        Tensor.Normal([7, 3], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
-        var magnitude = layer.GetMagnitude("default")!;
-        Tensor.Uniform([7], 0.5f, 2f, random).AsSpan().CopyTo(magnitude.AsSpan());
-        var x = Leaf(random, 1, 2, 3, 9);
-        GradCheck.Assert(t => layer.Forward(t[0]), [x, magnitude]);
-    }
-
-    [Fact]
-    public void LoraLinearOverABiasFreeBaseWithDropoutMask()
-    {
-        // No bias: the base product and the update run as one GEMM (LinearPlusLowRank).
-        var random = new TensorRandom(21);
-        var layer = new LoraLinear(new Peft.Net.Core.Nn.Linear(8, 5, false, random));
-        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 2, Alpha: 4, Dropout: 0.4f), random);
-        Tensor.Normal([5, 2], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
-        var mask = Mask([6, 8], 0.4f, random);
-        layer.DropoutMaskOverride = (_, shape) => mask.Reshape(shape);
-        var x = Leaf(random, 1, 2, 3, 8);
-        GradCheck.Assert(t => layer.Forward(t[0]), [x, layer.GetLoraA("default"), layer.GetLoraB("default")]);
     }
 
     [Fact]
