@@ -210,7 +210,6 @@ internal static unsafe class Gemm
                 // Every slab of a split-M call reads all of op(B): the threads pack it once between them (a pass of
                 // its own), instead of each packing all of it.
                 work.SharedB = workspace!.SharedB(SharedBLength(path, n, k));
-                work.Slices = items;
                 work.PackingSharedB = true;
                 ParallelRunner.For(SharedBPieces(path, n, k, items), items, work);
                 work.PackingSharedB = false;

@@ -57,12 +57,12 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 bool lowRank = k2 > 0 && p0 + kc == problem.K;
                 if (sharedB is null) GemmPacking.PackB(problem, j0, nc, p0, kc, nr, packedB, workspace);
                 else packedB = sharedB + BlockOffset(problem.K, j0, nc, p0);
-                if (lowRank) GemmPacking.PackRowPanels(problem.B2 + (nint)j0 * k2, k2, nc, nr, packedB2);
+                if (lowRank) GemmPacking.PackRowPanels(problem.B2 + (nint)j0 * k2, k2, nc, k2, nr, packedB2);
                 for (int i0 = m0; i0 < m1; i0 += mcMax)
                 {
                     int mc = Math.Min(mcMax, m1 - i0);
                     GemmPacking.PackA(problem, i0, mc, p0, kc, mr, packedA);
-                    if (lowRank) GemmPacking.PackRowPanels(problem.A2 + (nint)i0 * k2, k2, mc, mr, packedA2);
+                    if (lowRank) GemmPacking.PackRowPanels(problem.A2 + (nint)i0 * k2, k2, mc, k2, mr, packedA2);
                     for (int j = 0; j < nc; j += nr)
                     {
                         int cols = Math.Min(nr, nc - j);

@@ -17,14 +17,13 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(in GemmProblem problem, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
-        for (int i = 0; i < mc; i += mr, dst += kc * mr)
+        if (!problem.TransA) // A: (M, K): panel rows are rows of A
         {
-            int rows = Math.Min(mr, mc - i);
-            if (problem.TransA) // A: (K, M): the panel's k-th row is contiguous in A
-                PackColumns(problem.A + (nint)p0 * problem.M + i0 + i, problem.M, rows, kc, mr, dst);
-            else // A: (M, K): panel rows are rows of A
-                PackRows(problem.A + (nint)(i0 + i) * problem.K + p0, problem.K, rows, kc, mr, dst);
+            PackRowPanels(problem.A + (nint)i0 * problem.K + p0, problem.K, mc, kc, mr, dst);
+            return;
         }
+        for (int i = 0; i < mc; i += mr, dst += kc * mr) // A: (K, M): the panel's k-th row is contiguous in A
+            PackColumns(problem.A + (nint)p0 * problem.M + i0 + i, problem.M, Math.Min(mr, mc - i), kc, mr, dst);
     }
 
     // B block k range [p0, p0 + kc) × columns [j0, j0 + nc) → dst: ceil(nc / nr) panels of (kc, nr)
@@ -63,15 +62,15 @@ internal static unsafe class GemmPacking
         }
     }
 
-    // src: (count, k) row-major → dst: ⌈count / width⌉ panels of (k, width), zero-padded past count
+    // src: (count, ≥ kc) with row stride ld → dst: ⌈count / width⌉ panels of (kc, width), zero-padded past count
     /// <summary>
-    /// Packs <paramref name="count"/> contiguous rows of length <paramref name="k"/> (the factors of a low-rank term,
-    /// A2 (M, K2) or B2 (N, K2)) into panels of <paramref name="width"/> rows, each laid out (k, width).
+    /// Packs <paramref name="count"/> rows of length <paramref name="kc"/> into panels of <paramref name="width"/>
+    /// rows, each laid out (kc, width): an A block, or a factor of a low-rank term (A2 (M, K2), B2 (N, K2)).
     /// </summary>
-    public static void PackRowPanels(float* src, int k, int count, int width, float* dst)
+    public static void PackRowPanels(float* src, nint ld, int count, int kc, int width, float* dst)
     {
-        for (int r = 0; r < count; r += width, dst += (nint)k * width)
-            PackRows(src + (nint)r * k, k, Math.Min(width, count - r), k, width, dst);
+        for (int r = 0; r < count; r += width, dst += (nint)kc * width)
+            PackRows(src + r * ld, ld, Math.Min(width, count - r), kc, width, dst);
     }
 
     // src: (kc, ≥ nc) with row stride ld → dst: ⌈nc / nr⌉ panels of (kc, nr); panel j holds columns j·nr .. j·nr + nr,

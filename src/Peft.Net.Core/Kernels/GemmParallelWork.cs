@@ -5,21 +5,22 @@ namespace Peft.Net.Core.Kernels;
 /// whole tiles (<see cref="TileSize"/> columns of C when <see cref="SplitN"/>, else rows). <see cref="Gemm"/> keeps
 /// one per calling thread and refills it for each call, so a parallel GEMM allocates nothing; <see cref="InUse"/>
 /// marks it taken while a call runs. A split-M call may first run a packing pass (<see cref="PackingSharedB"/>):
-/// item i then packs the i-th piece of B into <see cref="SharedB"/>, which every slab reads afterwards.
+/// item i then packs the i-th piece of B (each block of B cut into <see cref="Items"/> slices) into
+/// <see cref="SharedB"/>, which every slab reads afterwards.
 /// </summary>
 internal sealed unsafe class GemmParallelWork : IParallelWork
 {
     public GemmProblem Problem;
     public GemmKernelPath Path;
     public bool Dot, SplitN, InUse, PackingSharedB;
-    public int Tiles, TileSize, Items, Slices;
+    public int Tiles, TileSize, Items;
     public float* SharedB;
 
     public void Execute(int index)
     {
         if (PackingSharedB)
         {
-            Gemm.PackSharedBPiece(Problem, Path, index, Slices, SharedB);
+            Gemm.PackSharedBPiece(Problem, Path, index, Items, SharedB);
             return;
         }
         int first = (int)((long)Tiles * index / Items) * TileSize;

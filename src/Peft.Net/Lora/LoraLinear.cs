@@ -205,7 +205,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     private BaseWeight? FusedBase(string name)
     {
         var options = _book[name];
-        if (LoraB.Get<Linear>(name).Bias is not null || options.UseDora && IsTraining && options.Dropout > 0f) return null;
+        if (LoraB.Get<Linear>(name).Bias is not null || options.UseDora && AppliesDropout(options)) return null;
         if (Base is Linear { Bias: null } linear && !linear.Weight.RequiresGrad) return BaseWeight.Of(linear);
         if (Base is Nf4Linear { Bias: null } quantized) return BaseWeight.Of(quantized);
         return null;
@@ -216,29 +216,39 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     {
         var options = _book[name];
         var x = input.Reshape(-1, InFeatures);
-        var a = LoraA.Get<Linear>(name).Weight;
         var b = LoraB.Get<Linear>(name).Weight;
-        var branchInput = IsTraining && options.Dropout > 0f ? ApplyDropout(name, x) : x;
-        var down = Ops.MatMul(branchInput, a, transposeB: true);   // (M, R)
+        var down = DownProjection(name, x, out _);
         var shape = input.ShapeArray();
         shape[^1] = OutFeatures;
         if (!options.UseDora) return LoraOps.LinearPlusLowRank(x, weight, down, b, options.Scaling).Reshape(shape);
-        Tensor norm;
-        using (Tensor.NoGrad())
-            norm = DoraWeightNorm.Compute(weight, a, b, options.Scaling);
         var magnitude = Magnitudes.Get<DoraMagnitudeVector>(name).Weight;
-        return LoraOps.DoraLinearPlusLowRank(x, weight, down, b, magnitude, norm, options.Scaling).Reshape(shape);
+        return LoraOps.DoraLinearPlusLowRank(x, weight, down, b, magnitude, DoraNorm(name, weight), options.Scaling).Reshape(shape);
+    }
+
+    // x: (M, K) → (M, R) = dropout(x)·Aᵀ, and the branch input dropout(x) (x itself without dropout)
+    private Tensor DownProjection(string name, Tensor x, out Tensor branchInput)
+    {
+        branchInput = AppliesDropout(_book[name]) ? ApplyDropout(name, x) : x;
+        return Ops.MatMul(branchInput, LoraA.Get<Linear>(name).Weight, transposeB: true);
+    }
+
+    /// <summary>Whether the adapter branch drops out its input now: in training mode, with a dropout above 0.</summary>
+    private bool AppliesDropout(LoraAdapterOptions options) => IsTraining && options.Dropout > 0f;
+
+    // → (N): ‖W + scaling·B·A‖ per output row, a constant of the step (no gradient)
+    private Tensor DoraNorm(string name, BaseWeight weight)
+    {
+        using (Tensor.NoGrad())
+            return DoraWeightNorm.Compute(weight, LoraA.Get<Linear>(name).Weight, LoraB.Get<Linear>(name).Weight, _book[name].Scaling);
     }
 
     // x: (M, K), y: (M, N) running result → (M, N)
     private Tensor AddAdapterOutput(string name, Tensor x, Tensor y, bool overwriteY)
     {
         var options = _book[name];
-        var a = LoraA.Get<Linear>(name).Weight;
         var b = LoraB.Get<Linear>(name).Weight;
-        bool dropout = IsTraining && options.Dropout > 0f;
-        var branchInput = dropout ? ApplyDropout(name, x) : x;
-        var down = Ops.MatMul(branchInput, a, transposeB: true);   // (M, R)
+        var down = DownProjection(name, x, out var branchInput);
+        bool dropout = AppliesDropout(options);
         if (!options.UseDora)
         {
             var sum = LoraOps.AddLowRank(y, down, b, options.Scaling, overwriteY);
@@ -248,9 +258,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
 
         var weight = BaseWeight.Of(Base);
         var magnitude = Magnitudes.Get<DoraMagnitudeVector>(name).Weight;
-        Tensor norm;
-        using (Tensor.NoGrad())
-            norm = DoraWeightNorm.Compute(weight, a, b, options.Scaling);
+        var norm = DoraNorm(name, weight);
         // PEFT: without dropout (or in eval) the running result is reused as the base term, minus the bias;
         // with dropout the base term is W·dropout(x), an extra bias-free product.
         return dropout
