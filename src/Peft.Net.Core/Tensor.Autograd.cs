@@ -64,7 +64,11 @@ public sealed partial class Tensor
             };
             return;
         }
-        Kernels.ElementwiseKernels.AddInPlace(GradBuffer(), gradient.AsSpan());
+        if (gradient.Count != Count)
+            throw new ArgumentException($"The gradient {gradient.Describe()} does not match {Describe()}.", nameof(gradient));
+        var destination = GradBufferToWrite(out bool overwrite);
+        if (overwrite) gradient.AsSpan().CopyTo(destination);   // a fresh buffer: a copy, no zero-fill and no add
+        else Kernels.ElementwiseKernels.AddInPlace(destination, gradient.AsSpan());
     }
 
     /// <summary>Set on a gradient buffer created by a backward pass for an intermediate tensor (it may be recycled).</summary>

@@ -86,30 +86,51 @@ internal static unsafe class Gemm
     /// </summary>
     public static void MultiplyPlusLowRank(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> u,
         ReadOnlySpan<float> scaledB, Span<float> c, int m, int n, int k, int r) =>
-        MultiplyPlusLowRank(x, w, null, u, scaledB, c, m, n, k, r, GemmKernelPath.Auto, ComputeSettings.ThreadCount);
+        MultiplyPlusLowRank(x, true, w, null, u, scaledB, c, m, n, k, r, false, GemmKernelPath.Auto, ComputeSettings.ThreadCount);
 
     /// <summary><see cref="MultiplyPlusLowRank(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, int)"/> with W (N, K) read through its packing hook.</summary>
     public static void MultiplyPlusLowRank(ReadOnlySpan<float> x, IPackableWeight w, ReadOnlySpan<float> u,
         ReadOnlySpan<float> scaledB, Span<float> c, int m, int n, int k, int r) =>
-        MultiplyPlusLowRank(x, default, w, u, scaledB, c, m, n, k, r, GemmKernelPath.Auto, ComputeSettings.ThreadCount);
+        MultiplyPlusLowRank(x, true, default, w, u, scaledB, c, m, n, k, r, false, GemmKernelPath.Auto, ComputeSettings.ThreadCount);
+
+    // a: (M, K)    w: transB ? (N, K) : (K, N)    a2: (M, R)    b2: (N, R)    c: (M, N)
+    /// <summary>
+    /// C (+)= a·op(W) + a2·b2ᵀ with the rank-R term riding on the last depth block, as
+    /// <see cref="MultiplyPlusLowRank(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, int)"/>;
+    /// with W not transposed it is a LoRA layer's input gradient dx = g·W + du·A (b2 = Aᵀ). Bit-identical to the
+    /// product followed by <c>Multiply(a2, false, b2, true, c, m, n, r, accumulate: true)</c>.
+    /// </summary>
+    public static void MultiplyPlusLowRank(ReadOnlySpan<float> a, bool transB, ReadOnlySpan<float> w, ReadOnlySpan<float> a2,
+        ReadOnlySpan<float> b2, Span<float> c, int m, int n, int k, int r, bool accumulate) =>
+        MultiplyPlusLowRank(a, transB, w, null, a2, b2, c, m, n, k, r, accumulate, GemmKernelPath.Auto, ComputeSettings.ThreadCount);
+
+    /// <summary>
+    /// <see cref="MultiplyPlusLowRank(ReadOnlySpan{float}, bool, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, int, bool)"/>
+    /// with W read through its packing hook.
+    /// </summary>
+    public static void MultiplyPlusLowRank(ReadOnlySpan<float> a, bool transB, IPackableWeight w, ReadOnlySpan<float> a2,
+        ReadOnlySpan<float> b2, Span<float> c, int m, int n, int k, int r, bool accumulate) =>
+        MultiplyPlusLowRank(a, transB, default, w, a2, b2, c, m, n, k, r, accumulate, GemmKernelPath.Auto, ComputeSettings.ThreadCount);
 
     /// <summary>The low-rank fused product on a chosen micro-kernel and thread budget (tests); W dense, or <paramref name="weight"/> when not null.</summary>
-    internal static void MultiplyPlusLowRank(ReadOnlySpan<float> x, ReadOnlySpan<float> w, IPackableWeight? weight,
-        ReadOnlySpan<float> u, ReadOnlySpan<float> scaledB, Span<float> c, int m, int n, int k, int r, GemmKernelPath path, int threads)
+    internal static void MultiplyPlusLowRank(ReadOnlySpan<float> x, bool transB, ReadOnlySpan<float> w, IPackableWeight? weight,
+        ReadOnlySpan<float> u, ReadOnlySpan<float> scaledB, Span<float> c, int m, int n, int k, int r, bool accumulate,
+        GemmKernelPath path, int threads)
     {
         CheckSizes(x.Length, c.Length, m, n, k);
         if (r < 0 || (long)m * r > u.Length || (long)n * r > scaledB.Length)
             throw new ArgumentException($"GEMM low-rank term: u has {u.Length} and B {scaledB.Length} elements, but must be {m}×{r} and {n}×{r}.");
         if (weight is null && (long)n * k > w.Length)
-            throw new ArgumentException($"GEMM: W has {w.Length} elements but must be {n}×{k}.", nameof(w));
-        if (weight is not null && (weight.Rows != n || weight.Columns != k))
-            throw new ArgumentException($"GEMM: weight is {weight.Rows}×{weight.Columns} but must be {n}×{k}.", nameof(weight));
+            throw new ArgumentException($"GEMM: W has {w.Length} elements but op(W) is {k}×{n}.", nameof(w));
+        int rows = transB ? n : k, columns = transB ? k : n;
+        if (weight is not null && (weight.Rows != rows || weight.Columns != columns))
+            throw new ArgumentException($"GEMM: weight is {weight.Rows}×{weight.Columns} but must be {rows}×{columns}.", nameof(weight));
         fixed (float* px = x, pw = w, pu = u, pb = scaledB, pc = c)
         {
             var problem = new GemmProblem
             {
-                A = px, B = weight is null ? pw : null, Weight = weight, C = pc, M = m, N = n, K = k, TransB = true,
-                A2 = pu, B2 = pb, K2 = r,
+                A = px, B = weight is null ? pw : null, Weight = weight, C = pc, M = m, N = n, K = k, TransB = transB,
+                Accumulate = accumulate, A2 = pu, B2 = pb, K2 = r,
             };
             Run(problem, path, threads);
         }
@@ -154,9 +175,11 @@ internal static unsafe class Gemm
     {
         int m = problem.M, n = problem.N, k = problem.K;
         if (m == 0 || n == 0) return;
-        if (problem.K2 > 0 && (k == 0 || problem.TransA || UsesDotKernel(problem, path == GemmKernelPath.Auto ? BestPath : path)))
+        if (problem.K2 > 0 && (k == 0 || problem.TransA || UsesDotKernel(LowRankTerm(problem), path == GemmKernelPath.Auto ? BestPath : path)))
         {
-            RunThenAddLowRank(problem, path, threads); // no packed depth block to carry the term on
+            // No packed depth block to carry the term on, or the term alone (which sets the bits) runs on the dot
+            // kernel (at most 4 rows, at most 16 columns); the main product then does too when B is (N, K).
+            RunThenAddLowRank(problem, path, threads);
             return;
         }
         if (k == 0)
@@ -239,13 +262,15 @@ internal static unsafe class Gemm
         main.A2 = main.B2 = null;
         main.K2 = 0;
         Run(main, path, threads);
-        var lowRank = new GemmProblem
-        {
-            A = problem.A2, B = problem.B2, C = problem.C, M = problem.M, N = problem.N, K = problem.K2,
-            TransB = true, Accumulate = true,
-        };
-        Run(lowRank, path, threads);
+        Run(LowRankTerm(problem), path, threads);
     }
+
+    // A2: (M, K2), B2: (N, K2) → C += A2·B2ᵀ as a problem of its own
+    private static GemmProblem LowRankTerm(in GemmProblem problem) => new()
+    {
+        A = problem.A2, B = problem.B2, C = problem.C, M = problem.M, N = problem.N, K = problem.K2,
+        TransB = true, Accumulate = true,
+    };
 
     /// <summary>
     /// A thin product with A transposed (a weight gradient such as dB[N, R] = dYᵀ·H with R ≤ 16) would fill only

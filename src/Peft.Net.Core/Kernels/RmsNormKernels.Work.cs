@@ -49,7 +49,7 @@ internal static unsafe partial class RmsNormKernels
 
         public float* Dx, Dweight, Dy, X, Weight, Rstd;
         public int Rows, Channels;
-        public bool WeightPass;
+        public bool WeightPass, OverwriteDx;
 
         protected override void Run(int start, int end)
         {
@@ -59,7 +59,7 @@ internal static unsafe partial class RmsNormKernels
                     new ReadOnlySpan<float>(X, count), new ReadOnlySpan<float>(Rstd, Rows), Rows, Channels, start, end);
             else
                 InputGradientRows<TVector>(new Span<float>(Dx, count), new ReadOnlySpan<float>(Dy, count), new ReadOnlySpan<float>(X, count),
-                    new ReadOnlySpan<float>(Weight, Channels), new ReadOnlySpan<float>(Rstd, Rows), Channels, start, end);
+                    new ReadOnlySpan<float>(Weight, Channels), new ReadOnlySpan<float>(Rstd, Rows), Channels, start, end, OverwriteDx);
         }
     }
 }

@@ -39,15 +39,16 @@ internal static unsafe partial class RmsNormKernels
     // dx, dy, x: (N, C); dweight, weight: (C); rstd: (N)
     /// <summary>
     /// Accumulates the gradients: <c>dx += rstd·(dy·w − x·rstd²·mean(dy·w·x))</c> and <c>dweight += Σ_rows dy·x·rstd</c>.
-    /// An empty <paramref name="dx"/> or <paramref name="dweight"/> skips that gradient.
+    /// An empty <paramref name="dx"/> or <paramref name="dweight"/> skips that gradient. With
+    /// <paramref name="overwriteDx"/> dx is stored instead of added (a fresh gradient buffer: no zero-fill, no read).
     /// </summary>
     public static void Backward(Span<float> dx, Span<float> dweight, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
-        ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int rows, int channels)
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int rows, int channels, bool overwriteDx = false)
     {
-        if (FloatVector512.IsHardwareAccelerated) Backward<FloatVector512>(dx, dweight, dy, x, weight, rstd, rows, channels);
-        else if (FloatVector256.IsHardwareAccelerated) Backward<FloatVector256>(dx, dweight, dy, x, weight, rstd, rows, channels);
-        else if (FloatVector128.IsHardwareAccelerated) Backward<FloatVector128>(dx, dweight, dy, x, weight, rstd, rows, channels);
-        else BackwardReference(dx, dweight, dy, x, weight, rstd, rows, channels);
+        if (FloatVector512.IsHardwareAccelerated) Backward<FloatVector512>(dx, dweight, dy, x, weight, rstd, rows, channels, overwriteDx);
+        else if (FloatVector256.IsHardwareAccelerated) Backward<FloatVector256>(dx, dweight, dy, x, weight, rstd, rows, channels, overwriteDx);
+        else if (FloatVector128.IsHardwareAccelerated) Backward<FloatVector128>(dx, dweight, dy, x, weight, rstd, rows, channels, overwriteDx);
+        else BackwardReference(dx, dweight, dy, x, weight, rstd, rows, channels, overwriteDx);
     }
 
     /// <summary><see cref="Forward"/> at one vector width.</summary>
@@ -139,7 +140,8 @@ internal static unsafe partial class RmsNormKernels
 
     /// <summary><see cref="Backward"/> at one vector width.</summary>
     internal static void Backward<TVector>(Span<float> dx, Span<float> dweight, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
-        ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int rows, int channels) where TVector : struct, IFloatVector<TVector>
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int rows, int channels, bool overwriteDx = false)
+        where TVector : struct, IFloatVector<TVector>
     {
         CheckBackwardLengths(dx, dweight, dy, x, weight, rstd, rows, channels);
         fixed (float* pDx = dx, pDweight = dweight, pDy = dy, pX = x, pWeight = weight, pRstd = rstd)
@@ -153,6 +155,7 @@ internal static unsafe partial class RmsNormKernels
             work.Rstd = pRstd;
             work.Rows = rows;
             work.Channels = channels;
+            work.OverwriteDx = overwriteDx;
             if (!dx.IsEmpty)
             {
                 work.WeightPass = false;
@@ -166,9 +169,10 @@ internal static unsafe partial class RmsNormKernels
         }
     }
 
-    // Rows [start, end) of dx += rstd·(dy·w − x·rstd²·mean(dy·w·x)).
+    // Rows [start, end) of dx += rstd·(dy·w − x·rstd²·mean(dy·w·x)) (stored instead with overwrite).
     private static void InputGradientRows<TVector>(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
-        ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int channels, int start, int end) where TVector : struct, IFloatVector<TVector>
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int channels, int start, int end, bool overwrite)
+        where TVector : struct, IFloatVector<TVector>
     {
         int n = TVector.Count;
         for (int r = start; r < end; r++)
@@ -191,9 +195,9 @@ internal static unsafe partial class RmsNormKernels
             for (i = 0; i <= channels - n; i += n)
             {
                 var g = TVector.Load(dyr, i) * TVector.Load(weight, i) * vs - TVector.Load(xr, i) * vk;
-                TVector.Store(TVector.Load(dxr, i) + g, dxr, i);
+                TVector.Store(overwrite ? g : TVector.Load(dxr, i) + g, dxr, i);
             }
-            for (; i < channels; i++) dxr[i] += dyr[i] * weight[i] * s - xr[i] * k;
+            for (; i < channels; i++) dxr[i] = (overwrite ? 0f : dxr[i]) + (dyr[i] * weight[i] * s - xr[i] * k);
         }
     }
 
@@ -242,7 +246,7 @@ internal static unsafe partial class RmsNormKernels
 
     /// <summary>Scalar specification of <see cref="Backward"/>.</summary>
     public static void BackwardReference(Span<float> dx, Span<float> dweight, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
-        ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int rows, int channels)
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int rows, int channels, bool overwriteDx = false)
     {
         CheckBackwardLengths(dx, dweight, dy, x, weight, rstd, rows, channels);
         for (int r = 0; r < rows; r++)
@@ -254,7 +258,7 @@ internal static unsafe partial class RmsNormKernels
             float k = dot / channels * s * s * s;
             for (int i = 0; i < channels; i++)
             {
-                if (!dx.IsEmpty) dx[o + i] += dy[o + i] * weight[i] * s - x[o + i] * k;
+                if (!dx.IsEmpty) dx[o + i] = (overwriteDx ? 0f : dx[o + i]) + (dy[o + i] * weight[i] * s - x[o + i] * k);
                 if (!dweight.IsEmpty) dweight[i] += dy[o + i] * (x[o + i] * s);
             }
         }

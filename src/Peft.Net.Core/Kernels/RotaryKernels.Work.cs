@@ -16,17 +16,17 @@ internal static unsafe partial class RotaryKernels
         private int* _positions;
         private int _tableLength, _positionCount;
         private Layout _layout;
-        private bool _backward;
+        private bool _backward, _overwrite;
 
         public void Set(float* output, float* input, float* cos, float* sin, int tableLength, int* positions, int positionCount,
-            Layout layout, bool backward)
+            Layout layout, bool backward, bool overwrite = false)
         {
             _output = output;
             _input = input;
             _cos = cos;
             _sin = sin;
             _positions = positions;
-            (_tableLength, _positionCount, _layout, _backward) = (tableLength, positionCount, layout, backward);
+            (_tableLength, _positionCount, _layout, _backward, _overwrite) = (tableLength, positionCount, layout, backward, overwrite);
         }
 
         protected override void Run(int start, int end)
@@ -37,7 +37,7 @@ internal static unsafe partial class RotaryKernels
             var cos = new ReadOnlySpan<float>(_cos, _tableLength);
             var sin = new ReadOnlySpan<float>(_sin, _tableLength);
             var positions = new ReadOnlySpan<int>(_positions, _positionCount);
-            if (_backward) BackwardRows<TVector>(output, input, cos, sin, positions, _layout, start, end);
+            if (_backward) BackwardRows<TVector>(output, input, cos, sin, positions, _layout, start, end, _overwrite);
             else ForwardRows<TVector>(output, input, cos, sin, positions, _layout, start, end);
         }
     }

@@ -33,14 +33,17 @@ internal static unsafe partial class RotaryKernels
     }
 
     // dx, dy: (B, O, T, I, D); cos, sin: (P, D); positions: (T) or (B, T)
-    /// <summary>dx += dy·cos + rotate_halfᵀ(dy·sin), where rotate_halfᵀ([u₁, u₂]) = [u₂, −u₁].</summary>
+    /// <summary>
+    /// dx += dy·cos + rotate_halfᵀ(dy·sin), where rotate_halfᵀ([u₁, u₂]) = [u₂, −u₁]. With <paramref name="overwrite"/>
+    /// dx is stored instead of added (a fresh gradient buffer: no zero-fill, no read).
+    /// </summary>
     public static void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
-        ReadOnlySpan<int> positions, Layout layout)
+        ReadOnlySpan<int> positions, Layout layout, bool overwrite = false)
     {
-        if (FloatVector512.IsHardwareAccelerated) Backward<FloatVector512>(dx, dy, cos, sin, positions, layout);
-        else if (FloatVector256.IsHardwareAccelerated) Backward<FloatVector256>(dx, dy, cos, sin, positions, layout);
-        else if (FloatVector128.IsHardwareAccelerated) Backward<FloatVector128>(dx, dy, cos, sin, positions, layout);
-        else BackwardReference(dx, dy, cos, sin, positions, layout);
+        if (FloatVector512.IsHardwareAccelerated) Backward<FloatVector512>(dx, dy, cos, sin, positions, layout, overwrite);
+        else if (FloatVector256.IsHardwareAccelerated) Backward<FloatVector256>(dx, dy, cos, sin, positions, layout, overwrite);
+        else if (FloatVector128.IsHardwareAccelerated) Backward<FloatVector128>(dx, dy, cos, sin, positions, layout, overwrite);
+        else BackwardReference(dx, dy, cos, sin, positions, layout, overwrite);
     }
 
     /// <summary><see cref="Forward"/> at one vector width.</summary>
@@ -87,21 +90,21 @@ internal static unsafe partial class RotaryKernels
 
     /// <summary><see cref="Backward"/> at one vector width.</summary>
     internal static void Backward<TVector>(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
-        ReadOnlySpan<int> positions, Layout layout) where TVector : struct, IFloatVector<TVector>
+        ReadOnlySpan<int> positions, Layout layout, bool overwrite = false) where TVector : struct, IFloatVector<TVector>
     {
         CheckLengths(dx.Length, dy.Length, cos.Length, sin.Length, positions.Length, layout);
         fixed (float* pDx = dx, pDy = dy, pCos = cos, pSin = sin)
         fixed (int* pPositions = positions)
         {
             var work = RowsWork<TVector>.Cached ??= new();
-            work.Set(pDx, pDy, pCos, pSin, cos.Length, pPositions, positions.Length, layout, backward: true);
+            work.Set(pDx, pDy, pCos, pSin, cos.Length, pPositions, positions.Length, layout, backward: true, overwrite);
             work.RunChunks(layout.Batch * layout.Outer * layout.Time * layout.Inner, ChunkedWork.ChunkOf(2L * layout.HeadDim));
         }
     }
 
     // Rows [start, end) of Backward.
     private static void BackwardRows<TVector>(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
-        ReadOnlySpan<int> positions, Layout layout, int start, int end) where TVector : struct, IFloatVector<TVector>
+        ReadOnlySpan<int> positions, Layout layout, int start, int end, bool overwrite) where TVector : struct, IFloatVector<TVector>
     {
         int d = layout.HeadDim, half = d / 2, n = TVector.Count;
         foreach (var (row, p) in new RowWalk(layout, positions, start, end))
@@ -115,14 +118,16 @@ internal static unsafe partial class RotaryKernels
             {
                 var g1 = TVector.Load(gr, j);
                 var g2 = TVector.Load(gr, j + half);
-                TVector.Store(TVector.Load(dxr, j) + g1 * TVector.Load(c, j) + g2 * TVector.Load(s, j + half), dxr, j);
-                TVector.Store(TVector.Load(dxr, j + half) + g2 * TVector.Load(c, j + half) - g1 * TVector.Load(s, j), dxr, j + half);
+                var first = g1 * TVector.Load(c, j) + g2 * TVector.Load(s, j + half);
+                var second = g2 * TVector.Load(c, j + half) - g1 * TVector.Load(s, j);
+                TVector.Store(overwrite ? first : TVector.Load(dxr, j) + first, dxr, j);
+                TVector.Store(overwrite ? second : TVector.Load(dxr, j + half) + second, dxr, j + half);
             }
             for (; j < half; j++)
             {
                 float g1 = gr[j], g2 = gr[j + half];
-                dxr[j] += g1 * c[j] + g2 * s[j + half];
-                dxr[j + half] += g2 * c[j + half] - g1 * s[j];
+                dxr[j] = (overwrite ? 0f : dxr[j]) + (g1 * c[j] + g2 * s[j + half]);
+                dxr[j + half] = (overwrite ? 0f : dxr[j + half]) + (g2 * c[j + half] - g1 * s[j]);
             }
         }
     }
@@ -149,7 +154,7 @@ internal static unsafe partial class RotaryKernels
 
     /// <summary>Scalar specification of <see cref="Backward"/>.</summary>
     public static void BackwardReference(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
-        ReadOnlySpan<int> positions, Layout layout)
+        ReadOnlySpan<int> positions, Layout layout, bool overwrite = false)
     {
         CheckLengths(dx.Length, dy.Length, cos.Length, sin.Length, positions.Length, layout);
         int d = layout.HeadDim, half = d / 2;
@@ -165,7 +170,7 @@ internal static unsafe partial class RotaryKernels
                 float transposed = j < half
                     ? dy[row * d + j + half] * sin[p * d + j + half]
                     : -dy[row * d + j - half] * sin[p * d + j - half];
-                dx[row * d + j] += dy[row * d + j] * cos[p * d + j] + transposed;
+                dx[row * d + j] = (overwrite ? 0f : dx[row * d + j]) + (dy[row * d + j] * cos[p * d + j] + transposed);
             }
         }
     }

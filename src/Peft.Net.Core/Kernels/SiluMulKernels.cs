@@ -28,8 +28,10 @@ internal static partial class SiluMulKernels
     // g, gate, up, dGate, dUp: (N). An empty dGate or dUp is not computed.
     /// <summary>
     /// dGate += g·up·SiLU'(gate); dUp += g·SiLU(gate), in parallel chunks of <see cref="ChunkedWork.FloatsPerChunk"/> floats.
+    /// With <paramref name="overwrite"/> both are stored instead of added (fresh gradient buffers: no zero-fill, no read).
     /// </summary>
-    public static unsafe void Backward(ReadOnlySpan<float> g, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dGate, Span<float> dUp)
+    public static unsafe void Backward(ReadOnlySpan<float> g, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dGate, Span<float> dUp,
+        bool overwrite = false)
     {
         CheckLengths(g.Length, gate.Length, up.Length, dGate.IsEmpty ? g.Length : dGate.Length, dUp.IsEmpty ? g.Length : dUp.Length);
         if (dGate.IsEmpty && dUp.IsEmpty) return;
@@ -41,6 +43,7 @@ internal static partial class SiluMulKernels
             work.Up = pUp;
             work.DGate = pDGate;
             work.DUp = pDUp;
+            work.Overwrite = overwrite;
             work.RunChunks(g.Length, ChunkedWork.FloatsPerChunk);
         }
     }
@@ -50,14 +53,24 @@ internal static partial class SiluMulKernels
         SimdLoop.Map(default(SiluMulOperator), gate, up, y);
 
     // One chunk of Backward: every span is an (n) slice; an empty dGate or dUp is not computed.
-    private static void BackwardChunk(ReadOnlySpan<float> g, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dGate, Span<float> dUp)
+    private static void BackwardChunk(ReadOnlySpan<float> g, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dGate, Span<float> dUp,
+        bool overwrite)
     {
         if (!dGate.IsEmpty && !dUp.IsEmpty)
-            SimdLoop.AccumulatePair(default(SiluMulGradients), g, gate, up, dGate, dUp);
+        {
+            if (overwrite) SimdLoop.MapPair(default(SiluMulGradients), g, gate, up, dGate, dUp);
+            else SimdLoop.AccumulatePair(default(SiluMulGradients), g, gate, up, dGate, dUp);
+        }
         else if (!dGate.IsEmpty)
-            SimdLoop.Accumulate(default(GateGradient), g, gate, up, dGate);
+        {
+            if (overwrite) SimdLoop.Map(default(GateGradient), g, gate, up, dGate);
+            else SimdLoop.Accumulate(default(GateGradient), g, gate, up, dGate);
+        }
         else if (!dUp.IsEmpty)
-            SimdLoop.Accumulate(default(UpGradient), g, gate, up, dUp);
+        {
+            if (overwrite) SimdLoop.Map(default(UpGradient), g, gate, up, dUp);
+            else SimdLoop.Accumulate(default(UpGradient), g, gate, up, dUp);
+        }
     }
 
     private static void CheckLengths(int g, int gate, int up, int dGate, int dUp)
@@ -73,12 +86,13 @@ internal static partial class SiluMulKernels
     }
 
     /// <summary>Scalar reference of <see cref="Backward"/> (double precision).</summary>
-    public static void BackwardReference(ReadOnlySpan<float> g, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dGate, Span<float> dUp)
+    public static void BackwardReference(ReadOnlySpan<float> g, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dGate, Span<float> dUp,
+        bool overwrite = false)
     {
         for (int i = 0; i < g.Length; i++)
         {
-            if (!dGate.IsEmpty) dGate[i] += (float)((double)g[i] * up[i] * SiluKernels.Derivative(gate[i]));
-            if (!dUp.IsEmpty) dUp[i] += (float)(g[i] * gate[i] * ReferenceMath.Sigmoid(gate[i]));
+            if (!dGate.IsEmpty) dGate[i] = (overwrite ? 0f : dGate[i]) + (float)((double)g[i] * up[i] * SiluKernels.Derivative(gate[i]));
+            if (!dUp.IsEmpty) dUp[i] = (overwrite ? 0f : dUp[i]) + (float)(g[i] * gate[i] * ReferenceMath.Sigmoid(gate[i]));
         }
     }
 

@@ -27,8 +27,17 @@ public static partial class Ops
             throw new ArgumentException($"SiluMul needs equal shapes; got gate {gate.Describe()} and up {up.Describe()}.");
         var result = Uninitialized(gate.ShapeArray());
         SiluMulKernels.Forward(gate.AsSpan(), up.AsSpan(), result.AsSpan());
-        return GradMode.Record(result, "silu_mul", g => SiluMulKernels.Backward(g.AsSpan(), gate.AsSpan(), up.AsSpan(),
-            gate.RequiresGrad ? gate.GradBuffer() : default, up.RequiresGrad ? up.GradBuffer() : default), gate, up);
+        return GradMode.Record(result, "silu_mul", g =>
+        {
+            bool overwriteGate = false, overwriteUp = false;
+            var dGate = gate.RequiresGrad ? gate.GradBufferToWrite(out overwriteGate) : default;
+            var dUp = up.RequiresGrad ? up.GradBufferToWrite(out overwriteUp) : default;
+            // One pass stores or adds both; a fresh buffer beside one that already holds a gradient is zeroed to be added to.
+            bool overwrite = (dGate.IsEmpty || overwriteGate) && (dUp.IsEmpty || overwriteUp);
+            if (!overwrite && overwriteGate) dGate.Clear();
+            if (!overwrite && overwriteUp) dUp.Clear();
+            SiluMulKernels.Backward(g.AsSpan(), gate.AsSpan(), up.AsSpan(), dGate, dUp, overwrite);
+        }, gate, up);
     }
 
     /// <summary>

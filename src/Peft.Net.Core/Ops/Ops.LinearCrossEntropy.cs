@@ -122,7 +122,8 @@ public static partial class Ops
             target.AccumulateGrad(gradient, handOver);
             return;
         }
-        var destination = target.GradBuffer();
-        TensorPrimitives.MultiplyAdd(gradient.AsSpan(), scale, destination, destination);
+        var destination = target.GradBufferToWrite(out bool overwrite);
+        if (overwrite) TensorPrimitives.Multiply(gradient.AsSpan(), scale, destination);
+        else TensorPrimitives.MultiplyAdd(gradient.AsSpan(), scale, destination, destination);
     }
 }

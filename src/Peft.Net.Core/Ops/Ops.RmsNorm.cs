@@ -48,8 +48,10 @@ public static partial class Ops
         GradMode.Record(y, "rms_norm", g =>
         {
             if (!x.RequiresGrad && !weight.RequiresGrad) return;
-            RmsNormKernels.Backward(x.RequiresGrad ? x.GradBuffer() : default, weight.RequiresGrad ? weight.GradBuffer() : default,
-                g.AsSpan(), x.AsSpan(), weight.AsSpan(), rstd, rows, channels);
+            bool overwriteDx = false;
+            var dx = x.RequiresGrad ? x.GradBufferToWrite(out overwriteDx) : default;
+            RmsNormKernels.Backward(dx, weight.RequiresGrad ? weight.GradBuffer() : default,
+                g.AsSpan(), x.AsSpan(), weight.AsSpan(), rstd, rows, channels, overwriteDx);
         }, x, weight);
 
     /// <summary>

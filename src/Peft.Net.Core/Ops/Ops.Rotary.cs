@@ -24,7 +24,9 @@ public static partial class Ops
         RotaryKernels.Forward(y.AsSpan(), x.AsSpan(), cos.AsSpan(), sin.AsSpan(), saved, layout);
         return GradMode.Record(y, "rotary", g =>
         {
-            if (x.RequiresGrad) RotaryKernels.Backward(x.GradBuffer(), g.AsSpan(), cos.AsSpan(), sin.AsSpan(), saved, layout);
+            if (!x.RequiresGrad) return;
+            var dx = x.GradBufferToWrite(out bool overwrite);
+            RotaryKernels.Backward(dx, g.AsSpan(), cos.AsSpan(), sin.AsSpan(), saved, layout, overwrite);
         }, x);
     }
 

@@ -79,6 +79,15 @@ internal readonly struct BaseWeight
         else Gemm.Multiply(g, false, _packed!, false, dx, m, Columns, Rows, accumulate);
     }
 
+    // g: (M, N), du: (M, R), aT: (K, R) → dx (M, K) (+)= g·W + du·aTᵀ
+    /// <summary>The input gradient of a fused base product and LoRA update (du·A added in the same pass over dx).</summary>
+    public void MultiplyInputGradientPlusLowRank(ReadOnlySpan<float> g, ReadOnlySpan<float> du, ReadOnlySpan<float> aT, Span<float> dx,
+        int m, int r, bool accumulate)
+    {
+        if (_dense is not null) Gemm.MultiplyPlusLowRank(g, false, _dense.AsSpan(), du, aT, dx, m, Columns, Rows, r, accumulate);
+        else Gemm.MultiplyPlusLowRank(g, false, _packed!, du, aT, dx, m, Columns, Rows, r, accumulate);
+    }
+
     // a: (R, K) → result (R, N) = A·Wᵀ
     public void MultiplyTransposed(ReadOnlySpan<float> a, int r, Span<float> result)
     {

@@ -217,7 +217,10 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
         var options = _book[name];
         var x = input.Reshape(-1, InFeatures);
         var b = LoraB.Get<Linear>(name).Weight;
-        var down = DownProjection(name, x, out _);
+        // Without dropout the op makes u = x·Aᵀ itself, so its backward adds du·A to dx inside the base input-gradient GEMM.
+        var down = AppliesDropout(options)
+            ? LowRankInput.Given(DownProjection(name, x, out _))
+            : LowRankInput.FromA(LoraA.Get<Linear>(name).Weight);
         var shape = input.ShapeArray();
         shape[^1] = OutFeatures;
         if (!options.UseDora) return LoraOps.LinearPlusLowRank(x, weight, down, b, options.Scaling).Reshape(shape);

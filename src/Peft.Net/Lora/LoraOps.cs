@@ -1,3 +1,4 @@
+using System.Buffers;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Peft.Net.Core;
 using Peft.Net.Core.Autograd;
@@ -65,17 +66,24 @@ internal static class LoraOps
     /// where the base product followed by <see cref="AddLowRank"/> makes a second pass over it. The same bits as
     /// that pair, forward and backward; gradients reach x, u and B (never W).
     /// </summary>
-    public static Tensor LinearPlusLowRank(Tensor x, BaseWeight w, Tensor u, Tensor b, float scaling)
+    public static Tensor LinearPlusLowRank(Tensor x, BaseWeight w, Tensor u, Tensor b, float scaling) =>
+        LinearPlusLowRank(x, w, LowRankInput.Given(u), b, scaling);
+
+    // x: (M, K), w: (N, K) frozen, down: u (M, R) or A (R, K), b: (N, R) → (M, N)
+    /// <summary>
+    /// <see cref="LinearPlusLowRank(Tensor, BaseWeight, Tensor, Tensor, float)"/> with the down-projection given or
+    /// made here (<see cref="LowRankInput"/>). Made here (u = x·Aᵀ, no dropout), the backward pass adds du·A to dx
+    /// inside the base input-gradient GEMM instead of a pass of its own, with the bits of the three-op form.
+    /// </summary>
+    public static Tensor LinearPlusLowRank(Tensor x, BaseWeight w, LowRankInput down, Tensor b, float scaling)
     {
-        var (m, n, r) = CheckFusedBase(x, w, u, b, "LoRA linear");
+        var (m, n, r) = CheckFusedBase(x, w, down, b, "LoRA linear");
+        var u = down.Project(x, r);
         var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
         var y = Tensor.NewResult([m, n], zeroed: false);
         w.MultiplyPlusLowRank(x.AsSpan(), u.AsSpan(), scaledB, y.AsSpan(), m, r);
-        return GradMode.Record(y, "lora_linear", g =>
-        {
-            LowRankGradients(g.AsSpan(), u, b, scaledB, scaling, m, n, r);
-            BaseInputGradient(g.AsSpan(), x, w, m);
-        }, x, u, b);
+        return GradMode.Record(y, "lora_linear", g => FusedBackward(g.AsSpan(), x, w, down, u, b, scaledB, scaling, m, n, r),
+            down.Inputs(x, b));
     }
 
     // x: (M, K), w: (N, K) frozen, u: (M, R), b: (N, R), magnitude, norm: (N) → (M, N)
@@ -86,13 +94,21 @@ internal static class LoraOps
     /// dz = s ⊙ g, and the magnitude's gradient is Σ_m g⊙z / norm (the low-rank parts of Σ g⊙p and of
     /// scaling·Σ_r B⊙(gᵀu) cancel). Gradients reach x, u, B and the magnitude.
     /// </summary>
-    public static Tensor DoraLinearPlusLowRank(Tensor x, BaseWeight w, Tensor u, Tensor b, Tensor magnitude, Tensor norm, float scaling)
+    public static Tensor DoraLinearPlusLowRank(Tensor x, BaseWeight w, Tensor u, Tensor b, Tensor magnitude, Tensor norm, float scaling) =>
+        DoraLinearPlusLowRank(x, w, LowRankInput.Given(u), b, magnitude, norm, scaling);
+
+    /// <summary>
+    /// <see cref="DoraLinearPlusLowRank(Tensor, BaseWeight, Tensor, Tensor, Tensor, Tensor, float)"/> with the
+    /// down-projection given or made here (<see cref="LowRankInput"/>, as in <see cref="LinearPlusLowRank(Tensor, BaseWeight, LowRankInput, Tensor, float)"/>).
+    /// </summary>
+    public static Tensor DoraLinearPlusLowRank(Tensor x, BaseWeight w, LowRankInput down, Tensor b, Tensor magnitude, Tensor norm, float scaling)
     {
-        var (m, n, r) = CheckFusedBase(x, w, u, b, "DoRA linear");
+        var (m, n, r) = CheckFusedBase(x, w, down, b, "DoRA linear");
         if (magnitude.Rank != 1 || magnitude.Dim(0) != n || norm.Rank != 1 || norm.Dim(0) != n)
             throw new ArgumentException($"DoRA linear: magnitude {magnitude.Describe()} and norm {norm.Describe()} must be vectors of the {n} output features.");
         var scale = new float[n];          // s = m / ‖W + scaling·B·A‖
         TensorPrimitives.Divide(magnitude.AsSpan(), norm.AsSpan(), scale);
+        var u = down.Project(x, r);
         var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
         var z = Tensor.NewResult([m, n], zeroed: false);
         w.MultiplyPlusLowRank(x.AsSpan(), u.AsSpan(), scaledB, z.AsSpan(), m, r);
@@ -111,9 +127,8 @@ internal static class LoraOps
                 for (int o = 0; o < n; o++) gm[o] += columnDots[o] / normv[o];
             }
             else DoraRowKernels.ScaleRows(gv, scale, default, gv, m, n);
-            LowRankGradients(gv, u, b, scaledB, scaling, m, n, r);
-            BaseInputGradient(gv, x, w, m);
-        }, x, u, b, magnitude);
+            FusedBackward(gv, x, w, down, u, b, scaledB, scaling, m, n, r);
+        }, [.. down.Inputs(x, b), magnitude]);
     }
 
     // y0: (M, N), p: (M, N) or null, bias: (N) or null, u: (M, R), b: (N, R), magnitude: (N), norm: (N) → (M, N)
@@ -246,35 +261,80 @@ internal static class LoraOps
     /// <summary>The low-rank term's gradients: dB += scaling · gᵀ·u and du += g·(scaling·B).</summary>
     private static void LowRankGradients(ReadOnlySpan<float> g, Tensor u, Tensor b, float[] scaledB, float scaling, int m, int n, int r)
     {
-        if (b.RequiresGrad)
-        {
-            // dB[N,R] += scaling · gᵀ[N,M] · u[M,R]
-            var gu = new float[n * r];
-            Gemm.Multiply(g, true, u.AsSpan(), false, gu, n, r, m, accumulate: false);
-            var gb = b.GradBuffer();
-            TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
-        }
+        if (b.RequiresGrad) BGradient(g, u.AsSpan(), b, scaling, m, n, r);
         // du[M,R] += g[M,N] · (scaling·B)[N,R]
         if (u.RequiresGrad) Gemm.Multiply(g, false, scaledB, false, u.GradBuffer(), m, r, n, accumulate: true);
     }
 
-    // g: (M, N), x: (M, K), w: (N, K) → dx (M, K) (+)= g·W
-    /// <summary>The base product's input gradient, written into a fresh buffer when x has no gradient yet.</summary>
-    private static void BaseInputGradient(ReadOnlySpan<float> g, Tensor x, BaseWeight w, int m)
+    // g: (M, N), u: (M, R), b: (N, R)
+    /// <summary>dB[N,R] += scaling · gᵀ[N,M] · u[M,R].</summary>
+    private static void BGradient(ReadOnlySpan<float> g, ReadOnlySpan<float> u, Tensor b, float scaling, int m, int n, int r)
     {
-        if (!x.RequiresGrad) return;
-        var gx = x.GradBufferToWrite(out bool overwrite);
-        w.MultiplyInputGradient(g, gx, m, accumulate: !overwrite);
+        var gu = new float[n * r];
+        Gemm.Multiply(g, true, u, false, gu, n, r, m, accumulate: false);
+        var gb = b.GradBuffer();
+        TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
     }
 
-    // x: (M, K), w: (N, K), u: (M, R), b: (N, R)
-    private static (int M, int N, int R) CheckFusedBase(Tensor x, BaseWeight w, Tensor u, Tensor b, string what)
+    // g: (M, N) the gradient of z = x·Wᵀ + u·(scaling·B)ᵀ, x: (M, K), w: (N, K), u: (M, R), b: (N, R)
+    /// <summary>
+    /// The backward pass of a fused base product and low-rank term. A given u gets du += g·(scaling·B) (autograd
+    /// carries it on) and x gets g·W. A u made here from A gets no tensor gradient: dA (+)= duᵀ·x, and dx (+)= g·W + du·A
+    /// in one GEMM, the low-rank part riding on its last depth block.
+    /// </summary>
+    private static void FusedBackward(ReadOnlySpan<float> g, Tensor x, BaseWeight w, LowRankInput down, Tensor u, Tensor b,
+        float[] scaledB, float scaling, int m, int n, int r)
     {
-        if (x.Rank != 2 || x.Dim(1) != w.Columns || u.Rank != 2 || u.Dim(0) != x.Dim(0) || b.Rank != 2 || b.Dim(0) != w.Rows || b.Dim(1) != u.Dim(1))
-            throw new ArgumentException($"{what}: input {x.Describe()}, down-projection {u.Describe()} and B {b.Describe()} must be [M, {w.Columns}], [M, R] and [{w.Rows}, R].");
+        if (down.A is not { } a)
+        {
+            LowRankGradients(g, down.U!, b, scaledB, scaling, m, n, r);
+            if (!x.RequiresGrad) return;
+            var gx = x.GradBufferToWrite(out bool overwrite);
+            w.MultiplyInputGradient(g, gx, m, accumulate: !overwrite);
+            return;
+        }
+        if (b.RequiresGrad) BGradient(g, u.AsSpan(), b, scaling, m, n, r);
+        if (!a.RequiresGrad && !x.RequiresGrad) return;
+        int k = w.Columns;
+        var du = ArrayPool<float>.Shared.Rent(m * r);
+        var aT = ArrayPool<float>.Shared.Rent(k * r);
+        try
+        {
+            // du[M,R] = g[M,N] · (scaling·B)[N,R]
+            Gemm.Multiply(g, false, scaledB, false, du, m, r, n, accumulate: false);
+            if (a.RequiresGrad)
+            {
+                // dA[R,K] (+)= duᵀ[R,M] · x[M,K]
+                var ga = a.GradBufferToWrite(out bool overwriteA);
+                Gemm.Multiply(du, true, x.AsSpan(), false, ga, r, k, m, accumulate: !overwriteA);
+            }
+            if (x.RequiresGrad)
+            {
+                var gx = x.GradBufferToWrite(out bool overwriteX);
+                LowRankInput.Transpose(a.AsSpan(), r, k, aT);
+                w.MultiplyInputGradientPlusLowRank(g, du, aT, gx, m, r, accumulate: !overwriteX);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(du);
+            ArrayPool<float>.Shared.Return(aT);
+        }
+    }
+
+    // x: (M, K), w: (N, K), down: u (M, R) or A (R, K), b: (N, R)
+    private static (int M, int N, int R) CheckFusedBase(Tensor x, BaseWeight w, LowRankInput down, Tensor b, string what)
+    {
+        var factor = down.U ?? down.A!;
+        int r = down.U is not null ? factor.Dim(-1) : factor.Dim(0);
+        bool downFits = factor.Rank == 2 && (down.U is not null ? factor.Dim(0) == x.Dim(0) : factor.Dim(1) == w.Columns);
+        if (x.Rank != 2 || x.Dim(1) != w.Columns || !downFits || b.Rank != 2 || b.Dim(0) != w.Rows || b.Dim(1) != r)
+            throw new ArgumentException(down.U is not null
+                ? $"{what}: input {x.Describe()}, down-projection {factor.Describe()} and B {b.Describe()} must be [M, {w.Columns}], [M, R] and [{w.Rows}, R]."
+                : $"{what}: input {x.Describe()}, A {factor.Describe()} and B {b.Describe()} must be [M, {w.Columns}], [R, {w.Columns}] and [{w.Rows}, R].");
         if (w.RequiresGrad)
             throw new ArgumentException($"{what}: the fused base product needs a frozen base weight.");
-        return (x.Dim(0), w.Rows, u.Dim(1));
+        return (x.Dim(0), w.Rows, r);
     }
 
     private static (int M, int N, int R) CheckLowRank(Tensor y0, Tensor u, Tensor b)

@@ -56,6 +56,54 @@ public class GradientBufferReuseTests
     }
 
     [Fact]
+    public void Kernels_that_store_into_a_fresh_gradient_add_when_the_input_already_has_one()
+    {
+        // SiluMul, RmsNorm and Rotary store into an input's gradient buffer when it is new (no zero-fill) and add
+        // otherwise. Each input here also reaches the loss by a second path, taken first or second in the backward pass,
+        // and SiluMul also sees one tensor as both operands: a gradient that was stored over would fail the check.
+        var random = new TensorRandom(21);
+        var a = Tensor.Normal([2, 3, 8], 0, 1, random);
+        var b = Tensor.Normal([2, 3, 8], 0, 1, random);
+        var weight = Tensor.Normal([8], 1, 0.2f, random);
+        var cos = Tensor.Normal([3, 8], 0, 1, random);
+        var sin = Tensor.Normal([3, 8], 0, 1, random);
+        a.RequiresGrad = b.RequiresGrad = weight.RequiresGrad = true;
+        GradCheck.Assert(t => Ops.Add(Ops.SiluMul(t[0], t[1]), Ops.Mul(t[1], t[1])), [a, b]);
+        GradCheck.Assert(t => Ops.Add(Ops.Mul(t[0], t[0]), Ops.SiluMul(t[0], t[1])), [a, b]);
+        GradCheck.Assert(t => Ops.SiluMul(t[0], t[0]), [a]);
+        GradCheck.Assert(t => Ops.Add(Ops.RmsNorm(t[0], t[1]), Ops.Mul(t[0], t[0])), [a, weight]);
+        GradCheck.Assert(t => Ops.Add(Ops.Rotary(t[0], cos, sin, 0, timeDim: 1), Ops.Mul(t[0], t[0])), [a]);
+    }
+
+    [Fact]
+    public void A_swiglu_chain_whose_stored_gradients_land_in_recycled_buffers_matches_finite_differences()
+    {
+        // Recycled buffers hold the previous block's values: a kernel that stores must write every element of them.
+        var random = new TensorRandom(23);
+        const int c = 8, hidden = 12;
+        var x = Tensor.Normal([2, 3, c], 0, 1, random);
+        var norms = Enumerable.Range(0, 3).Select(_ => Tensor.Normal([c], 1, 0.2f, random)).ToArray();
+        var gates = Enumerable.Range(0, 3).Select(_ => Tensor.Normal([hidden, c], 0, 0.4f, random)).ToArray();
+        var ups = Enumerable.Range(0, 3).Select(_ => Tensor.Normal([hidden, c], 0, 0.4f, random)).ToArray();
+        var downs = Enumerable.Range(0, 3).Select(_ => Tensor.Normal([c, hidden], 0, 0.4f, random)).ToArray();
+        var cos = Tensor.Normal([3, c], 0, 1, random);
+        var sin = Tensor.Normal([3, c], 0, 1, random);
+        x.RequiresGrad = true;
+        foreach (var w in gates.Concat(ups)) w.RequiresGrad = true;
+        GradCheck.Assert(t =>
+        {
+            var h = t[0];
+            for (int i = 0; i < 3; i++)
+            {
+                var n = Ops.Rotary(Ops.RmsNorm(h, norms[i]), cos, sin, 0, timeDim: 1).Reshape(-1, c);
+                var mixed = Ops.SiluMul(Ops.Linear(n, t[1 + i]), Ops.Linear(n, t[4 + i]));
+                h = Ops.Add(h, Ops.Linear(mixed, downs[i]).Reshape(2, 3, c));
+            }
+            return h;
+        }, [x, .. gates, .. ups], rtol: 2e-2f, atol: 2e-3f);
+    }
+
+    [Fact]
     public void Leaf_gradients_survive_the_next_backward_pass_that_recycles_buffers()
     {
         var random = new TensorRandom(5);

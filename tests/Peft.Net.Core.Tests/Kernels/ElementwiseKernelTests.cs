@@ -111,6 +111,16 @@ public class ElementwiseKernelTests
                 SiluMulKernels.BackwardReference(g, gate, up, dGateRef, dUpRef);
                 KernelAssert.Close(dGateRef, dGate, atol: 1e-6, rtol: 1e-6, $"silu_mul dGate n={n}");
                 KernelAssert.Close(dUpRef, dUp, atol: 1e-6, rtol: 1e-6, $"silu_mul dUp n={n}");
+
+                // Overwrite (a fresh gradient buffer): stores every element, the same values as adding into zeros.
+                Array.Fill(dGate, float.NaN);
+                Array.Fill(dUp, float.NaN);
+                Array.Clear(dGateRef);
+                Array.Clear(dUpRef);
+                SiluMulKernels.Backward(g, gate, up, dGate, dUp, overwrite: true);
+                SiluMulKernels.BackwardReference(g, gate, up, dGateRef, dUpRef);
+                KernelAssert.Close(dGateRef, dGate, atol: 1e-6, rtol: 1e-6, $"silu_mul dGate overwrite n={n}");
+                KernelAssert.Close(dUpRef, dUp, atol: 1e-6, rtol: 1e-6, $"silu_mul dUp overwrite n={n}");
             }
         }
     }

@@ -130,26 +130,31 @@ public class GemmTests
     [Fact]
     public void A_fused_low_rank_term_gives_the_bits_of_the_product_followed_by_an_accumulating_low_rank_product()
     {
-        // C = x·Wᵀ + u·Bᵀ (a LoRA layer's base product and its update): the update rides on the last depth block
-        // while each C tile is in L1, and must equal the two separate products bit for bit, on any thread count,
-        // for a dense W and a W read through its packing hook; at most 4 rows go through the dot kernel instead.
+        // C (+)= x·op(W) + u·Bᵀ (a LoRA layer's base product and its update, or with W not transposed its input
+        // gradient g·W + du·A): the update rides on the last depth block while each C tile is in L1, and must equal
+        // the two separate products bit for bit, on any thread count, for a dense W and a W read through its packing
+        // hook, overwriting C or adding to it; at most 4 rows go through the dot kernel instead.
         var random = new TensorRandom(16);
         var paths = new[] { GemmKernelPath.Auto, GemmKernelPath.Vector128, GemmKernelPath.Scalar }.Where(Gemm.IsSupported);
         foreach (var (m, n, k, r) in new[] { (1030, 37, 777, 8), (300, 500, 400, 16), (64, 1030, 33, 5), (3, 200, 100, 8), (1, 64, 64, 4) })
         foreach (int threads in new[] { 1, 2, 3 })
         foreach (bool packable in new[] { false, true })
         foreach (var path in paths.Where(p => p == GemmKernelPath.Auto || threads == 2))
+        foreach (var (transB, accumulate) in new[] { (true, false), (false, true), (false, false) })
         {
+            if (!transB && threads == 3) continue;   // the thread split does not depend on W's layout
             float[] x = Uniform(m * k, random), w = Uniform(n * k, random), u = Uniform(m * r, random), b = Uniform(n * r, random);
-            string what = $"{m}x{n}x{k} rank {r}, {path}, {threads} threads, {(packable ? "packable" : "dense")} W";
-            var separate = new float[m * n];
-            Gemm.Multiply(x, false, w, true, separate, m, n, k, false, path, threads);
+            float[] start = accumulate ? Uniform(m * n, random) : new float[m * n];
+            string what = $"{m}x{n}x{k} rank {r}, {path}, {threads} threads, {(packable ? "packable" : "dense")} W, "
+                + $"transB {transB}, accumulate {accumulate}";
+            var separate = (float[])start.Clone();
+            Gemm.Multiply(x, false, w, transB, separate, m, n, k, accumulate, path, threads);
             Gemm.Multiply(u, false, b, true, separate, m, n, r, true, path, threads);
-            var fused = Uniform(m * n, random); // every element is overwritten
-            var weight = packable ? new TensorWeight(Tensor.FromArray(w, n, k)) : null;
-            Gemm.MultiplyPlusLowRank(x, w, weight, u, b, fused, m, n, k, r, path, threads);
+            var fused = accumulate ? (float[])start.Clone() : Uniform(m * n, random); // without accumulate every element is overwritten
+            var weight = packable ? new TensorWeight(transB ? Tensor.FromArray(w, n, k) : Tensor.FromArray(w, k, n)) : null;
+            Gemm.MultiplyPlusLowRank(x, transB, w, weight, u, b, fused, m, n, k, r, accumulate, path, threads);
             TensorAssert.BitEqual(separate, fused, what);
-            var expected = Reference(u, false, b, true, Reference(x, false, w, true, new float[m * n], m, n, k, false), m, n, r, true);
+            var expected = Reference(u, false, b, true, Reference(x, false, w, transB, (float[])start.Clone(), m, n, k, accumulate), m, n, r, true);
             GemmTestData.AssertClose(expected, fused, k + r, what + " against the reference");
         }
     }

@@ -26,6 +26,11 @@ public class SimdLoopTests
             SimdLoop.AccumulatePair(default(SumAndProduct), y, y, y, first, second);
             Assert.Equal(y.Select(v => 3 * v), first);
             Assert.Equal(y.Select(v => 1 + v * v * v), second);
+            Array.Fill(first, float.NaN);   // stored, not added: what was there before must not show
+            Array.Fill(second, float.NaN);
+            SimdLoop.MapPair(default(SumAndProduct), y, y, y, first, second);
+            Assert.Equal(y.Select(v => 3 * v), first);
+            Assert.Equal(y.Select(v => v * v * v), second);
         }
     }
 

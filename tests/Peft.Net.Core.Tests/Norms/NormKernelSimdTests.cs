@@ -58,6 +58,15 @@ public class NormKernelSimdTests
             RmsNormKernels.BackwardReference(dxRef, dwRef, dy, x, w, rstdRef, Rows, c);
             TensorAssert.Close(dxRef, dx, 1e-5, 1e-4, what + " dx");
             TensorAssert.Close(dwRef, dw, 1e-5, 1e-4, what + " dweight");
+
+            // Overwrite (a fresh dx buffer): every element stored, the values of adding into zeros; dweight still adds.
+            Array.Fill(dx, float.NaN);
+            Array.Clear(dxRef);
+            var dwBefore = (float[])dw.Clone();
+            RmsNormKernels.Backward<TVector>(dx, dw, dy, x, w, rstdRef, Rows, c, overwriteDx: true);
+            RmsNormKernels.BackwardReference(dxRef, dwBefore, dy, x, w, rstdRef, Rows, c);
+            TensorAssert.Close(dxRef, dx, 1e-5, 1e-4, what + " dx overwrite");
+            TensorAssert.Close(dwBefore, dw, 1e-5, 1e-4, what + " dweight beside an overwritten dx");
         }
     }
 
@@ -132,6 +141,12 @@ public class NormKernelSimdTests
             RotaryKernels.Backward<TVector>(dx, y, cos, sin, positions, layout);
             RotaryKernels.BackwardReference(dxRef, y, cos, sin, positions, layout);
             TensorAssert.Close(dxRef, dx, 1e-6, 1e-6, what + " dx");
+
+            Array.Fill(dx, float.NaN);   // overwrite: every element stored, the values of adding into zeros
+            Array.Clear(dxRef);
+            RotaryKernels.Backward<TVector>(dx, y, cos, sin, positions, layout, overwrite: true);
+            RotaryKernels.BackwardReference(dxRef, y, cos, sin, positions, layout);
+            TensorAssert.Close(dxRef, dx, 1e-6, 1e-6, what + " dx overwrite");
         }
     }
 

@@ -10,27 +10,33 @@ namespace Peft.Net.Tests.Lora;
 
 /// <summary>
 /// A LoRA layer over a bias-free plain or 4-bit base runs its base product and its update as one GEMM
-/// (<see cref="LoraOps.LinearPlusLowRank"/>): the output and every gradient must carry the bits of the two-op form
-/// (base product, then <see cref="LoraOps.AddLowRank"/>) it replaces.
+/// (<see cref="LoraOps.LinearPlusLowRank(Tensor, BaseWeight, LowRankInput, Tensor, float)"/>): the output and every
+/// gradient must carry the bits of the three-op form (the down-projection, the base product, then
+/// <see cref="LoraOps.AddLowRank"/>) it replaces.
 /// </summary>
 public class LoraFusedBaseTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void The_fused_layer_gives_the_bits_of_the_base_product_followed_by_the_update(bool fourBit)
+    [InlineData(false, 0.1f)]
+    [InlineData(true, 0.1f)]
+    [InlineData(false, 0f)] // no dropout: the op makes u = x·Aᵀ itself and adds du·A to dx inside the base input-gradient GEMM
+    [InlineData(true, 0f)]
+    public void The_fused_layer_gives_the_bits_of_the_base_product_followed_by_the_update(bool fourBit, float dropout)
     {
         var random = new TensorRandom(41);
         var baseLayer = BiasFreeBase(fourBit, random);
         var layer = new LoraLinear((ILinearLayer)baseLayer);
-        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 8, Alpha: 16, Dropout: 0.1f), random);
+        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 8, Alpha: 16, Dropout: dropout), random);
         var (input, upstream) = NonZeroBAndData(layer, random);
-        var mask = LoraOpsGradientTests.Mask([3 * 37, 96], 0.1f, random);
-        layer.DropoutMaskOverride = (_, shape) => mask.Reshape(shape);
+        var mask = dropout > 0 ? LoraOpsGradientTests.Mask([3 * 37, 96], dropout, random) : Tensor.Ones(3 * 37, 96);
+        if (dropout > 0) layer.DropoutMaskOverride = (_, shape) => mask.Reshape(shape);
         Tensor a = layer.GetLoraA("default"), b = layer.GetLoraB("default");
 
         var fused = layer.Forward(input);
-        Assert.Equal("lora_linear", RecordedOperation(RecordedInputs(fused)[0])); // one op: the base product and the update
+        var op = RecordedInputs(fused)[0];
+        Assert.Equal("lora_linear", RecordedOperation(op)); // one op: the base product and the update
+        // Without dropout the op reads lora_A itself; with it, the down-projection of the dropped-out input.
+        Assert.Equal(dropout == 0, RecordedInputs(op).Any(t => ReferenceEquals(t, a)));
         fused.Backward(upstream);
         float[] y = fused.ToArray(), dx = input.Grad!.ToArray(), da = a.Grad!.ToArray(), db = b.Grad!.ToArray();
         input.Grad = null;
@@ -40,7 +46,7 @@ public class LoraFusedBaseTests
         // The two-op form, with the same mask and the layer's own weights.
         var x = input.Reshape(-1, 96);
         var y0 = ((Module)baseLayer).Forward(x);
-        var down = Ops.MatMul(Ops.Mul(x, mask), a, transposeB: true);
+        var down = Ops.MatMul(dropout > 0 ? Ops.Mul(x, mask) : x, a, transposeB: true);
         var separate = LoraOps.AddLowRank(y0, down, b, layer.GetScaling("default"), overwriteInput: true);
         separate.Backward(upstream.Reshape(-1, 70));
 

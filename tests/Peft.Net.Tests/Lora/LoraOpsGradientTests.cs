@@ -118,6 +118,37 @@ public class LoraOpsGradientTests
         GradCheck.Assert(t => layer.Forward(t[0]), [x, layer.GetLoraA("default"), layer.GetLoraB("default")]);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // no bias: one op makes u = x·Aᵀ, and its backward adds du·A to dx inside the base input-gradient GEMM
+    public void LoraLinearWithoutDropoutAndAnInputReadTwice(bool bias)
+    {
+        // The second read finds x's gradient already written: the fused input gradient must add to it.
+        var random = new TensorRandom(19);
+        var layer = new LoraLinear(new Peft.Net.Core.Nn.Linear(8, 5, bias, random));
+        layer.AddAdapter("default", new LoraAdapterOptions(Rank: 2, Alpha: 4), random);
+        Tensor.Normal([5, 2], 0, 0.5f, random).AsSpan().CopyTo(layer.GetLoraB("default").AsSpan());
+        var x = Leaf(random, 1, 6, 8);
+        GradCheck.Assert(t => Ops.Add(layer.Forward(t[0]), Ops.Mul(layer.Forward(t[0]), layer.Forward(t[0]))),
+            [x, layer.GetLoraA("default"), layer.GetLoraB("default")]);
+    }
+
+    [Fact]
+    public void LinearPlusLowRankWithItsOwnDownProjection()
+    {
+        var random = new TensorRandom(21);
+        var baseLayer = new Peft.Net.Core.Nn.Linear(7, 5, false, random);
+        baseLayer.Weight.RequiresGrad = false;
+        Tensor x = Leaf(random, 1, 6, 7), a = Leaf(random, 1, 3, 7), b = Leaf(random, 1, 5, 3), magnitude = Leaf(random, 1, 5);
+        GradCheck.Assert(t => LoraOps.LinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), LowRankInput.FromA(t[1]), t[2], 1.3f), [x, a, b]);
+        var norm = Tensor.FromArray([1.5f, 0.7f, 2.2f, 1.1f, 0.9f]);
+        GradCheck.Assert(t => LoraOps.DoraLinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), LowRankInput.FromA(t[1]), t[2], t[3], norm, 0.8f),
+            [x, a, b, magnitude]);
+        // Only A or only x trained: the other's gradient is not computed.
+        GradCheck.Assert(t => LoraOps.LinearPlusLowRank(x.Detach(), BaseWeight.Of(baseLayer), LowRankInput.FromA(t[0]), b.Detach(), 1.3f), [a]);
+        GradCheck.Assert(t => LoraOps.LinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), LowRankInput.FromA(a.Detach()), b.Detach(), 1.3f), [x]);
+    }
+
     [Fact]
     public void LinearPlusLowRank()
     {

@@ -123,7 +123,18 @@ internal static class SimdLoop
     // x, y, z, first, second: (N)
     /// <summary>(first[i], second[i]) += op(x[i], y[i], z[i]) — a backward pass that yields two gradients at once.</summary>
     public static void AccumulatePair<TOp>(TOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z,
-        Span<float> first, Span<float> second) where TOp : struct, ITernaryPairOperator
+        Span<float> first, Span<float> second) where TOp : struct, ITernaryPairOperator =>
+        Pair(op, x, y, z, first, second, accumulate: true);
+
+    // x, y, z, first, second: (N)
+    /// <summary>(first[i], second[i]) = op(x[i], y[i], z[i]): the two gradients stored into fresh buffers.</summary>
+    public static void MapPair<TOp>(TOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z,
+        Span<float> first, Span<float> second) where TOp : struct, ITernaryPairOperator =>
+        Pair(op, x, y, z, first, second, accumulate: false);
+
+    // x, y, z, first, second: (N); accumulate: add into first and second, else store
+    private static void Pair<TOp>(TOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z,
+        Span<float> first, Span<float> second, bool accumulate) where TOp : struct, ITernaryPairOperator
     {
         CheckLength(x.Length, first.Length, nameof(x));
         CheckLength(y.Length, first.Length, nameof(y));
@@ -139,28 +150,31 @@ internal static class SimdLoop
             for (; i + 16 <= n; i += 16)
             {
                 var (a, b) = op.Invoke(Vector512.LoadUnsafe(ref xr, i), Vector512.LoadUnsafe(ref yr, i), Vector512.LoadUnsafe(ref zr, i));
-                (Vector512.LoadUnsafe(ref fr, i) + a).StoreUnsafe(ref fr, i);
-                (Vector512.LoadUnsafe(ref sr, i) + b).StoreUnsafe(ref sr, i);
+                // Store the first before reading the second: the two may be one buffer (both gradients to one tensor).
+                (accumulate ? Vector512.LoadUnsafe(ref fr, i) + a : a).StoreUnsafe(ref fr, i);
+                (accumulate ? Vector512.LoadUnsafe(ref sr, i) + b : b).StoreUnsafe(ref sr, i);
             }
         if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= n; i += 8)
             {
                 var (a, b) = op.Invoke(Vector256.LoadUnsafe(ref xr, i), Vector256.LoadUnsafe(ref yr, i), Vector256.LoadUnsafe(ref zr, i));
-                (Vector256.LoadUnsafe(ref fr, i) + a).StoreUnsafe(ref fr, i);
-                (Vector256.LoadUnsafe(ref sr, i) + b).StoreUnsafe(ref sr, i);
+                // Store the first before reading the second: the two may be one buffer (both gradients to one tensor).
+                (accumulate ? Vector256.LoadUnsafe(ref fr, i) + a : a).StoreUnsafe(ref fr, i);
+                (accumulate ? Vector256.LoadUnsafe(ref sr, i) + b : b).StoreUnsafe(ref sr, i);
             }
         if (Vector128.IsHardwareAccelerated)
             for (; i + 4 <= n; i += 4)
             {
                 var (a, b) = op.Invoke(Vector128.LoadUnsafe(ref xr, i), Vector128.LoadUnsafe(ref yr, i), Vector128.LoadUnsafe(ref zr, i));
-                (Vector128.LoadUnsafe(ref fr, i) + a).StoreUnsafe(ref fr, i);
-                (Vector128.LoadUnsafe(ref sr, i) + b).StoreUnsafe(ref sr, i);
+                // Store the first before reading the second: the two may be one buffer (both gradients to one tensor).
+                (accumulate ? Vector128.LoadUnsafe(ref fr, i) + a : a).StoreUnsafe(ref fr, i);
+                (accumulate ? Vector128.LoadUnsafe(ref sr, i) + b : b).StoreUnsafe(ref sr, i);
             }
         for (; i < n; i++)
         {
             var (a, b) = op.Invoke(At(ref xr, i), At(ref yr, i), At(ref zr, i));
-            At(ref fr, i) += a;
-            At(ref sr, i) += b;
+            At(ref fr, i) = accumulate ? At(ref fr, i) + a : a;
+            At(ref sr, i) = accumulate ? At(ref sr, i) + b : b;   // after the first: they may alias
         }
     }
 
