@@ -3,5 +3,7 @@ using Peft.Net.Benchmarks;
 
 if (args.Length > 0 && args[0] == "--pissa")
     PissaTiming.Run(args);
+else if (args.Length > 0 && args[0] == "--step-vs-gemm")
+    StepVsGemm.Run(args);
 else
     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -58,6 +58,7 @@ public class AttentionKernelTests
     [InlineData(7)]
     [InlineData(64)]
     [InlineData(65)]
+    [InlineData(96)] // eight registers of D and then four at 256 bits
     public void A_decode_step_that_reads_the_keys_in_place_matches_the_reference_over_several_key_blocks(int headDim)
     {
         // One query row per head scores the key rows in place (no packed Kᵀ): key lengths around and past the

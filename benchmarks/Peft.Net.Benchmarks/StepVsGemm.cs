@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Peft.Net.Core;
+using Peft.Net.Core.Kernels;
+using Peft.Net.Core.Optim;
+using Peft.Net.Lora;
+using Peft.Net.Models;
+using Peft.Net.Quantization;
+
+namespace Peft.Net.Benchmarks;
+
+/// <summary>
+/// <c>Peft.Net.Benchmarks --step-vs-gemm [rounds] [method]</c>: issue 17's "a LoRA step at ≥ 80 % of the engine's GEMM
+/// throughput at 1024³", with both sides in one process and interleaved round by round: each round times one training
+/// step of the <c>bench train</c> default model (forward, backward, AdamW, zero-grad; lora, dora or qlora) and the
+/// median of five 1024³ GEMMs (<c>peft bench gemm</c>'s product: both operands row-major), the side that goes first
+/// alternating. On a VM whose speed drifts by tens of percent from one minute to the next, both sides of a round's
+/// ratio then see the same machine, where separate processes a few seconds apart do not. Prints every round and the
+/// median, minimum and maximum of the rounds' ratios; FLOPs per step come from the shapes (<see cref="StepFlops"/>).
+/// </summary>
+internal static class StepVsGemm
+{
+    private const int Batch = 4, Seq = 256, Rank = 8, GemmSize = 1024, GemmRepeats = 5;
+
+    public static void Run(string[] args)
+    {
+        int rounds = args.Length > 1 ? int.Parse(args[1]) : 20;
+        string method = args.Length > 2 ? args[2] : "lora";
+        if (rounds < 1 || method is not ("lora" or "dora" or "qlora"))
+            throw new ArgumentException("usage: --step-vs-gemm [rounds ≥ 1] [lora|dora|qlora]");
+        var config = new LlamaConfig
+        {
+            HiddenSize = 512, NumHiddenLayers = 4, NumAttentionHeads = 8, NumKeyValueHeads = 8,
+            IntermediateSize = 1376, VocabSize = 4096, MaxPositionEmbeddings = 2048,
+        };
+        var model = method == "qlora"
+            ? new LlamaForCausalLM(config, FourBitQuantization.QLoRA, new TensorRandom(0), unquantizedDType: DType.BF16)
+            : new LlamaForCausalLM(config, new TensorRandom(0));
+        if (method == "dora") model.ApplyDora(rank: Rank, alpha: 16, targetRegex: "all-linear");
+        else model.ApplyLora(rank: Rank, alpha: 16, targetRegex: "all-linear");
+        model.Train();
+        var optimizer = new AdamW(model.TrainableParameters(), learningRate: 2e-4, weightDecay: 0.01);
+        var random = new TensorRandom(1);
+        var ids = new int[Batch * Seq];
+        for (int i = 0; i < ids.Length; i++) ids[i] = random.NextInt(config.VocabSize);
+        var a = RandomMatrix(random);
+        var b = RandomMatrix(random);
+        var c = new float[GemmSize * GemmSize];
+
+        double Step()
+        {
+            var watch = Stopwatch.StartNew();
+            model.Loss(ids, ids, Batch, Seq).Backward();
+            optimizer.Step();
+            optimizer.ZeroGrad();
+            return watch.Elapsed.TotalSeconds;
+        }
+
+        double GemmGflops()
+        {
+            var rates = new double[GemmRepeats];
+            for (int r = 0; r < GemmRepeats; r++)
+            {
+                var watch = Stopwatch.StartNew();
+                Gemm.Multiply(a, false, b, false, c, GemmSize, GemmSize, GemmSize, accumulate: false);
+                rates[r] = 2.0 * GemmSize * GemmSize * GemmSize / watch.Elapsed.TotalSeconds / 1e9;
+            }
+            Array.Sort(rates);
+            return rates[GemmRepeats / 2];
+        }
+
+        var flops = StepFlops.Of(config, Batch, Seq, Rank);
+        Console.WriteLine($"{method} step of the bench train default shape against the 1024³ GEMM, one process, {rounds} interleaved rounds, "
+            + $"{ComputeSettings.ThreadCount} threads, kernel {Gemm.BestPath}");
+        Console.WriteLine($"step FLOPs: {flops.Total / 1e9:F1} G (linear forward {flops.Linear / 1e9:F1}, input gradients {flops.InputGradients / 1e9:F1}, "
+            + $"attention {flops.Attention / 1e9:F1}, rank-{Rank} products {flops.LowRank / 1e9:F1})");
+        for (int warm = 0; warm < 2; warm++)
+        {
+            Step();
+            GemmGflops();
+        }
+        var ratios = new double[rounds];
+        for (int round = 0; round < rounds; round++)
+        {
+            double seconds, gemm;
+            if (round % 2 == 0)
+            {
+                seconds = Step();
+                gemm = GemmGflops();
+            }
+            else
+            {
+                gemm = GemmGflops();
+                seconds = Step();
+            }
+            double stepGflops = flops.Total / seconds / 1e9;
+            ratios[round] = stepGflops / gemm;
+            Console.WriteLine($"round {round + 1,2}: step {seconds * 1e3,6:F1} ms = {stepGflops,5:F1} GFLOP/s, GEMM {gemm,5:F1} GFLOP/s, ratio {ratios[round]:F3}");
+        }
+        var sorted = ratios.Order().ToArray();
+        double median = rounds % 2 == 1 ? sorted[rounds / 2] : (sorted[rounds / 2 - 1] + sorted[rounds / 2]) / 2;
+        Console.WriteLine($"step GFLOP/s ÷ GEMM GFLOP/s: median {median:F3} (min {sorted[0]:F3}, max {sorted[^1]:F3}) over {rounds} rounds; goal ≥ 0.80");
+    }
+
+    private static float[] RandomMatrix(TensorRandom random) =>
+        Tensor.Uniform([GemmSize, GemmSize], -0.5f, 0.5f, random).ToArray();
+}
