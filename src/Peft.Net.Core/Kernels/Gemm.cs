@@ -205,8 +205,8 @@ internal static unsafe class Gemm
         // Each thread packs the whole of the operand it does not split (a split-M call shares its packed B, see
         // below, but every thread still waits for all of it): split the dimension whose other operand is cheaper
         // to pack redundantly (a weight costs a decode, so prefer splitting N then). The dot kernel packs only B,
-        // so it splits M unless C has only a few rows.
-        long costSplitN = dot ? (m <= 4 ? 0 : long.MaxValue) : m, costSplitM = (long)n * (problem.Weight is null ? 1 : 4);
+        // so it splits M unless C has only a few rows (a transposed A: a few rows of C, each needing all of B).
+        long costSplitN = dot ? (m <= 4 || problem.TransA ? 0 : long.MaxValue) : m, costSplitM = (long)n * (problem.Weight is null ? 1 : 4);
         bool splitN = costSplitN <= costSplitM ? n > tileN : m <= tileM;
         int tiles = splitN ? (n + tileN - 1) / tileN : (m + tileM - 1) / tileM;
         items = Math.Min(items, tiles);
@@ -307,12 +307,21 @@ internal static unsafe class Gemm
     }
 
     /// <summary>
-    /// Thin products run on the dot-product kernel: A not transposed and either at most 16 columns of C
-    /// (LoRA down-projections) or at most 4 rows with B stored (N, K) (matrix-vector products).
+    /// Thin products run on the dot-product driver, which reads the large operand in place: A not transposed and
+    /// either at most 16 columns of C (LoRA down-projections) or at most 4 rows with B stored (N, K) (matrix-vector
+    /// products); or at most <see cref="OuterKernelRows"/> rows of C with A transposed and B dense (K, N), more
+    /// than 16 columns wide (LoRA weight gradients dA = duᵀ·x, on <see cref="GemmOuterKernel"/>).
     /// </summary>
     private static bool UsesDotKernel(in GemmProblem problem, GemmKernelPath path) =>
-        path is GemmKernelPath.Vector512 or GemmKernelPath.Vector256 && !problem.TransA
-        && (problem.N <= 16 || (problem.M <= 4 && problem.TransB));
+        path is GemmKernelPath.Vector512 or GemmKernelPath.Vector256
+        && (!problem.TransA && (problem.N <= 16 || (problem.M <= 4 && problem.TransB))
+            || problem.TransA && !problem.TransB && problem.Weight is null && problem.M <= OuterKernelRows && problem.N > 16);
+
+    /// <summary>
+    /// Rows of C up to which a product with A transposed streams B in place (<see cref="GemmOuterKernel"/>, one pass
+    /// over B per 8 rows) instead of packing it: a rank-16 LoRA gradient still makes only two passes.
+    /// </summary>
+    public const int OuterKernelRows = 8;
 
     private static (int MR, int NR) TileOf(GemmKernelPath path) => path switch
     {

@@ -6,7 +6,8 @@ namespace Peft.Net.Core.Kernels;
 /// <summary>
 /// The loops of the dot-product GEMM (<see cref="GemmDotKernel"/>) over a rectangle of C, for thin products with
 /// A not transposed: op(A) rows are read in place (no packing of the large operand); Bᵀ is read in place when B is
-/// stored (N, K), and otherwise built one (NB × KB) block at a time (transposed, or decoded from a weight).
+/// stored (N, K), and otherwise built one (NB × KB) block at a time (transposed, or decoded from a weight). A few rows
+/// of C with A transposed and B dense (K, N) run on <see cref="GemmOuterKernel"/>, B read in place.
 /// </summary>
 internal static unsafe class GemmDotDriver<TVector>
     where TVector : struct, IFloatVector<TVector>
@@ -22,6 +23,11 @@ internal static unsafe class GemmDotDriver<TVector>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace)
     {
+        if (problem.TransA)
+        {
+            RunTransposedA(problem, m0, m1, n0, n1, workspace);
+            return;
+        }
         int k = problem.K;
         nint lda = k, ldc = problem.N;
         bool inPlace = problem.Weight is null && problem.TransB; // B: (N, K) already holds Bᵀ's rows
@@ -55,6 +61,31 @@ internal static unsafe class GemmDotDriver<TVector>
                                 rows, Math.Min(GemmDotKernel.Columns, nb - j), accumulate);
                 }
             }
+        }
+    }
+
+    // problem.A: (K, M), op(A) = Aᵀ    problem.B: (K, N) dense    C rows [m0, m1) × columns [n0, n1), in groups of Rows
+    /// <summary>C (+)= Aᵀ·B over the rectangle, <see cref="GemmOuterKernel.Rows"/> rows of C per pass over B.</summary>
+    private static void RunTransposedA(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace)
+    {
+        const int group = GemmOuterKernel.Rows;
+        int k = problem.K;
+        nint lda = problem.M, ldc = problem.N;
+        for (int i = m0; i < m1; i += group)
+        {
+            int rows = Math.Min(group, m1 - i);
+            float* a = problem.A + i;
+            nint ld = lda;
+            if (i + group > problem.M) // the kernel reads Rows columns of A: copy the last ones, zero-padded, to (K, Rows)
+            {
+                float* padded = workspace.Scratch(k * group);
+                for (int p = 0; p < k; p++)
+                    for (int r = 0; r < group; r++) padded[p * group + r] = r < rows ? a[p * lda + r] : 0f;
+                a = padded;
+                ld = group;
+            }
+            GemmOuterKernel.Columns<TVector>(k, rows, a, ld, problem.B, problem.N, problem.C + i * ldc, ldc, n0, n1,
+                problem.Accumulate);
         }
     }
 

@@ -185,6 +185,40 @@ public class GemmTests
     }
 
     [Fact]
+    public void A_few_rows_with_a_transposed_a_stream_b_in_place_and_give_the_same_bits_on_any_thread_count_and_width()
+    {
+        // C[M ≤ 8, N] (+)= Aᵀ·B with A stored (K, M) and B (K, N), as a LoRA gradient dA = duᵀ·x: every element is one
+        // chain of fused multiply-adds over k, so 1, 2 and 3 threads, the 256- and 512-bit registers and the scalar
+        // column tail (N not a multiple of the width) all give the same bits. M = 5 and 7 read a zero-padded copy of A.
+        var random = new TensorRandom(33);
+        foreach (var (m, n, k) in new[] { (8, 1376, 1024), (5, 37, 300), (8, 100, 1), (1, 17, 64), (7, 515, 33), (8, 24, 2000) })
+        foreach (bool accumulate in new[] { false, true })
+        {
+            float[] a = Uniform(k * m, random), b = Uniform(k * n, random), start = Uniform(m * n, random);
+            string what = $"{m}x{n}x{k} Aᵀ·B, accumulate {accumulate}";
+            float[] one = (float[])start.Clone(), two = (float[])start.Clone(), three = (float[])start.Clone();
+            Gemm.Multiply(a, true, b, false, one, m, n, k, accumulate, GemmKernelPath.Auto, threads: 1);
+            GemmTestData.AssertClose(Reference(a, true, b, false, start, m, n, k, accumulate), one, k, what);
+            Gemm.Multiply(a, true, b, false, two, m, n, k, accumulate, GemmKernelPath.Auto, threads: 2);
+            Gemm.Multiply(a, true, b, false, three, m, n, k, accumulate, GemmKernelPath.Auto, threads: 3);
+            TensorAssert.BitEqual(one, two, what + ": 1 vs 2 threads");
+            TensorAssert.BitEqual(one, three, what + ": 1 vs 3 threads");
+            if (Gemm.BestPath != GemmKernelPath.Vector256 && Gemm.BestPath != GemmKernelPath.Vector512) continue;
+            var wide = (float[])start.Clone();
+            Gemm.AllowEmulatedPathForTests = true;
+            try
+            {
+                Gemm.Multiply(a, true, b, false, wide, m, n, k, accumulate, GemmKernelPath.Vector512, threads: 2);
+            }
+            finally
+            {
+                Gemm.AllowEmulatedPathForTests = false;
+            }
+            TensorAssert.BitEqual(one, wide, what + ": 512-bit registers");
+        }
+    }
+
+    [Fact]
     public void Zero_k_stores_zeros_or_leaves_an_accumulated_c_unchanged()
     {
         var c = new float[] { 1, 2, 3, 4, 5, 6 };
