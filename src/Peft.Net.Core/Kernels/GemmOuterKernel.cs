@@ -30,13 +30,27 @@ internal static unsafe class GemmOuterKernel
         int n0, int n1, bool accumulate)
         where TVector : struct, IFloatVector<TVector>
     {
+        int j = TVector.Count == 8 && Fma.IsSupported
+            ? Columns256(k, m, a, lda, b, ldb, c, ldc, n0, n1, accumulate)
+            : VectorColumns<TVector>(k, m, a, lda, b, ldb, c, ldc, n0, n1, accumulate);
+        for (; j < n1; j++) // column tail: each lane's chain, one column at a time
+            for (int r = 0; r < m; r++)
+            {
+                float s = 0;
+                for (int p = 0; p < k; p++) s = MathF.FusedMultiplyAdd(a[p * lda + r], b[p * ldb + j], s);
+                float* cr = c + r * ldc + j;
+                *cr = accumulate ? *cr + s : s;
+            }
+    }
+
+    // The whole registers of columns [n0, n1); returns the first column left for the tail.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int VectorColumns<TVector>(int k, int m, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
+        int n0, int n1, bool accumulate)
+        where TVector : struct, IFloatVector<TVector>
+    {
         int w = TVector.Count, j = n0;
-        if (w == 8 && Fma.IsSupported)
-        {
-            j = Columns256(k, m, a, lda, b, ldb, c, ldc, n0, n1, accumulate);
-            w = int.MaxValue; // the rest is the scalar column tail
-        }
-        for (; j <= n1 - w; j += w)
+        for (; j + w <= n1; j += w)
         {
             TVector s0 = TVector.Zero, s1 = TVector.Zero, s2 = TVector.Zero, s3 = TVector.Zero;
             TVector s4 = TVector.Zero, s5 = TVector.Zero, s6 = TVector.Zero, s7 = TVector.Zero;
@@ -57,29 +71,19 @@ internal static unsafe class GemmOuterKernel
                 s6 = TVector.FusedMultiplyAdd(x, TVector.Create(ap[6]), s6);
                 s7 = TVector.FusedMultiplyAdd(x, TVector.Create(ap[7]), s7);
             }
-            float* cj = c + j;
-            Store(s0, cj, accumulate);
-            if (m > 1) Store(s1, cj + ldc, accumulate);
-            if (m > 2) Store(s2, cj + 2 * ldc, accumulate);
-            if (m > 3) Store(s3, cj + 3 * ldc, accumulate);
-            if (m > 4) Store(s4, cj + 4 * ldc, accumulate);
-            if (m > 5) Store(s5, cj + 5 * ldc, accumulate);
-            if (m > 6) Store(s6, cj + 6 * ldc, accumulate);
-            if (m > 7) Store(s7, cj + 7 * ldc, accumulate);
-        }
-        for (; j < n1; j++) // column tail: each lane's chain, one column at a time
+            Span<TVector> sums = [s0, s1, s2, s3, s4, s5, s6, s7];
             for (int r = 0; r < m; r++)
             {
-                float s = 0;
-                for (int p = 0; p < k; p++) s = MathF.FusedMultiplyAdd(a[p * lda + r], b[p * ldb + j], s);
-                float* cr = c + r * ldc + j;
-                *cr = accumulate ? *cr + s : s;
+                ref float d = ref c[r * ldc + j];
+                TVector.Store(accumulate ? TVector.Load(ref d) + sums[r] : sums[r], ref d);
             }
+        }
+        return j;
     }
 
-    // Columns256 is the loop above for 8-float registers, on the FMA intrinsics directly: through the generic
-    // wrapper the JIT puts each sum in a temporary and copies it back (one more instruction per multiply-add).
-    // Returns the first column it left for the tail.
+    // VectorColumns for 8-float registers, on the FMA intrinsics directly: through the generic wrapper the JIT puts
+    // each sum in a temporary and copies it back (one more instruction per multiply-add). Returns the first column
+    // left for the tail.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Columns256(int k, int m, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int n0, int n1,
         bool accumulate)
@@ -104,28 +108,13 @@ internal static unsafe class GemmOuterKernel
                 s6 = Fma.MultiplyAdd(Vector256.Create(ap[6]), x, s6);
                 s7 = Fma.MultiplyAdd(Vector256.Create(ap[7]), x, s7);
             }
-            float* cj = c + j;
-            Store256(s0, cj, accumulate);
-            if (m > 1) Store256(s1, cj + ldc, accumulate);
-            if (m > 2) Store256(s2, cj + 2 * ldc, accumulate);
-            if (m > 3) Store256(s3, cj + 3 * ldc, accumulate);
-            if (m > 4) Store256(s4, cj + 4 * ldc, accumulate);
-            if (m > 5) Store256(s5, cj + 5 * ldc, accumulate);
-            if (m > 6) Store256(s6, cj + 6 * ldc, accumulate);
-            if (m > 7) Store256(s7, cj + 7 * ldc, accumulate);
+            Span<Vector256<float>> sums = [s0, s1, s2, s3, s4, s5, s6, s7];
+            for (int r = 0; r < m; r++)
+            {
+                float* d = c + r * ldc + j;
+                (accumulate ? Vector256.Load(d) + sums[r] : sums[r]).Store(d);
+            }
         }
         return j;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store256(Vector256<float> sum, float* destination, bool accumulate) =>
-        (accumulate ? Vector256.Load(destination) + sum : sum).Store(destination);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TVector>(TVector sum, float* destination, bool accumulate)
-        where TVector : struct, IFloatVector<TVector>
-    {
-        ref float d = ref destination[0];
-        TVector.Store(accumulate ? TVector.Load(ref d) + sum : sum, ref d);
     }
 }
