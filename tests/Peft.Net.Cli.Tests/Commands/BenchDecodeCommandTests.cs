@@ -2,6 +2,7 @@ using System.Text.Json;
 
 namespace Peft.Net.Cli.Tests.Commands;
 
+[Collection(ProcessThreadCount.Name)] // they set the process-wide thread count
 public sealed class BenchDecodeCommandTests
 {
     private static string FixtureModel => Path.Combine(AppContext.BaseDirectory, "fixtures", "llama", "llama");

@@ -4,6 +4,7 @@ using Peft.Net.Cli.Commands;
 
 namespace Peft.Net.Cli.Tests.Commands;
 
+[Collection(ProcessThreadCount.Name)] // they set the process-wide thread count
 public class BenchGemmCommandTests
 {
     private static (int ExitCode, string Output, string Error) Invoke(params string[] args)
