@@ -60,6 +60,57 @@ internal static unsafe class GemmDotKernel
         }
     }
 
+    // a: (2, K) rows lda apart    bt: (cols, K) stride ldb    c: (2, cols) rows ldc apart
+    /// <summary>
+    /// <see cref="Row{TVector}"/> for two rows of A at once (a batch of two to four sequences decoding): Bᵀ is still
+    /// read as one sequential stream, row after row, and each loaded piece of it serves both rows of A. Each element is
+    /// summed exactly as <see cref="Row{TVector}"/> sums it (four accumulators over p, the same reduction and K tail),
+    /// so a row of a batch gives the bits of that row decoded alone.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowPair<TVector>(int k, float* a, nint lda, float* bt, nint ldb, float* c, nint ldc, int cols, bool accumulate)
+        where TVector : struct, IFloatVector<TVector>
+    {
+        nint width = TVector.Count;
+        float* a1 = a + lda;
+        for (int j = 0; j < cols; j++)
+        {
+            float* b = bt + j * ldb;
+            TVector s0 = TVector.Zero, s1 = TVector.Zero, s2 = TVector.Zero, s3 = TVector.Zero;
+            TVector t0 = TVector.Zero, t1 = TVector.Zero, t2 = TVector.Zero, t3 = TVector.Zero;
+            nint p = 0;
+            for (; p <= k - 4 * width; p += 4 * width)
+            {
+                float* x = a + p, z = a1 + p, y = b + p;
+                PrefetchStream(y + RowPrefetchDistance, 4 * (int)width);
+                TVector y0 = TVector.Load(ref y[0]), y1 = TVector.Load(ref y[width]);
+                s0 = TVector.FusedMultiplyAdd(TVector.Load(ref x[0]), y0, s0);
+                t0 = TVector.FusedMultiplyAdd(TVector.Load(ref z[0]), y0, t0);
+                s1 = TVector.FusedMultiplyAdd(TVector.Load(ref x[width]), y1, s1);
+                t1 = TVector.FusedMultiplyAdd(TVector.Load(ref z[width]), y1, t1);
+                TVector y2 = TVector.Load(ref y[2 * width]), y3 = TVector.Load(ref y[3 * width]);
+                s2 = TVector.FusedMultiplyAdd(TVector.Load(ref x[2 * width]), y2, s2);
+                t2 = TVector.FusedMultiplyAdd(TVector.Load(ref z[2 * width]), y2, t2);
+                s3 = TVector.FusedMultiplyAdd(TVector.Load(ref x[3 * width]), y3, s3);
+                t3 = TVector.FusedMultiplyAdd(TVector.Load(ref z[3 * width]), y3, t3);
+            }
+            for (; p <= k - width; p += width)
+            {
+                TVector y0 = TVector.Load(ref b[p]);
+                s0 = TVector.FusedMultiplyAdd(TVector.Load(ref a[p]), y0, s0);
+                t0 = TVector.FusedMultiplyAdd(TVector.Load(ref a1[p]), y0, t0);
+            }
+            float sum0 = TVector.Sum((s0 + s1) + (s2 + s3)), sum1 = TVector.Sum((t0 + t1) + (t2 + t3));
+            for (; p < k; p++) // K tail
+            {
+                sum0 += a[p] * b[p];
+                sum1 += a1[p] * b[p];
+            }
+            c[j] = accumulate ? c[j] + sum0 : sum0;
+            c[ldc + j] = accumulate ? c[ldc + j] + sum1 : sum1;
+        }
+    }
+
     /// <summary>
     /// Asks for the cache lines of <paramref name="floats"/> (a constant: 4, 16, 32 or 64) floats from
     /// <paramref name="address"/>, one prefetch per 64-byte line, unrolled (x86 only).

@@ -163,24 +163,33 @@ public class GemmTests
     public void A_matrix_vector_product_matches_the_reference_and_does_not_depend_on_the_thread_count()
     {
         // One row of A against B stored (N, K), as in decoding: the single-row kernel, which streams B row by row.
-        // Any thread count gives the same bits, and so does the last row of a 3-row product (rows 0 and 1 run on
-        // the 2-row tile, row 2 on the single-row kernel); row 0 is only close, the tile sums in another order.
+        // Any thread count gives the same bits. Two to four rows (a small decoding batch) stream B once per pair of
+        // rows and sum each row exactly as the single-row kernel does, so every row of a 2-, 3- or 4-row product
+        // carries the bits of that row multiplied alone.
         var random = new TensorRandom(31);
         foreach (var (n, k) in new[] { (8, 8), (17, 33), (40, 512), (1000, 300), (4099, 517) })
         foreach (bool accumulate in new[] { false, true })
         {
-            float[] a = Uniform(3 * k, random), b = Uniform(n * k, random), start = Uniform(3 * n, random);
+            float[] a = Uniform(4 * k, random), b = Uniform(n * k, random), start = Uniform(4 * n, random);
             string what = $"1x{n}x{k} accumulate {accumulate}";
-            float[] one = start[..n], onParallel = start[..n], three = [.. start];
-            Gemm.Multiply(a.AsSpan(0, k), false, b, true, one, 1, n, k, accumulate, GemmKernelPath.Auto, threads: 1);
-            GemmTestData.AssertClose(Reference(a[..k], false, b, true, start[..n], 1, n, k, accumulate), one, k, what);
+            var alone = new float[4][];
+            for (int row = 0; row < 4; row++)
+            {
+                alone[row] = start[(row * n)..((row + 1) * n)];
+                Gemm.Multiply(a.AsSpan(row * k, k), false, b, true, alone[row], 1, n, k, accumulate, GemmKernelPath.Auto, threads: 1);
+            }
+            GemmTestData.AssertClose(Reference(a[..k], false, b, true, start[..n], 1, n, k, accumulate), alone[0], k, what);
+            float[] onParallel = start[..n];
             Gemm.Multiply(a.AsSpan(0, k), false, b, true, onParallel, 1, n, k, accumulate, GemmKernelPath.Auto, threads: 3);
-            TensorAssert.BitEqual(one, onParallel, what + ": 1 vs 3 threads");
-            Gemm.Multiply(a, false, b, true, three, 3, n, k, accumulate, GemmKernelPath.Auto, threads: 2);
-            GemmTestData.AssertClose(one, three.AsSpan(0, n).ToArray(), k, what + ": row 0 of a 3-row product");
-            float[] last = start[(2 * n)..];
-            Gemm.Multiply(a.AsSpan(2 * k, k), false, b, true, last, 1, n, k, accumulate, GemmKernelPath.Auto, threads: 1);
-            TensorAssert.BitEqual(last, three.AsSpan(2 * n, n).ToArray(), what + ": row 2 of a 3-row product");
+            TensorAssert.BitEqual(alone[0], onParallel, what + ": 1 vs 3 threads");
+            foreach (int rows in new[] { 2, 3, 4 })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                float[] batch = start[..(rows * n)];
+                Gemm.Multiply(a.AsSpan(0, rows * k), false, b, true, batch, rows, n, k, accumulate, GemmKernelPath.Auto, threads);
+                for (int row = 0; row < rows; row++)
+                    TensorAssert.BitEqual(alone[row], batch.AsSpan(row * n, n).ToArray(), $"{what}: row {row} of a {rows}-row product on {threads} threads");
+            }
         }
     }
 
