@@ -198,7 +198,7 @@ internal static unsafe class Gemm
 
         bool dot = UsesDotKernel(problem, path);
         long macs = (long)m * n * k, elementsOfB = (long)n * k;
-        int items = dot && m <= 4
+        int items = dot && m <= MatrixVectorRows
             ? elementsOfB < MatrixVectorParallelThreshold ? 1 : (int)Math.Clamp(elementsOfB / MinMatrixVectorElementsPerThread, 1, Math.Max(1, threads))
             : macs < ParallelThreshold ? 1 : (int)Math.Clamp(macs / MinMacsPerThread, 1, Math.Max(1, threads));
         var (tileM, tileN) = dot ? (GemmDotKernel.Rows, GemmDotDriver<FloatVector512>.NB) : TileOf(path);
@@ -206,7 +206,7 @@ internal static unsafe class Gemm
         // below, but every thread still waits for all of it): split the dimension whose other operand is cheaper
         // to pack redundantly (a weight costs a decode, so prefer splitting N then). The dot kernel packs only B,
         // so it splits M unless C has only a few rows (a transposed A: a few rows of C, each needing all of B).
-        long costSplitN = dot ? (m <= 4 || problem.TransA ? 0 : long.MaxValue) : m, costSplitM = (long)n * (problem.Weight is null ? 1 : 4);
+        long costSplitN = dot ? (m <= MatrixVectorRows || problem.TransA ? 0 : long.MaxValue) : m, costSplitM = (long)n * (problem.Weight is null ? 1 : 4);
         bool splitN = costSplitN <= costSplitM ? n > tileN : m <= tileM;
         int tiles = splitN ? (n + tileN - 1) / tileN : (m + tileM - 1) / tileM;
         items = Math.Min(items, tiles);
@@ -308,14 +308,23 @@ internal static unsafe class Gemm
 
     /// <summary>
     /// Thin products run on the dot-product driver, which reads the large operand in place: A not transposed and
-    /// either at most 16 columns of C (LoRA down-projections) or at most 4 rows with B stored (N, K) (matrix-vector
-    /// products); or at most <see cref="OuterKernelRows"/> rows of C with A transposed and B dense (K, N), more
-    /// than 16 columns wide (LoRA weight gradients dA = duᵀ·x, on <see cref="GemmOuterKernel"/>).
+    /// either at most 16 columns of C (LoRA down-projections) or at most <see cref="MatrixVectorRows"/> rows with B
+    /// stored (N, K) (matrix-vector products: decoding one sequence or a small batch); or at most
+    /// <see cref="OuterKernelRows"/> rows of C with A transposed and B dense (K, N), more than 16 columns wide (LoRA
+    /// weight gradients dA = duᵀ·x, on <see cref="GemmOuterKernel"/>).
     /// </summary>
     private static bool UsesDotKernel(in GemmProblem problem, GemmKernelPath path) =>
         path is GemmKernelPath.Vector512 or GemmKernelPath.Vector256
-        && (!problem.TransA && (problem.N <= 16 || (problem.M <= 4 && problem.TransB))
+        && (!problem.TransA && (problem.N <= 16 || (problem.M <= MatrixVectorRows && problem.TransB))
             || problem.TransA && !problem.TransB && problem.Weight is null && problem.M <= OuterKernelRows && problem.N > 16);
+
+    /// <summary>
+    /// Rows of C up to which a product with B stored (N, K) streams Bᵀ row after row (<see cref="GemmDotKernel.Row{TVector}"/>,
+    /// and <see cref="GemmDotKernel.RowPair{TVector}"/> for pairs of rows): memory-bound matrix-vector products (decoding
+    /// up to 8 sequences, DoRA's rank-R A·Wᵀ), where every row gives the bits of that row computed alone. Pairs reread
+    /// each row of Bᵀ from L1, so the weights come from memory once.
+    /// </summary>
+    public const int MatrixVectorRows = 8;
 
     /// <summary>
     /// Rows of C up to which a product with A transposed streams B in place (<see cref="GemmOuterKernel"/>, one pass

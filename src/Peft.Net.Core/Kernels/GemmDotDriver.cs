@@ -18,12 +18,6 @@ internal static unsafe class GemmDotDriver<TVector>
     /// <summary>Rows of Bᵀ (columns of C) per block; a multiple of <see cref="GemmDotKernel.Columns"/>.</summary>
     public const int NB = 16;
 
-    /// <summary>
-    /// Rows of C up to which the products stream Bᵀ (<see cref="GemmDotKernel.Row{TVector}"/>, and
-    /// <see cref="GemmDotKernel.RowPair{TVector}"/> for pairs of rows): memory-bound matrix-vector products, where
-    /// every row gives the bits of that row computed alone. Taller products use the register tile.
-    /// </summary>
-    public const int MatrixVectorRows = 4;
 
     // C rows [m0, m1) × columns [n0, n1) of problem.C: (M, N); problem.A: (M, K), not transposed
     /// <summary>Computes the rectangle [m0, m1) × [n0, n1) of C.</summary>
@@ -62,7 +56,7 @@ internal static unsafe class GemmDotDriver<TVector>
                     float* c = problem.C + i * ldc + j0;
                     if (rows == 1) // a single row of A (matrix-vector): Bᵀ streamed row after row
                         GemmDotKernel.Row<TVector>(kb, a, bt, ldb, c, nb, accumulate);
-                    else if (problem.M <= MatrixVectorRows) // a few rows (a small decoding batch): Bᵀ still streamed once per pair
+                    else if (problem.M <= Gemm.MatrixVectorRows) // a few rows (a small decoding batch): Bᵀ streamed, pair by pair
                         GemmDotKernel.RowPair<TVector>(kb, a, lda, bt, ldb, c, ldc, nb, accumulate);
                     else
                         for (int j = 0; j < nb; j += GemmDotKernel.Columns)

@@ -23,9 +23,10 @@ public static partial class Ops
     /// the N × V logits and their N × V gradient.
     /// </summary>
     /// <remarks>
-    /// <para>The loss equals the unfused path bit for bit (the same kernels, the rows summed in the same order); dHidden
-    /// too when the upstream gradient is 1 (a loss used as it is) and chunks hold more than one row (a one-row GEMM sums
-    /// in another order); dW and scaled upstream gradients agree to float rounding (≤ 1e-6 relative). Every chunk is computed as a one-thread run would, so results do not depend on the
+    /// <para>When every chunk holds more than <see cref="Kernels.Gemm.MatrixVectorRows"/> rows, the loss equals the
+    /// unfused path bit for bit (the same kernels, the rows summed in the same order), and so does dHidden when the
+    /// upstream gradient is 1 (a loss used as it is); smaller chunks run on the matrix-vector kernel, which sums in
+    /// another order. dW and scaled upstream gradients agree to float rounding (≤ 1e-6 relative). Every chunk is computed as a one-thread run would, so results do not depend on the
     /// thread count. Rows whose target is <paramref name="ignoreIndex"/> count for nothing; when all are ignored the loss
     /// is 0 with a zero gradient, as <see cref="CrossEntropy"/>.</para>
     /// <para>The backward work runs inside this call when recording is on and an input requires a gradient (the

@@ -163,17 +163,17 @@ public class GemmTests
     public void A_matrix_vector_product_matches_the_reference_and_does_not_depend_on_the_thread_count()
     {
         // One row of A against B stored (N, K), as in decoding: the single-row kernel, which streams B row by row.
-        // Any thread count gives the same bits. Two to four rows (a small decoding batch) stream B once per pair of
-        // rows and sum each row exactly as the single-row kernel does, so every row of a 2-, 3- or 4-row product
+        // Any thread count gives the same bits. Two to eight rows (a small decoding batch) stream B pair of rows by
+        // pair of rows and sum each row exactly as the single-row kernel does, so every row of a 2- to 8-row product
         // carries the bits of that row multiplied alone.
         var random = new TensorRandom(31);
         foreach (var (n, k) in new[] { (8, 8), (17, 33), (40, 512), (1000, 300), (4099, 517) })
         foreach (bool accumulate in new[] { false, true })
         {
-            float[] a = Uniform(4 * k, random), b = Uniform(n * k, random), start = Uniform(4 * n, random);
+            float[] a = Uniform(8 * k, random), b = Uniform(n * k, random), start = Uniform(8 * n, random);
             string what = $"1x{n}x{k} accumulate {accumulate}";
-            var alone = new float[4][];
-            for (int row = 0; row < 4; row++)
+            var alone = new float[8][];
+            for (int row = 0; row < 8; row++)
             {
                 alone[row] = start[(row * n)..((row + 1) * n)];
                 Gemm.Multiply(a.AsSpan(row * k, k), false, b, true, alone[row], 1, n, k, accumulate, GemmKernelPath.Auto, threads: 1);
@@ -182,7 +182,7 @@ public class GemmTests
             float[] onParallel = start[..n];
             Gemm.Multiply(a.AsSpan(0, k), false, b, true, onParallel, 1, n, k, accumulate, GemmKernelPath.Auto, threads: 3);
             TensorAssert.BitEqual(alone[0], onParallel, what + ": 1 vs 3 threads");
-            foreach (int rows in new[] { 2, 3, 4 })
+            foreach (int rows in new[] { 2, 3, 4, 5, 8 })
             foreach (int threads in new[] { 1, 2 })
             {
                 float[] batch = start[..(rows * n)];
