@@ -19,7 +19,8 @@ namespace Peft.Net.Benchmarks;
 /// </summary>
 internal static class StepVsGemm
 {
-    private const int Batch = 4, Seq = 256, Rank = 8, GemmSize = 1024, GemmRepeats = 5;
+    private const int Batch = BenchTrainShape.Batch, Seq = BenchTrainShape.Seq, Rank = BenchTrainShape.Rank;
+    private const int GemmSize = 1024, GemmRepeats = 5;
 
     public static void Run(string[] args)
     {
@@ -27,16 +28,12 @@ internal static class StepVsGemm
         string method = args.Length > 2 ? args[2] : "lora";
         if (rounds < 1 || method is not ("lora" or "dora" or "qlora"))
             throw new ArgumentException("usage: --step-vs-gemm [rounds ≥ 1] [lora|dora|qlora]");
-        var config = new LlamaConfig
-        {
-            HiddenSize = 512, NumHiddenLayers = 4, NumAttentionHeads = 8, NumKeyValueHeads = 8,
-            IntermediateSize = 1376, VocabSize = 4096, MaxPositionEmbeddings = 2048,
-        };
+        var config = BenchTrainShape.Config();
         var model = method == "qlora"
             ? new LlamaForCausalLM(config, FourBitQuantization.QLoRA, new TensorRandom(0), unquantizedDType: DType.BF16)
             : new LlamaForCausalLM(config, new TensorRandom(0));
-        if (method == "dora") model.ApplyDora(rank: Rank, alpha: 16, targetRegex: "all-linear");
-        else model.ApplyLora(rank: Rank, alpha: 16, targetRegex: "all-linear");
+        if (method == "dora") model.ApplyDora(rank: Rank, alpha: BenchTrainShape.Alpha, targetRegex: "all-linear");
+        else model.ApplyLora(rank: Rank, alpha: BenchTrainShape.Alpha, targetRegex: "all-linear");
         model.Train();
         var optimizer = new AdamW(model.TrainableParameters(), learningRate: 2e-4, weightDecay: 0.01);
         var random = new TensorRandom(1);

@@ -30,12 +30,8 @@ public class TorchSharpTrainingStepBenchmarks
     {
         OpenMpWaitPolicy.PreferPassive();
         torch.set_num_threads(2);
-        var config = new Peft.Net.Models.LlamaConfig
-        {
-            HiddenSize = 512, NumHiddenLayers = 4, NumAttentionHeads = 8, NumKeyValueHeads = 8,
-            IntermediateSize = 1376, VocabSize = 4096, MaxPositionEmbeddings = 2048,
-        };
-        _rig = new TrainingStepRig(Mode, config, batch: 4, seq: 256, rank: 8, alpha: 16);
+        _rig = new TrainingStepRig(Mode, BenchTrainShape.Config(), BenchTrainShape.Batch, BenchTrainShape.Seq, BenchTrainShape.Rank,
+            BenchTrainShape.Alpha);
         _rig.Step(); // first step: allocator, optimizer state
     }
 

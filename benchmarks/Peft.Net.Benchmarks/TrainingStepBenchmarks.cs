@@ -18,7 +18,7 @@ namespace Peft.Net.Benchmarks;
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5, invocationCount: 1)]
 public class TrainingStepBenchmarks
 {
-    private const int Batch = 4, Time = 256;
+    private const int Batch = BenchTrainShape.Batch, Time = BenchTrainShape.Seq;
 
     private LlamaForCausalLM _model = null!;
     private AdamW _optimizer = null!;
@@ -31,15 +31,11 @@ public class TrainingStepBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var config = new LlamaConfig
-        {
-            HiddenSize = 512, NumHiddenLayers = 4, NumAttentionHeads = 8, NumKeyValueHeads = 8,
-            IntermediateSize = 1376, VocabSize = 4096, MaxPositionEmbeddings = 2048,
-        };
+        var config = BenchTrainShape.Config();
         _model = new LlamaForCausalLM(config, new TensorRandom(0));
         if (Method == "qlora") _model.QuantizeNf4(QuantType.Nf4, blockSize: 64, doubleQuant: true);
-        if (Method == "dora") _model.ApplyDora(rank: 8, alpha: 16, targetRegex: "all-linear");
-        else _model.ApplyLora(rank: 8, alpha: 16, targetRegex: "all-linear");
+        if (Method == "dora") _model.ApplyDora(rank: BenchTrainShape.Rank, alpha: BenchTrainShape.Alpha, targetRegex: "all-linear");
+        else _model.ApplyLora(rank: BenchTrainShape.Rank, alpha: BenchTrainShape.Alpha, targetRegex: "all-linear");
         _model.Train();
         _optimizer = new AdamW(_model.TrainableParameters(), learningRate: 2e-4);
         var random = new TensorRandom(1);

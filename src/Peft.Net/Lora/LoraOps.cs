@@ -311,7 +311,7 @@ internal static class LoraOps
             if (x.RequiresGrad)
             {
                 var gx = x.GradBufferToWrite(out bool overwriteX);
-                LowRankInput.Transpose(a.AsSpan(), r, k, aT);
+                TransposeKernels.Transpose(a.AsSpan(), aT, 1, r, k);   // Aᵀ (K, R): the term's factor in the GEMM's (N, K2) layout
                 w.MultiplyInputGradientPlusLowRank(g, du, aT, gx, m, r, accumulate: !overwriteX);
             }
         }

@@ -39,12 +39,4 @@ internal readonly struct LowRankInput
 
     /// <summary>The op's autograd inputs: x, u or A, and B.</summary>
     public Tensor[] Inputs(Tensor x, Tensor b) => [x, U ?? A!, b];
-
-    // a: (R, K) → aT: (K, R)
-    /// <summary>Aᵀ row-major: the low-rank factor of dx = g·W + du·A in the GEMM's (N, K2) layout.</summary>
-    public static void Transpose(ReadOnlySpan<float> a, int r, int k, Span<float> aT)
-    {
-        for (int i = 0; i < r; i++)
-            for (int j = 0; j < k; j++) aT[j * r + i] = a[i * k + j];
-    }
 }

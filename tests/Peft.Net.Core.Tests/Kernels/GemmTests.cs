@@ -116,15 +116,23 @@ public class GemmTests
         foreach (bool transB in new[] { false, true })
         {
             float[] a = Uniform(m * k, random), b = Uniform(k * n, random), start = Uniform(m * n, random);
-            string what = $"{m}x{n}x{k} transB={transB}";
-            float[] one = (float[])start.Clone(), two = (float[])start.Clone(), three = (float[])start.Clone();
-            Gemm.Multiply(a, false, b, transB, one, m, n, k, true, GemmKernelPath.Auto, threads: 1);
-            GemmTestData.AssertClose(Reference(a, false, b, transB, start, m, n, k, true), one, k, what);
-            Gemm.Multiply(a, false, b, transB, two, m, n, k, true, GemmKernelPath.Auto, threads: 2);
-            Gemm.Multiply(a, false, b, transB, three, m, n, k, true, GemmKernelPath.Auto, threads: 3);
-            TensorAssert.BitEqual(one, two, what + ": 1 vs 2 threads");
-            TensorAssert.BitEqual(one, three, what + ": 1 vs 3 threads");
+            CheckOnOneTwoAndThreeThreads(a, false, b, transB, start, m, n, k, accumulate: true, $"{m}x{n}x{k} transB={transB}");
         }
+    }
+
+    // C (+)= op(A)·op(B) from start on 1 thread, checked against the reference, then on 2 and 3 threads with the same
+    // bits; returns the 1-thread C.
+    private static float[] CheckOnOneTwoAndThreeThreads(float[] a, bool transA, float[] b, bool transB, float[] start,
+        int m, int n, int k, bool accumulate, string what)
+    {
+        float[] one = (float[])start.Clone(), two = (float[])start.Clone(), three = (float[])start.Clone();
+        Gemm.Multiply(a, transA, b, transB, one, m, n, k, accumulate, GemmKernelPath.Auto, threads: 1);
+        GemmTestData.AssertClose(Reference(a, transA, b, transB, start, m, n, k, accumulate), one, k, what);
+        Gemm.Multiply(a, transA, b, transB, two, m, n, k, accumulate, GemmKernelPath.Auto, threads: 2);
+        Gemm.Multiply(a, transA, b, transB, three, m, n, k, accumulate, GemmKernelPath.Auto, threads: 3);
+        TensorAssert.BitEqual(one, two, what + ": 1 vs 2 threads");
+        TensorAssert.BitEqual(one, three, what + ": 1 vs 3 threads");
+        return one;
     }
 
     [Fact]
@@ -205,13 +213,7 @@ public class GemmTests
         {
             float[] a = Uniform(k * m, random), b = Uniform(k * n, random), start = Uniform(m * n, random);
             string what = $"{m}x{n}x{k} Aᵀ·B, accumulate {accumulate}";
-            float[] one = (float[])start.Clone(), two = (float[])start.Clone(), three = (float[])start.Clone();
-            Gemm.Multiply(a, true, b, false, one, m, n, k, accumulate, GemmKernelPath.Auto, threads: 1);
-            GemmTestData.AssertClose(Reference(a, true, b, false, start, m, n, k, accumulate), one, k, what);
-            Gemm.Multiply(a, true, b, false, two, m, n, k, accumulate, GemmKernelPath.Auto, threads: 2);
-            Gemm.Multiply(a, true, b, false, three, m, n, k, accumulate, GemmKernelPath.Auto, threads: 3);
-            TensorAssert.BitEqual(one, two, what + ": 1 vs 2 threads");
-            TensorAssert.BitEqual(one, three, what + ": 1 vs 3 threads");
+            var one = CheckOnOneTwoAndThreeThreads(a, true, b, false, start, m, n, k, accumulate, what);
             if (Gemm.BestPath != GemmKernelPath.Vector256 && Gemm.BestPath != GemmKernelPath.Vector512) continue;
             var wide = (float[])start.Clone();
             Gemm.AllowEmulatedPathForTests = true;

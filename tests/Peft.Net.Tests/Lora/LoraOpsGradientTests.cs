@@ -7,6 +7,14 @@ namespace Peft.Net.Tests.Lora;
 /// <summary>Finite-difference checks of every fused LoRA-family op and layer.</summary>
 public class LoraOpsGradientTests
 {
+    // A 7 → 5 linear layer without bias whose weight is frozen: the base the fused LoRA and DoRA ops take.
+    private static Peft.Net.Core.Nn.Linear FrozenBiasFreeBase(TensorRandom random)
+    {
+        var layer = new Peft.Net.Core.Nn.Linear(7, 5, false, random);
+        layer.Weight.RequiresGrad = false;
+        return layer;
+    }
+
     private static Tensor Leaf(TensorRandom random, float scale, params int[] shape)
     {
         var t = Tensor.Normal(shape, 0, scale, random);
@@ -137,8 +145,7 @@ public class LoraOpsGradientTests
     public void LinearPlusLowRankWithItsOwnDownProjection()
     {
         var random = new TensorRandom(21);
-        var baseLayer = new Peft.Net.Core.Nn.Linear(7, 5, false, random);
-        baseLayer.Weight.RequiresGrad = false;
+        var baseLayer = FrozenBiasFreeBase(random);
         Tensor x = Leaf(random, 1, 6, 7), a = Leaf(random, 1, 3, 7), b = Leaf(random, 1, 5, 3), magnitude = Leaf(random, 1, 5);
         GradCheck.Assert(t => LoraOps.LinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), LowRankInput.FromA(t[1]), t[2], 1.3f), [x, a, b]);
         var norm = Tensor.FromArray([1.5f, 0.7f, 2.2f, 1.1f, 0.9f]);
@@ -153,8 +160,7 @@ public class LoraOpsGradientTests
     public void LinearPlusLowRank()
     {
         var random = new TensorRandom(20);
-        var baseLayer = new Peft.Net.Core.Nn.Linear(7, 5, false, random);
-        baseLayer.Weight.RequiresGrad = false;
+        var baseLayer = FrozenBiasFreeBase(random);
         Tensor x = Leaf(random, 1, 6, 7), u = Leaf(random, 1, 6, 3), b = Leaf(random, 1, 5, 3);
         GradCheck.Assert(t => LoraOps.LinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), t[1], t[2], 1.3f), [x, u, b]);
     }
@@ -163,8 +169,7 @@ public class LoraOpsGradientTests
     public void DoraLinearPlusLowRank()
     {
         var random = new TensorRandom(22);
-        var baseLayer = new Peft.Net.Core.Nn.Linear(7, 5, false, random);
-        baseLayer.Weight.RequiresGrad = false;
+        var baseLayer = FrozenBiasFreeBase(random);
         Tensor x = Leaf(random, 1, 6, 7), u = Leaf(random, 1, 6, 3), b = Leaf(random, 1, 5, 3), magnitude = Leaf(random, 1, 5);
         var norm = Tensor.FromArray([1.5f, 0.7f, 2.2f, 1.1f, 0.9f]);
         GradCheck.Assert(t => LoraOps.DoraLinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), t[1], t[2], t[3], norm, 0.8f), [x, u, b, magnitude]);
