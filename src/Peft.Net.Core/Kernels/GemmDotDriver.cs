@@ -88,7 +88,7 @@ internal static unsafe class GemmDotDriver<TVector>
                 ld = group;
             }
             GemmOuterKernel.Columns<TVector>(k, rows, a, ld, problem.B, problem.N, problem.C + i * ldc, ldc, n0, n1,
-                problem.Accumulate);
+                problem.Accumulate, workspace.Sums(GemmOuterKernel.SumsLength));
         }
     }
 

@@ -10,7 +10,7 @@ internal sealed unsafe class GemmWorkspace
     [ThreadStatic] private static List<GemmWorkspace>? t_stack;
     [ThreadStatic] private static int t_depth;
 
-    private Buffer _packedA, _packedB, _packedA2, _packedB2, _sharedB, _scratch, _tile, _result;
+    private Buffer _packedA, _packedB, _packedA2, _packedB2, _sharedB, _scratch, _tile, _result, _sums;
 
     /// <summary>Takes the calling thread's next free workspace; give it back with <see cref="Release"/>.</summary>
     public static GemmWorkspace Acquire()
@@ -46,6 +46,9 @@ internal sealed unsafe class GemmWorkspace
 
     /// <summary>A whole result computed transposed (N, M), for thin products with A transposed.</summary>
     public float* Result(int floats) => _result.Get(floats);
+
+    /// <summary>Partial sums of <see cref="GemmOuterKernel"/>: (Rows, BlockColumns).</summary>
+    public float* Sums(int floats) => _sums.Get(floats);
 
     private struct Buffer
     {

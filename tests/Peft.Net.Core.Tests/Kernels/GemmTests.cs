@@ -206,15 +206,27 @@ public class GemmTests
     {
         // C[M ≤ 8, N] (+)= Aᵀ·B with A stored (K, M) and B (K, N), as a LoRA gradient dA = duᵀ·x: every element is one
         // chain of fused multiply-adds over k, so 1, 2 and 3 threads, the 256- and 512-bit registers and the scalar
-        // column tail (N not a multiple of the width) all give the same bits. M = 5 and 7 read a zero-padded copy of A.
+        // column tail (N not a multiple of the width) all give the same bits: those of the chain from zero, added to C
+        // when accumulating. M = 5 and 7 read a zero-padded copy of A. The shapes cover several column blocks of the
+        // streamed sweeps (N > 512), a depth that is not a multiple of the four rows a sweep takes (K = 1, 33), an odd
+        // M (the pair of rows past M is computed, not stored) and column tails.
         var random = new TensorRandom(33);
-        foreach (var (m, n, k) in new[] { (8, 1376, 1024), (5, 37, 300), (8, 100, 1), (1, 17, 64), (7, 515, 33), (8, 24, 2000) })
+        foreach (var (m, n, k) in new[] { (8, 1376, 1024), (5, 37, 300), (8, 100, 1), (1, 17, 64), (7, 515, 33), (8, 24, 2000), (3, 1100, 6) })
         foreach (bool accumulate in new[] { false, true })
         {
             float[] a = Uniform(k * m, random), b = Uniform(k * n, random), start = Uniform(m * n, random);
             string what = $"{m}x{n}x{k} Aᵀ·B, accumulate {accumulate}";
             var one = CheckOnOneTwoAndThreeThreads(a, true, b, false, start, m, n, k, accumulate, what);
             if (Gemm.BestPath != GemmKernelPath.Vector256 && Gemm.BestPath != GemmKernelPath.Vector512) continue;
+            var chain = (float[])start.Clone();
+            for (int r = 0; r < m; r++)
+                for (int j = 0; j < n; j++)
+                {
+                    float sum = 0;
+                    for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[p * m + r], b[p * n + j], sum);
+                    chain[r * n + j] = accumulate ? chain[r * n + j] + sum : sum;
+                }
+            TensorAssert.BitEqual(chain, one, what + ": the fused multiply-add chain over k");
             var wide = (float[])start.Clone();
             Gemm.AllowEmulatedPathForTests = true;
             try
