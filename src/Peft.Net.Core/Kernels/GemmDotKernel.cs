@@ -144,14 +144,8 @@ internal static unsafe class GemmDotKernel
         TVector s00 = TVector.Zero, s01 = TVector.Zero, s02 = TVector.Zero, s03 = TVector.Zero;
         TVector s10 = TVector.Zero, s11 = TVector.Zero, s12 = TVector.Zero, s13 = TVector.Zero;
         int width = TVector.Count, p = 0;
-        float* next0 = a + 2 * lda, next1 = next0 + lda;
         for (; p <= k - width; p += width)
         {
-            if (Sse.IsSupported && (p & 15) == 0) // once per cache line
-            {
-                Sse.Prefetch0(next0 + p);
-                Sse.Prefetch0(next1 + p);
-            }
             TVector x0 = TVector.Load(ref a0[p]), x1 = TVector.Load(ref a1[p]);
             TVector y = TVector.Load(ref b0[p]);
             s00 = TVector.FusedMultiplyAdd(x0, y, s00);
