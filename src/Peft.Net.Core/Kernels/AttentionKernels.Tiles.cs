@@ -102,6 +102,15 @@ internal static partial class AttentionKernels
             ref float a3 = ref Unsafe.Add(ref ar, 3 * lda);
             ref float cr = ref Unsafe.Add(ref c0, i * width);
             int columns = NeededColumns(i + 3 + diagonal, width, 2 * w);
+            if (UsesAvx2Tiles<TV>())
+            {
+                unsafe
+                {
+                    fixed (float* pa = &ar, pb = &b0, pc = &cr)
+                        ScoreRows4Avx2(pa, lda, pb, ldb, pc, width, columns, depth, alpha);
+                }
+                continue;
+            }
             for (int col = 0; col < columns; col += 2 * w)
             {
                 TV s00 = TV.Zero, s01 = TV.Zero, s10 = TV.Zero, s11 = TV.Zero;
@@ -235,7 +244,15 @@ internal static partial class AttentionKernels
         for (; i + 4 <= n; i += 4)
         {
             int start = Math.Clamp(i + startOffset, 0, m), end = Math.Clamp(i + 3 + endOffset, start, m);
-            AccumulateRows4<TV>(ref Unsafe.Add(ref o0, i * ldo), ldo, ref Unsafe.Add(ref a0, i * ars), ars, acs, ref x0, ldx,
+            if (UsesAvx2Tiles<TV>() && depth % 16 == 0)
+            {
+                unsafe
+                {
+                    fixed (float* po = &Unsafe.Add(ref o0, i * ldo), pa = &Unsafe.Add(ref a0, i * ars), px = &x0)
+                        AccumulateRows4Avx2(po, ldo, pa, ars, acs, px, ldx, start, end, depth);
+                }
+            }
+            else AccumulateRows4<TV>(ref Unsafe.Add(ref o0, i * ldo), ldo, ref Unsafe.Add(ref a0, i * ars), ars, acs, ref x0, ldx,
                 start, end, depth);
         }
         for (; i < n; i++)
