@@ -202,6 +202,31 @@ public class GemmTests
     }
 
     [Fact]
+    public void The_dot_kernels_fma_tile_gives_the_bits_of_the_generic_tile_at_eight_floats()
+    {
+        // Thin products (N ≤ 16: a LoRA down-projection x·Aᵀ, du = g·B) run on the dot kernel's 2×4 tile; with FMA its
+        // 8-float version is written on the intrinsics and must give the generic tile's bits: the same multiply-adds,
+        // reduction and K tail. Odd row and column counts exercise the repeated last row and column; K = 37 a K tail.
+        var random = new TensorRandom(34);
+        foreach (var (m, n, k, transB) in new[] { (1024, 8, 512, true), (33, 5, 37, false), (70, 16, 1376, false), (9, 3, 8, true) })
+        {
+            float[] a = Uniform(m * k, random), b = Uniform(k * n, random);
+            float[] fma = new float[m * n], generic = new float[m * n];
+            Gemm.Multiply(a, false, b, transB, fma, m, n, k, accumulate: false, GemmKernelPath.Vector256, threads: 1);
+            GemmDotKernel.UseGenericTileForTests = true;
+            try
+            {
+                Gemm.Multiply(a, false, b, transB, generic, m, n, k, accumulate: false, GemmKernelPath.Vector256, threads: 1);
+            }
+            finally
+            {
+                GemmDotKernel.UseGenericTileForTests = false;
+            }
+            TensorAssert.BitEqual(generic, fma, $"{m}x{n}x{k}, B transposed {transB}");
+        }
+    }
+
+    [Fact]
     public void A_few_rows_with_a_transposed_a_stream_b_in_place_and_give_the_same_bits_on_any_thread_count_and_width()
     {
         // C[M ≤ 8, N] (+)= Aᵀ·B with A stored (K, M) and B (K, N), as a LoRA gradient dA = duᵀ·x: every element is one
