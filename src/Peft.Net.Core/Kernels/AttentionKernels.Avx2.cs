@@ -107,4 +107,70 @@ internal static partial class AttentionKernels
             r31.Store(o3 + d + 8);
         }
     }
+
+    // o: 6 rows (D) ldo apart    a: element (r, j) at a[r·ars + j·acs]    x: rows (D) ldx apart; depth a multiple of 16
+    /// <summary>
+    /// <see cref="AccumulateRows4Avx2"/> for 6 rows: 12 accumulators, as the GEMM micro-kernel, so the fused multiply-add
+    /// latency is hidden with room to spare (8 chains only just cover it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AccumulateRows6Avx2(float* o, nint ldo, float* a, nint ars, nint acs, float* x, nint ldx,
+        int start, int end, int depth)
+    {
+        float* o1 = o + ldo, o2 = o1 + ldo, o3 = o2 + ldo, o4 = o3 + ldo, o5 = o4 + ldo;
+        nint ars2 = 2 * ars, count = end - start; // rows 3–5 of a through a second pointer: fewer live strides
+        for (nint d = 0; d < depth; d += 16)
+        {
+            var r00 = Vector256.Load(o + d);
+            var r01 = Vector256.Load(o + d + 8);
+            var r10 = Vector256.Load(o1 + d);
+            var r11 = Vector256.Load(o1 + d + 8);
+            var r20 = Vector256.Load(o2 + d);
+            var r21 = Vector256.Load(o2 + d + 8);
+            var r30 = Vector256.Load(o3 + d);
+            var r31 = Vector256.Load(o3 + d + 8);
+            var r40 = Vector256.Load(o4 + d);
+            var r41 = Vector256.Load(o4 + d + 8);
+            var r50 = Vector256.Load(o5 + d);
+            var r51 = Vector256.Load(o5 + d + 8);
+            float* xr = x + start * ldx + d; // row j of x at column d
+            float* aj = a + start * acs;     // element (0, j) of a
+            float* aj3 = aj + 3 * ars;        // element (3, j)
+            for (nint j = count; j > 0; j--, xr += ldx, aj += acs, aj3 += acs)
+            {
+                var x0 = Vector256.Load(xr);
+                var x1 = Vector256.Load(xr + 8);
+                var y = Vector256.Create(aj[0]);
+                r00 = Fma.MultiplyAdd(y, x0, r00);
+                r01 = Fma.MultiplyAdd(y, x1, r01);
+                y = Vector256.Create(aj[ars]);
+                r10 = Fma.MultiplyAdd(y, x0, r10);
+                r11 = Fma.MultiplyAdd(y, x1, r11);
+                y = Vector256.Create(aj[ars2]);
+                r20 = Fma.MultiplyAdd(y, x0, r20);
+                r21 = Fma.MultiplyAdd(y, x1, r21);
+                y = Vector256.Create(aj3[0]);
+                r30 = Fma.MultiplyAdd(y, x0, r30);
+                r31 = Fma.MultiplyAdd(y, x1, r31);
+                y = Vector256.Create(aj3[ars]);
+                r40 = Fma.MultiplyAdd(y, x0, r40);
+                r41 = Fma.MultiplyAdd(y, x1, r41);
+                y = Vector256.Create(aj3[ars2]);
+                r50 = Fma.MultiplyAdd(y, x0, r50);
+                r51 = Fma.MultiplyAdd(y, x1, r51);
+            }
+            r00.Store(o + d);
+            r01.Store(o + d + 8);
+            r10.Store(o1 + d);
+            r11.Store(o1 + d + 8);
+            r20.Store(o2 + d);
+            r21.Store(o2 + d + 8);
+            r30.Store(o3 + d);
+            r31.Store(o3 + d + 8);
+            r40.Store(o4 + d);
+            r41.Store(o4 + d + 8);
+            r50.Store(o5 + d);
+            r51.Store(o5 + d + 8);
+        }
+    }
 }
