@@ -60,6 +60,58 @@ internal static partial class AttentionKernels
         }
     }
 
+    // a: 6 rows (D) lda apart    bt: (D, ≥ columns) packed, rows ldb apart    c: 6 rows (≥ columns) width apart
+    /// <summary><see cref="ScoreRows4Avx2"/> for 6 rows: 12 accumulators, as the GEMM micro-kernel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ScoreRows6Avx2(float* a0, nint lda, float* bt, nint ldb, float* c, nint width, int columns,
+        int depth, float alpha)
+    {
+        float* a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+        var scale = Vector256.Create(alpha);
+        for (nint col = 0; col < columns; col += 16)
+        {
+            Vector256<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default;
+            Vector256<float> s30 = default, s31 = default, s40 = default, s41 = default, s50 = default, s51 = default;
+            float* bd = bt + col; // row d of the panel
+            for (nint d = 0; d < depth; d++, bd += ldb)
+            {
+                var x0 = Vector256.Load(bd);
+                var x1 = Vector256.Load(bd + 8);
+                var y = Vector256.Create(a0[d]);
+                s00 = Fma.MultiplyAdd(y, x0, s00);
+                s01 = Fma.MultiplyAdd(y, x1, s01);
+                y = Vector256.Create(a1[d]);
+                s10 = Fma.MultiplyAdd(y, x0, s10);
+                s11 = Fma.MultiplyAdd(y, x1, s11);
+                y = Vector256.Create(a2[d]);
+                s20 = Fma.MultiplyAdd(y, x0, s20);
+                s21 = Fma.MultiplyAdd(y, x1, s21);
+                y = Vector256.Create(a3[d]);
+                s30 = Fma.MultiplyAdd(y, x0, s30);
+                s31 = Fma.MultiplyAdd(y, x1, s31);
+                y = Vector256.Create(a4[d]);
+                s40 = Fma.MultiplyAdd(y, x0, s40);
+                s41 = Fma.MultiplyAdd(y, x1, s41);
+                y = Vector256.Create(a5[d]);
+                s50 = Fma.MultiplyAdd(y, x0, s50);
+                s51 = Fma.MultiplyAdd(y, x1, s51);
+            }
+            float* cc = c + col;
+            (s00 * scale).Store(cc);
+            (s01 * scale).Store(cc + 8);
+            (s10 * scale).Store(cc + width);
+            (s11 * scale).Store(cc + width + 8);
+            (s20 * scale).Store(cc + 2 * width);
+            (s21 * scale).Store(cc + 2 * width + 8);
+            (s30 * scale).Store(cc + 3 * width);
+            (s31 * scale).Store(cc + 3 * width + 8);
+            (s40 * scale).Store(cc + 4 * width);
+            (s41 * scale).Store(cc + 4 * width + 8);
+            (s50 * scale).Store(cc + 5 * width);
+            (s51 * scale).Store(cc + 5 * width + 8);
+        }
+    }
+
     // o: 4 rows (D) ldo apart    a: element (r, j) at a[r·ars + j·acs]    x: rows (D) ldx apart; depth a multiple of 16
     /// <summary>AccumulateRows4 for D a multiple of 16: o[r, :] += Σ_{start ≤ j &lt; end} a[r, j]·x[j, :], 4 rows × 16 columns a tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

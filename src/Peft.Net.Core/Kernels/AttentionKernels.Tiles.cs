@@ -94,6 +94,20 @@ internal static partial class AttentionKernels
         TV scale = TV.Create(alpha);
         int i = 0;
         nint step = ldb; // native-sized, so each load below is one addressing mode (no sign extension per load)
+        if (UsesAvx2Tiles<TV>())
+        {
+            // 6 rows a register tile (12 accumulators) while 6 are left; the tile's first rows get the columns its
+            // last row needs, which only fills more of the span past their masks.
+            for (; i + 6 <= rows; i += 6)
+            {
+                int columns = NeededColumns(i + 5 + diagonal, width, 2 * w);
+                unsafe
+                {
+                    fixed (float* pa = &Unsafe.Add(ref a0, i * lda), pb = &b0, pc = &Unsafe.Add(ref c0, i * width))
+                        ScoreRows6Avx2(pa, lda, pb, ldb, pc, width, columns, depth, alpha);
+                }
+            }
+        }
         for (; i + 4 <= rows; i += 4)
         {
             ref float ar = ref Unsafe.Add(ref a0, i * lda);
