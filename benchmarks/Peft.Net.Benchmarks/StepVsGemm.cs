@@ -9,25 +9,29 @@ using Peft.Net.Quantization;
 namespace Peft.Net.Benchmarks;
 
 /// <summary>
-/// <c>Peft.Net.Benchmarks --step-vs-gemm [rounds] [method]</c>: issue 17's "a LoRA step at ≥ 80 % of the engine's GEMM
+/// <c>Peft.Net.Benchmarks --step-vs-gemm [rounds] [method] [sequence length]</c>: issue 17's "a LoRA step at ≥ 80 % of the engine's GEMM
 /// throughput at 1024³", with both sides in one process and interleaved round by round: each round times one training
 /// step of the <c>bench train</c> default model (forward, backward, AdamW, zero-grad; lora, dora or qlora) and the
 /// median of five 1024³ GEMMs (<c>peft bench gemm</c>'s product: both operands row-major), the side that goes first
 /// alternating. On a VM whose speed drifts by tens of percent from one minute to the next, both sides of a round's
 /// ratio then see the same machine, where separate processes a few seconds apart do not. Prints every round and the
 /// median, minimum and maximum of the rounds' ratios; FLOPs per step come from the shapes (<see cref="StepFlops"/>).
+/// A sequence length other than 256 keeps the step's 1,024 tokens (batch = 1024 / length): at 1,024, causal
+/// attention is about a fifth of the FLOPs instead of 6 %.
 /// </summary>
 internal static class StepVsGemm
 {
-    private const int Batch = BenchTrainShape.Batch, Seq = BenchTrainShape.Seq, Rank = BenchTrainShape.Rank;
+    private const int Tokens = BenchTrainShape.Batch * BenchTrainShape.Seq, Rank = BenchTrainShape.Rank;
     private const int GemmSize = 1024, GemmRepeats = 5;
 
     public static void Run(string[] args)
     {
         int rounds = args.Length > 1 ? int.Parse(args[1]) : 20;
         string method = args.Length > 2 ? args[2] : "lora";
-        if (rounds < 1 || method is not ("lora" or "dora" or "qlora"))
-            throw new ArgumentException("usage: --step-vs-gemm [rounds ≥ 1] [lora|dora|qlora]");
+        int seq = args.Length > 3 ? int.Parse(args[3]) : BenchTrainShape.Seq;
+        if (rounds < 1 || method is not ("lora" or "dora" or "qlora") || seq < 1 || Tokens % seq != 0)
+            throw new ArgumentException($"usage: --step-vs-gemm [rounds ≥ 1] [lora|dora|qlora] [sequence length dividing {Tokens}]");
+        int batch = Tokens / seq;
         var config = BenchTrainShape.Config();
         var model = method == "qlora"
             ? new LlamaForCausalLM(config, FourBitQuantization.QLoRA, new TensorRandom(0), unquantizedDType: DType.BF16)
@@ -37,7 +41,7 @@ internal static class StepVsGemm
         model.Train();
         var optimizer = new AdamW(model.TrainableParameters(), learningRate: 2e-4, weightDecay: 0.01);
         var random = new TensorRandom(1);
-        var ids = new int[Batch * Seq];
+        var ids = new int[Tokens];
         for (int i = 0; i < ids.Length; i++) ids[i] = random.NextInt(config.VocabSize);
         var a = RandomMatrix(random);
         var b = RandomMatrix(random);
@@ -46,7 +50,7 @@ internal static class StepVsGemm
         double Step()
         {
             var watch = Stopwatch.StartNew();
-            model.Loss(ids, ids, Batch, Seq).Backward();
+            model.Loss(ids, ids, batch, seq).Backward();
             optimizer.Step();
             optimizer.ZeroGrad();
             return watch.Elapsed.TotalSeconds;
@@ -65,8 +69,8 @@ internal static class StepVsGemm
             return rates[GemmRepeats / 2];
         }
 
-        var flops = StepFlops.Of(config, Batch, Seq, Rank);
-        Console.WriteLine($"{method} step of the bench train default shape against the 1024³ GEMM, one process, {rounds} interleaved rounds, "
+        var flops = StepFlops.Of(config, batch, seq, Rank);
+        Console.WriteLine($"{method} step of the bench train default model, {batch} × {seq} tokens, against the 1024³ GEMM, one process, {rounds} interleaved rounds, "
             + $"{ComputeSettings.ThreadCount} threads, kernel {Gemm.BestPath}");
         Console.WriteLine($"step FLOPs: {flops.Total / 1e9:F1} G (linear forward {flops.Linear / 1e9:F1}, input gradients {flops.InputGradients / 1e9:F1}, "
             + $"attention {flops.Attention / 1e9:F1}, rank-{Rank} products {flops.LowRank / 1e9:F1})");
