@@ -15,21 +15,15 @@ namespace Peft.Net.Core.Kernels;
 internal static partial class AttentionKernels
 {
     // rows: (keys, D) rows ld apart  →  panel: (D, width), panel[d, c] = rows[c, d], columns keys .. width zero
-    /// <summary>Packs a block of key (or value) rows transposed, padded with zero columns to <paramref name="width"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackTransposed(ReadOnlySpan<float> rows, int ld, int keys, int depth, Span<float> panel, int width)
+    /// <summary>
+    /// Packs a block of key (or value) rows transposed, padded with zero columns to <paramref name="width"/>: the GEMM's
+    /// row-panel packing (<see cref="GemmPacking.PackRows"/>, 4×4 blocks transposed in registers).
+    /// </summary>
+    private static unsafe void PackTransposed(ReadOnlySpan<float> rows, int ld, int keys, int depth, Span<float> panel, int width)
     {
         Debug.Assert((keys == 0 || rows.Length >= (keys - 1) * ld + depth) && panel.Length >= depth * width && width >= keys);
-        ref float p0 = ref MemoryMarshal.GetReference(panel);
-        // Row by row: each source row is read once in order; the writes go down one column of the small panel.
-        for (int c = 0; c < keys; c++)
-        {
-            var row = rows.Slice(c * ld, depth);
-            ref float column = ref Unsafe.Add(ref p0, c);
-            for (int d = 0; d < row.Length; d++) Unsafe.Add(ref column, d * width) = row[d];
-        }
-        if (keys < width)
-            for (int d = 0; d < depth; d++) panel.Slice(d * width + keys, width - keys).Clear();
+        fixed (float* source = rows, destination = panel)
+            GemmPacking.PackRows(source, ld, keys, depth, width, destination);
     }
 
     // p: (L)    p = exp(p − shift), returns Σ p
