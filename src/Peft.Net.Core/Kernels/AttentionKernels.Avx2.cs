@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Peft.Net.Core.Kernels.Simd;
@@ -17,6 +18,31 @@ internal static partial class AttentionKernels
     /// <summary>Whether the 8-float tiles below replace the generic ones for register type <typeparamref name="TV"/>.</summary>
     private static bool UsesAvx2Tiles<TV>() where TV : struct, IFloatVector<TV> =>
         typeof(TV) == typeof(FloatVector256) && Fma.IsSupported && !UseGenericTilesForTests;
+
+    // p: (L)    p = exp(p − shift), returns Σ p
+    /// <summary>
+    /// ExpShiftRow at 8 floats on <see cref="ExpPolynomial"/> (float arithmetic, within 1 ulp) instead of the runtime's
+    /// Exp, which widens to double: the softmax's exponentials were the largest cost of attention after its products.
+    /// The lanes are summed as the generic row sums them; the tail uses <see cref="MathF.Exp"/> as before.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float ExpShiftRowAvx2(Span<float> p, float shift)
+    {
+        int n = p.Length, c = 0;
+        ref float p0 = ref MemoryMarshal.GetReference(p);
+        var shiftV = Vector256.Create(shift);
+        var sumV = Vector256<float>.Zero;
+        for (; c + 8 <= n; c += 8)
+        {
+            ref float pc = ref Unsafe.Add(ref p0, c);
+            var e = ExpPolynomial.Exp(Vector256.LoadUnsafe(ref pc) - shiftV);
+            e.StoreUnsafe(ref pc);
+            sumV += e;
+        }
+        float sum = Vector256.Sum(sumV);
+        for (; c < n; c++) sum += Unsafe.Add(ref p0, c) = MathF.Exp(Unsafe.Add(ref p0, c) - shift);
+        return sum;
+    }
 
     // a: 4 rows (D) lda apart    bt: (D, ≥ columns) packed, rows ldb apart    c: 4 rows (≥ columns) width apart
     /// <summary>ScorePanel's 4-row register tile: c[r, col] = alpha · Σ_d a[r, d]·bt[d, col] for col &lt; columns (a multiple of 16).</summary>

@@ -1,0 +1,49 @@
+using System.Runtime.Intrinsics;
+using Peft.Net.Core.Kernels.Simd;
+
+namespace Peft.Net.Core.Tests.Kernels;
+
+/// <summary>The float polynomial eˣ of the attention softmax against double-precision <see cref="Math.Exp(double)"/>.</summary>
+public class ExpPolynomialTests
+{
+    [Fact]
+    public void Stays_within_one_ulp_of_the_exact_value_over_its_range()
+    {
+        Assert.True(ExpPolynomial.IsSupported, "the CI machine has AVX2 and FMA; this test checks the kernel it runs");
+        var random = new Random(5);
+        int worst = 0;
+        float worstX = 0;
+        var inputs = new float[1 << 20];
+        for (int i = 0; i < inputs.Length; i++)
+            inputs[i] = i % 4 == 0 ? -87.33f + 175.3f * i / inputs.Length  // a grid over the whole range
+                : i % 4 == 1 ? (float)(-20 * random.NextDouble())      // attention's usual inputs
+                : (float)(-87.33 + 175.3 * random.NextDouble());
+        for (int i = 0; i < inputs.Length; i += 8)
+        {
+            var y = ExpPolynomial.Exp(Vector256.Create(inputs, i));
+            for (int lane = 0; lane < 8; lane++)
+            {
+                float x = inputs[i + lane], exact = (float)Math.Exp(x);
+                int ulps = Math.Abs(BitConverter.SingleToInt32Bits(y[lane]) - BitConverter.SingleToInt32Bits(exact));
+                if (ulps > worst) (worst, worstX) = (ulps, x);
+            }
+        }
+        Assert.True(worst <= 1, $"e^{worstX} is {worst} ulp from the exact value");
+    }
+
+    [Fact]
+    public void Underflows_to_zero_saturates_to_infinity_and_keeps_nan()
+    {
+        Assert.True(ExpPolynomial.IsSupported, "the CI machine has AVX2 and FMA; this test checks the kernel it runs");
+        var x = Vector256.Create(0f, -88f, -1000f, float.NegativeInfinity, 88.5f, float.PositiveInfinity, float.NaN, 1f);
+        var y = ExpPolynomial.Exp(x);
+        Assert.Equal(1f, y[0]);
+        Assert.Equal(0f, y[1]);
+        Assert.Equal(0f, y[2]);
+        Assert.Equal(0f, y[3]);
+        Assert.Equal(float.PositiveInfinity, y[4]);
+        Assert.Equal(float.PositiveInfinity, y[5]);
+        Assert.True(float.IsNaN(y[6]));
+        Assert.Equal((float)Math.E, y[7], 6);
+    }
+}
