@@ -169,18 +169,7 @@ internal static unsafe class GemmDotKernel
         Span<float> sums = stackalloc float[Rows * Columns];
         sums[0] = TVector.Sum(s00); sums[1] = TVector.Sum(s01); sums[2] = TVector.Sum(s02); sums[3] = TVector.Sum(s03);
         sums[4] = TVector.Sum(s10); sums[5] = TVector.Sum(s11); sums[6] = TVector.Sum(s12); sums[7] = TVector.Sum(s13);
-        for (; p < k; p++) // K tail
-        {
-            float x0 = a0[p], x1 = a1[p], y0 = b0[p], y1 = b1[p], y2 = b2[p], y3 = b3[p];
-            sums[0] += x0 * y0; sums[1] += x0 * y1; sums[2] += x0 * y2; sums[3] += x0 * y3;
-            sums[4] += x1 * y0; sums[5] += x1 * y1; sums[6] += x1 * y2; sums[7] += x1 * y3;
-        }
-        for (int r = 0; r < rows; r++)
-        for (int j = 0; j < cols; j++)
-        {
-            float value = sums[r * Columns + j];
-            c[r * ldc + j] = accumulate ? c[r * ldc + j] + value : value;
-        }
+        FinishTile(sums, (int)p, k, a0, a1, b0, b1, b2, b3, c, ldc, rows, cols, accumulate);
     }
 
     /// <summary>Tests only: run the generic <see cref="Tile{TVector}"/> at 8 floats too, to compare its bits with <see cref="Tile256"/>.</summary>
@@ -218,7 +207,15 @@ internal static unsafe class GemmDotKernel
         Span<float> sums = stackalloc float[Rows * Columns];
         sums[0] = Vector256.Sum(s00); sums[1] = Vector256.Sum(s01); sums[2] = Vector256.Sum(s02); sums[3] = Vector256.Sum(s03);
         sums[4] = Vector256.Sum(s10); sums[5] = Vector256.Sum(s11); sums[6] = Vector256.Sum(s12); sums[7] = Vector256.Sum(s13);
-        for (; p < k; p++) // K tail
+        FinishTile(sums, (int)p, k, a0, a1, b0, b1, b2, b3, c, ldc, rows, cols, accumulate);
+    }
+
+    // sums: (2, 4) the tile's vector sums so far, over p < p0    → c: (rows, cols) rows ldc apart
+    /// <summary>Adds the K tail [p0, k) to a tile's sums, one scalar product at a time, and stores (or adds) the tile.</summary>
+    private static void FinishTile(Span<float> sums, int p0, int k, float* a0, float* a1, float* b0, float* b1, float* b2,
+        float* b3, float* c, nint ldc, int rows, int cols, bool accumulate)
+    {
+        for (int p = p0; p < k; p++) // K tail
         {
             float x0 = a0[p], x1 = a1[p], y0 = b0[p], y1 = b1[p], y2 = b2[p], y3 = b3[p];
             sums[0] += x0 * y0; sums[1] += x0 * y1; sums[2] += x0 * y2; sums[3] += x0 * y3;
