@@ -6,10 +6,12 @@ using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
-// The two attention register tiles for 8-float registers on the FMA intrinsics and raw pointers. Through the generic
-// IFloatVector wrapper the JIT copied every accumulator after its multiply-add and kept the row strides on the stack
-// (about 30 instructions for 8 multiply-adds); here the inner loops are the loads, broadcasts and FMAs. Each
-// accumulator gets the same fused multiply-adds in the same order as in the generic tiles, so the bits are the same.
+// The attention kernels for 8-float registers: the two register tiles (4 and 6 rows) on the FMA intrinsics and raw
+// pointers, and the softmax row on ExpPolynomial. Through the generic IFloatVector wrapper the JIT copied every
+// accumulator after its multiply-add and kept the row strides on the stack (about 30 instructions for 8 multiply-adds);
+// here the inner loops are the loads, broadcasts and FMAs. Each accumulator gets the same fused multiply-adds in the
+// same order as in the generic tiles, so the bits are the same (a 6-row tile's extra products are with the zeros past
+// a row's mask). The exponentials differ from the runtime's Exp by at most an ulp.
 internal static partial class AttentionKernels
 {
     /// <summary>Tests only: run the generic tiles at 8 floats too, to compare their bits with the tiles below.</summary>
