@@ -250,7 +250,8 @@ internal static partial class AttentionKernels
         ref float a0 = ref MemoryMarshal.GetReference(a);
         ref float x0 = ref MemoryMarshal.GetReference(x);
         int i = 0;
-        if (UsesAvx2Tiles<TV>() && depth % 16 == 0)
+        bool avx2Tiles = UsesAvx2Tiles<TV>() && depth % 16 == 0;
+        if (avx2Tiles)
         {
             // 6 rows a register tile (12 accumulators) while 6 are left. A row of the tile multiplies the zeros of a
             // past its own mask within the span the tile's rows need, which leaves its sums unchanged.
@@ -267,7 +268,7 @@ internal static partial class AttentionKernels
         for (; i + 4 <= n; i += 4)
         {
             int start = Math.Clamp(i + startOffset, 0, m), end = Math.Clamp(i + 3 + endOffset, start, m);
-            if (UsesAvx2Tiles<TV>() && depth % 16 == 0)
+            if (avx2Tiles)
             {
                 unsafe
                 {

@@ -38,10 +38,10 @@ internal static unsafe class GemmOuterKernel
         where TVector : struct, IFloatVector<TVector>
     {
         int w = TVector.Count, end = n0 + (n1 - n0) / w * w;
+        int rows = (m + 1) & ~1; // rows of sums in pairs; a row past m is computed, not stored
         for (int j0 = n0; j0 < end; j0 += BlockColumns)
         {
             int width = Math.Min(BlockColumns, end - j0);
-            int rows = (m + 1) & ~1; // rows of sums in pairs; a row past m is computed, not stored
             new Span<float>(sums, rows * width).Clear();
             float* block = b + j0;
             int p = 0;
