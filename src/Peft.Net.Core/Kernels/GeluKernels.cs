@@ -112,7 +112,7 @@ internal static class GeluKernels
             x / (Vector128<float>.One + Vector128.Exp(Vector128.Create(-2f * Beta) * (x + Vector128.Create(Kappa) * (x * x * x))));
 
         public Vector256<float> Invoke(Vector256<float> x) =>
-            x / (Vector256<float>.One + Vector256.Exp(Vector256.Create(-2f * Beta) * (x + Vector256.Create(Kappa) * (x * x * x))));
+            x / (Vector256<float>.One + VectorMath.Exp(Vector256.Create(-2f * Beta) * (x + Vector256.Create(Kappa) * (x * x * x))));
 
         public Vector512<float> Invoke(Vector512<float> x) =>
             x / (Vector512<float>.One + Vector512.Exp(Vector512.Create(-2f * Beta) * (x + Vector512.Create(Kappa) * (x * x * x))));

@@ -42,7 +42,7 @@ internal static class SiluKernels
     {
         public float Invoke(float x) => x / (1f + MathF.Exp(-x));
         public Vector128<float> Invoke(Vector128<float> x) => x / (Vector128<float>.One + Vector128.Exp(-x));
-        public Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
+        public Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + VectorMath.Exp(-x));
         public Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + Vector512.Exp(-x));
     }
 
@@ -64,7 +64,7 @@ internal static class SiluKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> g, Vector256<float> x)
         {
-            var e = Vector256.Exp(-x);
+            var e = VectorMath.Exp(-x);
             return g * (Vector256<float>.One / (Vector256<float>.One + e) + x * VectorMath.SigmoidSlope(e));
         }
 

@@ -126,6 +126,30 @@ public class ElementwiseKernelTests
     }
 
     [Fact]
+    public void Exp_based_activations_hold_where_the_polynomial_exp_saturates()
+    {
+        // At 8 floats SiLU, sigmoid and SiLU·up take eˣ from ExpPolynomial, which is +∞ above 88 (the runtime's is
+        // finite up to 88.72) and 0 below −87.34: a grid across both edges, every lane and the scalar tail. Past the
+        // edges the activations are within 1e-35 of the reference (1/(1 + e⁸⁸·⁵) ≈ 4e-39).
+        var x = Enumerable.Range(0, 1203).Select(i => -100f + i / 6f).ToArray();
+        var ones = Enumerable.Repeat(1f, x.Length).ToArray();
+        var y = new float[x.Length];
+        var yRef = new float[x.Length];
+        void Expect(string what, Action<float[]> run, Action<float[]> reference)
+        {
+            run(y);
+            reference(yRef);
+            KernelAssert.Close(yRef, y, atol: 1e-35, rtol: 1e-6, what);
+        }
+        Expect("silu", r => SiluKernels.Forward(x, r), r => SiluKernels.ForwardReference(x, r));
+        Expect("sigmoid", r => SigmoidKernels.Forward(x, r), r => SigmoidKernels.ForwardReference(x, r));
+        Expect("silu_mul", r => SiluMulKernels.Forward(x, ones, r), r => SiluMulKernels.ForwardReference(x, ones, r));
+        Expect("silu backward", r => { Array.Clear(r); SiluKernels.Backward(ones, x, r); }, r => { Array.Clear(r); SiluKernels.BackwardReference(ones, x, r); });
+        Expect("silu_mul dGate", r => { Array.Clear(r); SiluMulKernels.Backward(ones, x, ones, r, []); },
+            r => { Array.Clear(r); SiluMulKernels.BackwardReference(ones, x, ones, r, []); });
+    }
+
+    [Fact]
     public void Dropout_apply_matches_reference_bitwise() =>
         Check("dropout", (x, y) => DropoutKernels.Forward(x, Mask(x.Length), y), (x, y) => DropoutKernels.ForwardReference(x, Mask(x.Length), y),
             (g, x, dx) => DropoutKernels.Backward(g, Mask(x.Length), dx), (g, x, dx) => DropoutKernels.BackwardReference(g, Mask(x.Length), dx),

@@ -9,8 +9,11 @@ namespace Peft.Net.Core.Kernels.Simd;
 /// degree-5 minimax polynomial (the Cephes <c>expf</c> coefficients), times 2ⁿ built in the exponent bits. The runtime's
 /// <see cref="Vector256.Exp(Vector256{float})"/> widens to double and is about twice as slow; this stays within 1 ulp
 /// of the correctly rounded value (tested over a million inputs against <see cref="Math.Exp(double)"/>). Below −87.34 (where eˣ is subnormal) it returns
-/// 0, above 88 +∞ (e⁸⁸ ≈ 1.65·10³⁸, near float's largest), and NaN stays NaN. Attention uses it for its softmax rows,
-/// whose inputs (scores less their maximum or their log-sum-exp) are never positive.
+/// 0, above 88 +∞ (e⁸⁸ ≈ 1.65·10³⁸, near float's largest), and NaN stays NaN. The 8-float paths of attention's softmax
+/// rows, softmax, cross-entropy, SiLU, sigmoid and GELU take their eˣ from it (<see cref="VectorMath.Exp(Vector256{float})"/>):
+/// their inputs are never positive (softmax, cross-entropy) or, where they are, the result only moves by less than
+/// 10⁻³⁶ (1/(1 + eˣ) with x in (88, 88.72] is 0 instead of about 10⁻³⁸). The element-wise <c>Exp</c> op keeps the
+/// runtime's, which is finite up to 88.72.
 /// </summary>
 internal static class ExpPolynomial
 {

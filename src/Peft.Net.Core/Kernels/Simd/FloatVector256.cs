@@ -73,7 +73,7 @@ internal readonly struct FloatVector256 : IFloatVector<FloatVector256>
     public static FloatVector256 Max(FloatVector256 left, FloatVector256 right) => new(Vector256.Max(left._value, right._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static FloatVector256 Exp(FloatVector256 value) => new(Vector256.Exp(value._value));
+    public static FloatVector256 Exp(FloatVector256 value) => new(VectorMath.Exp(value._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(FloatVector256 value) => Vector256.Sum(value._value);
