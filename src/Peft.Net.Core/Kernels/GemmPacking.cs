@@ -117,6 +117,7 @@ internal static unsafe class GemmPacking
 
     // src: (count, ≥ kc) with row stride ld → dst: (kc, width), dst[p, r] = src[r, p], zero for count ≤ r < width
     /// <summary>Transposes <paramref name="count"/> rows of length kc into a (kc, width) panel, 4×4 blocks at a time, then 2×4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PackRows(float* src, nint ld, int count, int kc, int width, float* dst) =>
         PackRows<NotPrefetching>(src, ld, count, kc, width, dst, 0);
 
