@@ -27,6 +27,22 @@ internal static unsafe class ElementwiseKernels
         }
     }
 
+    // source: (rows, cols) rows lds apart → destination: (rows, cols) rows ldd apart
+    /// <summary>
+    /// destination (+)= source for a block of rows: each row copied, or added with <see cref="AddInPlace"/> when
+    /// <paramref name="accumulate"/> (a GEMM's edge tile, or partial sums kept aside, written into C).
+    /// </summary>
+    public static void StoreRows(float* source, nint lds, float* destination, nint ldd, int rows, int cols, bool accumulate)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var from = new ReadOnlySpan<float>(source + r * lds, cols);
+            var to = new Span<float>(destination + r * ldd, cols);
+            if (accumulate) AddInPlace(to, from);
+            else from.CopyTo(to);
+        }
+    }
+
     /// <summary>Scalar reference of <see cref="AddInPlace"/>.</summary>
     public static void AddInPlaceReference(Span<float> destination, ReadOnlySpan<float> source)
     {

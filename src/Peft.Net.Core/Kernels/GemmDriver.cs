@@ -80,10 +80,10 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                             else
                             {
                                 TKernel.Run(kc, aPanel, bPanel, tile, nr, accumulate: false);
-                                WriteEdge(tile, nr, c, ldc, rows, cols, accumulate);
+                                ElementwiseKernels.StoreRows(tile, nr, c, ldc, rows, cols, accumulate);
                                 if (!lowRank) continue;
                                 TKernel.Run(k2, packedA2 + (nint)i * k2, packedB2 + (nint)j * k2, tile, nr, accumulate: false);
-                                WriteEdge(tile, nr, c, ldc, rows, cols, accumulate: true);
+                                ElementwiseKernels.StoreRows(tile, nr, c, ldc, rows, cols, accumulate: true);
                             }
                         }
                     }
@@ -121,16 +121,4 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     }
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
-
-    // tile: (MR, NR) with row stride ldt → c: (rows, cols) with row stride ldc
-    private static void WriteEdge(float* tile, nint ldt, float* c, nint ldc, int rows, int cols, bool accumulate)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            var source = new ReadOnlySpan<float>(tile + r * ldt, cols);
-            var destination = new Span<float>(c + r * ldc, cols);
-            if (accumulate) ElementwiseKernels.AddInPlace(destination, source);
-            else source.CopyTo(destination);
-        }
-    }
 }

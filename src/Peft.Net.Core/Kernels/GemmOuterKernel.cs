@@ -55,13 +55,7 @@ internal static unsafe class GemmOuterKernel
             for (; p < k; p++)
                 for (int r = 0; r < rows; r += 2)
                     Sweep1<TVector>(a + p * lda + r, block + p * ldb, sums + r * width, width);
-            for (int r = 0; r < m; r++)
-            {
-                var source = new ReadOnlySpan<float>(sums + r * width, width);
-                var destination = new Span<float>(c + r * ldc + j0, width);
-                if (accumulate) ElementwiseKernels.AddInPlace(destination, source);
-                else source.CopyTo(destination);
-            }
+            ElementwiseKernels.StoreRows(sums, width, c + j0, ldc, m, width, accumulate);
         }
         for (int j = end; j < n1; j++) // column tail: each lane's chain, one column at a time
             for (int r = 0; r < m; r++)
