@@ -1,17 +1,16 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
 
-// The attention kernels for 8-float registers: the two register tiles (4 and 6 rows) on the FMA intrinsics and raw
-// pointers, and the softmax row on ExpPolynomial. Through the generic IFloatVector wrapper the JIT copied every
-// accumulator after its multiply-add and kept the row strides on the stack (about 30 instructions for 8 multiply-adds);
-// here the inner loops are the loads, broadcasts and FMAs. Each accumulator gets the same fused multiply-adds in the
-// same order as in the generic tiles, so the bits are the same (a 6-row tile's extra products are with the zeros past
-// a row's mask). The exponentials differ from the runtime's Exp by at most an ulp.
+// The attention register tiles for 8-float registers (4 and 6 rows) on the FMA intrinsics and raw pointers. Through
+// the generic IFloatVector wrapper the JIT copied every accumulator after its multiply-add and kept the row strides on
+// the stack (about 30 instructions for 8 multiply-adds); here the inner loops are the loads, broadcasts and FMAs. Each
+// accumulator gets the same fused multiply-adds in the same order as in the generic tiles, so the bits are the same (a
+// 6-row tile's extra products are with the zeros past a row's mask). The softmax rows need nothing of their own: at 8
+// floats the generic row's eˣ is already ExpPolynomial (FloatVector256.Exp), and its loop compiles tight.
 internal static partial class AttentionKernels
 {
     /// <summary>Tests only: run the generic tiles at 8 floats too, to compare their bits with the tiles below.</summary>
@@ -20,31 +19,6 @@ internal static partial class AttentionKernels
     /// <summary>Whether the 8-float tiles below replace the generic ones for register type <typeparamref name="TV"/>.</summary>
     private static bool UsesAvx2Tiles<TV>() where TV : struct, IFloatVector<TV> =>
         typeof(TV) == typeof(FloatVector256) && Fma.IsSupported && !UseGenericTilesForTests;
-
-    // p: (L)    p = exp(p − shift), returns Σ p
-    /// <summary>
-    /// ExpShiftRow at 8 floats on <see cref="ExpPolynomial"/> (float arithmetic, within 1 ulp) instead of the runtime's
-    /// Exp, which widens to double: the softmax's exponentials were the largest cost of attention after its products.
-    /// The lanes are summed as the generic row sums them; the tail uses <see cref="MathF.Exp"/> as before.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float ExpShiftRowAvx2(Span<float> p, float shift)
-    {
-        int n = p.Length, c = 0;
-        ref float p0 = ref MemoryMarshal.GetReference(p);
-        var shiftV = Vector256.Create(shift);
-        var sumV = Vector256<float>.Zero;
-        for (; c + 8 <= n; c += 8)
-        {
-            ref float pc = ref Unsafe.Add(ref p0, c);
-            var e = ExpPolynomial.Exp(Vector256.LoadUnsafe(ref pc) - shiftV);
-            e.StoreUnsafe(ref pc);
-            sumV += e;
-        }
-        float sum = Vector256.Sum(sumV);
-        for (; c < n; c++) sum += Unsafe.Add(ref p0, c) = MathF.Exp(Unsafe.Add(ref p0, c) - shift);
-        return sum;
-    }
 
     // a: 4 rows (D) lda apart    bt: (D, ≥ columns) packed, rows ldb apart    c: 4 rows (≥ columns) width apart
     /// <summary>ScorePanel's 4-row register tile: c[r, col] = alpha · Σ_d a[r, d]·bt[d, col] for col &lt; columns (a multiple of 16).</summary>

@@ -32,7 +32,6 @@ internal static partial class AttentionKernels
     private static float ExpShiftRow<TV>(Span<float> p, float shift)
         where TV : struct, IFloatVector<TV>
     {
-        if (typeof(TV) == typeof(FloatVector256) && ExpPolynomial.IsSupported) return ExpShiftRowAvx2(p, shift);
         int w = TV.Count, n = p.Length, c = 0;
         ref float p0 = ref MemoryMarshal.GetReference(p);
         TV shiftV = TV.Create(shift), sumV = TV.Zero;
