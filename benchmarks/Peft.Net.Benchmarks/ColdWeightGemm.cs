@@ -5,12 +5,14 @@ using Peft.Net.Core.Kernels;
 namespace Peft.Net.Benchmarks;
 
 /// <summary>
-/// <c>Peft.Net.Benchmarks --cold-weights [rows] [threads] [rounds]</c>: x·Wᵀ over the 28 decoder weights of the
-/// <c>bench train</c> model (4 layers × q, k, v, o 512×512, gate and up 1376×512, down 512×1376: 51 MB, more than this
-/// machine's 32 MB L3, so every weight comes cold from memory, as in a prefill or a training step's forward), with the
-/// transposed-B packing's next-panel prefetch (<see cref="GemmPacking.PrefetchNextPanel"/>) off and on in alternate
-/// rounds of one process. Prints each side's median GFLOP/s and the median of the rounds' on/off ratios.
-/// Rows 128 is a 128-token prefill, 1024 the step's 4 × 256 tokens.
+/// <c>Peft.Net.Benchmarks --cold-weights [rows] [threads] [rounds] [prefetch|just-in-time]</c>: x·Wᵀ over the 28
+/// decoder weights of the <c>bench train</c> model (4 layers × q, k, v, o 512×512, gate and up 1376×512, down
+/// 512×1376: 51 MB, more than this machine's 32 MB L3, so every weight comes cold from memory, as in a prefill or a
+/// training step's forward), with one switch off and on in alternate rounds of one process: the transposed-B
+/// packing's next-panel prefetch (<see cref="GemmPacking.PrefetchNextPanel"/>, the default) or the panel-by-panel
+/// packing of row blocks of at most MC rows (<see cref="GemmPacking.PackPanelsJustInTime"/>). Prints each side's
+/// median GFLOP/s and the median of the rounds' on/off ratios. Rows 128 is a 128-token prefill, 1024 the step's
+/// 4 × 256 tokens.
 /// </summary>
 internal static class ColdWeightGemm
 {
@@ -19,8 +21,10 @@ internal static class ColdWeightGemm
         int m = args.Length > 1 ? int.Parse(args[1]) : 128;
         int threads = args.Length > 2 ? int.Parse(args[2]) : 1;
         int rounds = args.Length > 3 ? int.Parse(args[3]) : 40;
-        if (m < 1 || threads < 1 || rounds < 4)
-            throw new ArgumentException("usage: --cold-weights [rows ≥ 1] [threads ≥ 1] [rounds ≥ 4]");
+        string what = args.Length > 4 ? args[4] : "prefetch";
+        if (m < 1 || threads < 1 || rounds < 4 || what is not ("prefetch" or "just-in-time"))
+            throw new ArgumentException("usage: --cold-weights [rows ≥ 1] [threads ≥ 1] [rounds ≥ 4] [prefetch|just-in-time]");
+        string name = what == "prefetch" ? "next-panel prefetch" : "panel-by-panel packing";
         var config = BenchTrainShape.Config();
         int dim = config.HiddenSize, ffn = config.IntermediateSize;
         var random = new TensorRandom(3);
@@ -37,7 +41,8 @@ internal static class ColdWeightGemm
             for (int round = 0; round < rounds + 2; round++)
             {
                 int side = round % 2;
-                GemmPacking.PrefetchNextPanel = side == 1;
+                if (what == "prefetch") GemmPacking.PrefetchNextPanel = side == 1;
+                else GemmPacking.PackPanelsJustInTime = side == 1;
                 var watch = Stopwatch.StartNew();
                 foreach (var (n, k, w) in weights)
                     Gemm.Multiply(x.AsSpan(0, m * k), false, w, true, c.AsSpan(0, m * n), m, n, k, false, GemmKernelPath.Auto, threads);
@@ -47,12 +52,13 @@ internal static class ColdWeightGemm
         finally
         {
             GemmPacking.PrefetchNextPanel = true;
+            GemmPacking.PackPanelsJustInTime = true;
         }
         var ratios = rates[1].Zip(rates[0], (on, off) => on / off).Order().ToArray();
         Console.WriteLine($"x·Wᵀ over the bench train model's {weights.Count} weights ({weights.Sum(w => 4L * w.N * w.K) / 1e6:F0} MB), {m} rows, "
             + $"{threads} threads, kernel {Gemm.BestPath}, {rounds / 2} rounds a side, alternating:");
         for (int side = 0; side < 2; side++)
-            Console.WriteLine($"  next-panel prefetch {(side == 1 ? "on " : "off")}: median {Median(rates[side]):F1} GFLOP/s");
+            Console.WriteLine($"  {name} {(side == 1 ? "on " : "off")}: median {Median(rates[side]):F1} GFLOP/s");
         Console.WriteLine($"  on / off, round pair by pair: median {ratios[ratios.Length / 2]:F3} (min {ratios[0]:F3}, max {ratios[^1]:F3})");
     }
 

@@ -15,8 +15,9 @@ namespace Peft.Net.Core.Kernels;
 /// </code>
 /// The first KC block stores into C (unless the call accumulates), later ones add. Every C element is computed by
 /// the same sequence of operations whichever rectangle or thread it belongs to, so results are deterministic.
+/// A rectangle of at most MC rows packs B panel by panel instead (<c>RunOneRowBlock</c>, same bits).
 /// </summary>
-internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMicroKernel
+internal static unsafe partial class GemmDriver<TKernel> where TKernel : struct, IGemmMicroKernel
 {
     /// <summary>Depth of one packed block: a B micro-panel (KC × NR) about fills L1; longer blocks mean fewer passes over C.</summary>
     public const int KC = 384;
@@ -36,13 +37,17 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace, float* sharedB = null)
     {
+        if (sharedB is null && m1 - m0 <= MC && GemmPacking.PackPanelsJustInTime)
+        {
+            RunOneRowBlock(problem, m0, m1, n0, n1, workspace);
+            return;
+        }
         int mr = TKernel.MR, nr = TKernel.NR;
         int mcMax = MC, ncMax = NC;
         int kcMax = Math.Min(KC, problem.K);
         float* packedA = workspace.PackedA(kcMax * mcMax);
         float* packedB = sharedB is null ? workspace.PackedB(kcMax * ncMax) : null;
         float* tile = workspace.Tile(mr * nr);
-        nint ldc = problem.N;
         int k2 = problem.K2; // the low-rank term A2·B2ᵀ rides on the last depth block, while each C tile is in L1
         float* packedA2 = k2 > 0 ? workspace.PackedA2(k2 * mcMax) : null;
         float* packedB2 = k2 > 0 ? workspace.PackedB2(k2 * ncMax) : null;
@@ -63,31 +68,46 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                     int mc = Math.Min(mcMax, m1 - i0);
                     GemmPacking.PackA(problem, i0, mc, p0, kc, mr, packedA);
                     if (lowRank) GemmPacking.PackRowPanels(problem.A2 + (nint)i0 * k2, k2, mc, k2, mr, packedA2);
+                    var noPrefetch = default(PanelSourcePrefetch);
                     for (int j = 0; j < nc; j += nr)
-                    {
-                        int cols = Math.Min(nr, nc - j);
-                        float* bPanel = packedB + (nint)j * kc;
-                        for (int i = 0; i < mc; i += mr)
-                        {
-                            int rows = Math.Min(mr, mc - i);
-                            float* aPanel = packedA + (nint)i * kc;
-                            float* c = problem.C + (i0 + i) * ldc + j0 + j;
-                            if (rows == mr && cols == nr)
-                            {
-                                TKernel.Run(kc, aPanel, bPanel, c, ldc, accumulate);
-                                if (lowRank) TKernel.Run(k2, packedA2 + (nint)i * k2, packedB2 + (nint)j * k2, c, ldc, accumulate: true);
-                            }
-                            else
-                            {
-                                TKernel.Run(kc, aPanel, bPanel, tile, nr, accumulate: false);
-                                ElementwiseKernels.StoreRows(tile, nr, c, ldc, rows, cols, accumulate);
-                                if (!lowRank) continue;
-                                TKernel.Run(k2, packedA2 + (nint)i * k2, packedB2 + (nint)j * k2, tile, nr, accumulate: false);
-                                ElementwiseKernels.StoreRows(tile, nr, c, ldc, rows, cols, accumulate: true);
-                            }
-                        }
-                    }
+                        RunPanel(problem, kc, packedA, packedB + (nint)j * kc, i0, mc, j0 + j, Math.Min(nr, nc - j), accumulate,
+                            lowRank ? packedA2 : null, lowRank ? packedB2 + (nint)j * k2 : null, tile, ref noPrefetch);
                 }
+            }
+        }
+    }
+
+    // aBlock: ⌈mc / MR⌉ packed panels of (kc, MR) for C rows [i0, i0 + mc)    bPanel: (kc, NR) for C columns
+    // [column, column + cols)    a2Block, b2Panel: the low-rank factors packed alike (K2 deep), or null
+    /// <summary>
+    /// Runs the micro-kernel down one B panel: every MR-row tile of the block's rows, edge tiles through a scratch
+    /// tile; before each tile it asks <paramref name="prefetch"/> for its share of the next panel's source.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RunPanel(in GemmProblem problem, int kc, float* aBlock, float* bPanel, int i0, int mc, int column, int cols,
+        bool accumulate, float* a2Block, float* b2Panel, float* tile, ref PanelSourcePrefetch prefetch)
+    {
+        int mr = TKernel.MR, nr = TKernel.NR, k2 = problem.K2;
+        nint ldc = problem.N;
+        int linesPerTile = prefetch.Remaining == 0 ? 0 : prefetch.Remaining / ((mc + mr - 1) / mr) + 1;
+        for (int i = 0; i < mc; i += mr)
+        {
+            if (linesPerTile > 0) prefetch.Issue(linesPerTile);
+            int rows = Math.Min(mr, mc - i);
+            float* aPanel = aBlock + (nint)i * kc;
+            float* c = problem.C + (i0 + i) * ldc + column;
+            if (rows == mr && cols == nr)
+            {
+                TKernel.Run(kc, aPanel, bPanel, c, ldc, accumulate);
+                if (b2Panel is not null) TKernel.Run(k2, a2Block + (nint)i * k2, b2Panel, c, ldc, accumulate: true);
+            }
+            else
+            {
+                TKernel.Run(kc, aPanel, bPanel, tile, nr, accumulate: false);
+                ElementwiseKernels.StoreRows(tile, nr, c, ldc, rows, cols, accumulate);
+                if (b2Panel is null) continue;
+                TKernel.Run(k2, a2Block + (nint)i * k2, b2Panel, tile, nr, accumulate: false);
+                ElementwiseKernels.StoreRows(tile, nr, c, ldc, rows, cols, accumulate: true);
             }
         }
     }

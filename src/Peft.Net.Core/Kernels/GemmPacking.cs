@@ -18,6 +18,16 @@ internal static unsafe class GemmPacking
     /// </summary>
     internal static bool PrefetchNextPanel = true;
 
+    /// <summary>
+    /// Whether a GEMM rectangle of at most MC rows packs B one panel at a time, just before that panel's tiles, asking
+    /// for the next panel's source while they run (<c>GemmDriver.RunOneRowBlock</c>; on). Tests and benchmarks turn it
+    /// off to compare with packing whole blocks first; it moves no result.
+    /// </summary>
+    internal static bool PackPanelsJustInTime = true;
+
+    /// <summary>Rectangles computed panel by panel so far (once per rectangle, not per panel): tests check the path ran.</summary>
+    internal static long OneRowBlockRuns;
+
     // A block rows [i0, i0 + mc) × k range [p0, p0 + kc) → dst: ceil(mc / mr) panels of (kc, mr)
     /// <summary>Packs the (mc × kc) block of op(A) at (i0, p0) into MR-row panels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
