@@ -147,7 +147,19 @@ public sealed partial class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskMo
     /// <see cref="LogitsForLastPosition(ReadOnlySpan{int}, int, int, KvCache?)"/> of a left-padded batch (see
     /// <see cref="Forward(ReadOnlySpan{int}, int, int, ReadOnlySpan{int}, KvCache?)"/>); an empty mask means no padding.
     /// </summary>
+    /// <remarks>
+    /// Without gradient recording (<see cref="Tensor.NoGrad"/>, as in generation) the pass's intermediate results use
+    /// the buffers the model keeps for its activations (see <see cref="ReleaseActivationBuffers"/>) and the logits come
+    /// back as a copy of their own, so steps after the first touch no fresh memory.
+    /// </remarks>
     public Tensor LogitsForLastPosition(ReadOnlySpan<int> ids, int batch, int time, ReadOnlySpan<int> attentionMask, KvCache? cache = null)
+    {
+        if (GradMode.IsEnabled) return LastPositionLogits(ids, batch, time, attentionMask, cache);
+        using var scope = _activations.LendForInference();
+        return LastPositionLogits(ids, batch, time, attentionMask, cache).Clone(); // a plain array: the lent ones go back
+    }
+
+    private Tensor LastPositionLogits(ReadOnlySpan<int> ids, int batch, int time, ReadOnlySpan<int> attentionMask, KvCache? cache)
     {
         var hidden = Model.Forward(ids, batch, time, attentionMask, cache);
         var lastRows = new int[batch];
@@ -208,8 +220,9 @@ public sealed partial class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskMo
     }
 
     /// <summary>
-    /// Drops the activation and gradient buffers kept for reuse between training steps (see <see cref="Loss"/>); the
-    /// next step allocates them again. Losses whose backward pass has not run yet keep theirs until it runs.
+    /// Drops the activation and gradient buffers kept for reuse between training steps (see <see cref="Loss"/>) and
+    /// generation steps (see <see cref="LogitsForLastPosition(ReadOnlySpan{int}, int, int, ReadOnlySpan{int}, KvCache?)"/>);
+    /// the next step allocates them again. Losses whose backward pass has not run yet keep theirs until it runs.
     /// </summary>
     public void ReleaseActivationBuffers() => _activations.Pool.Clear();
 
@@ -223,7 +236,7 @@ public sealed partial class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskMo
 
     /// <summary>
     /// The bound on <see cref="ActivationBufferBytes"/>: <see cref="ActivationBufferLimitOverride"/> when set, otherwise
-    /// 2 × <see cref="ActivationWorkingSetBytes"/> (no bound before the first backward pass has ended).
+    /// 2 × <see cref="ActivationWorkingSetBytes"/> (no bound before the first backward pass or generation step has ended).
     /// </summary>
     public long ActivationBufferLimitBytes => _activations.Pool.LimitBytes;
 
