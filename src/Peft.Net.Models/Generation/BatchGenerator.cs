@@ -44,10 +44,10 @@ internal static class BatchGenerator
 
         bool wasTraining = model.IsTraining;
         model.Eval();
+        var cache = options.UseCache ? new KvCache(config, batch, total, model.ActivationPool) : null; // as in Generator
         try
         {
             using var _ = Tensor.NoGrad();
-            var cache = options.UseCache ? new KvCache(config, batch, total) : null;
             int fresh = longest; // the positions not yet in the cache (all of them without one)
             for (int step = 0; step < options.MaxNewTokens && !done.All(d => d); step++)
             {
@@ -86,6 +86,7 @@ internal static class BatchGenerator
         }
         finally
         {
+            cache?.ReturnBuffers();
             model.Train(wasTraining);
         }
         return generated.Select(g => g.ToArray()).ToArray();

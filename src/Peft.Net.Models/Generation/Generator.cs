@@ -24,10 +24,12 @@ internal static class Generator
 
         bool wasTraining = model.IsTraining;
         model.Eval();
+        // The cache lives for this call only: its buffers come from the model's activation pool (memory a previous
+        // call already touched) and go back at the end.
+        var cache = options.UseCache ? new KvCache(config, 1, total, model.ActivationPool) : null;
         try
         {
             using var _ = Tensor.NoGrad();
-            var cache = options.UseCache ? new KvCache(config, 1, total) : null;
             var pending = prompt.ToArray();
             while (generated.Count < options.MaxNewTokens)
             {
@@ -50,6 +52,7 @@ internal static class Generator
         }
         finally
         {
+            cache?.ReturnBuffers();
             model.Train(wasTraining);
         }
         return generated.ToArray();

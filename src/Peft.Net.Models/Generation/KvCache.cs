@@ -1,4 +1,5 @@
 using Peft.Net.Core;
+using Peft.Net.Core.Autograd;
 
 namespace Peft.Net.Models;
 
@@ -12,10 +13,18 @@ namespace Peft.Net.Models;
 public sealed class KvCache
 {
     private readonly LayerKvCache[] _layers;
+    private readonly TensorBufferPool? _pool;
 
     /// <summary>Creates an empty cache for <paramref name="batch"/> sequences of up to <paramref name="maxLength"/> positions.</summary>
     /// <exception cref="ArgumentOutOfRangeException">batch or maxLength is not positive, or maxLength exceeds max_position_embeddings.</exception>
     public KvCache(LlamaConfig config, int batch, int maxLength)
+        : this(config, batch, maxLength, null)
+    {
+    }
+
+    // pool: where the layers' buffers come from (and go back to with ReturnBuffers), or null for new arrays
+    /// <summary>A cache whose buffers are rented from <paramref name="pool"/>: <see cref="ReturnBuffers"/> gives them back.</summary>
+    internal KvCache(LlamaConfig config, int batch, int maxLength, TensorBufferPool? pool)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
@@ -27,7 +36,8 @@ public sealed class KvCache
         MaxLength = maxLength;
         _layers = new LayerKvCache[config.NumHiddenLayers];
         for (int i = 0; i < _layers.Length; i++)
-            _layers[i] = new LayerKvCache(batch, config.KeyValueHeads, maxLength, config.ResolvedHeadDim);
+            _layers[i] = new LayerKvCache(batch, config.KeyValueHeads, maxLength, config.ResolvedHeadDim, pool);
+        _pool = pool;
     }
 
     /// <summary>B: the number of sequences.</summary>
@@ -58,4 +68,15 @@ public sealed class KvCache
 
     /// <summary>Marks <paramref name="time"/> more positions as stored, after every layer has appended them.</summary>
     internal void Advance(int time) => Length += time;
+
+    /// <summary>
+    /// Gives rented buffers back to their pool (a cache made with one); the cache must not be used afterwards, nor
+    /// any keys or values it handed out.
+    /// </summary>
+    internal void ReturnBuffers()
+    {
+        if (_pool is null) return;
+        foreach (var layer in _layers) layer.ReturnBuffers(_pool);
+        Length = MaxLength; // a later append fails CheckAppend instead of writing into returned arrays
+    }
 }

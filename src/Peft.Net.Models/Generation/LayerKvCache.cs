@@ -1,12 +1,25 @@
 using Peft.Net.Core;
+using Peft.Net.Core.Autograd;
 
 namespace Peft.Net.Models;
 
 /// <summary>One layer's key and value buffers, each [B, maxLength, Hkv, D] (time before heads, as the projections).</summary>
-internal sealed class LayerKvCache(int batch, int kvHeads, int maxLength, int headDim)
+internal sealed class LayerKvCache(int batch, int kvHeads, int maxLength, int headDim, TensorBufferPool? pool = null)
 {
-    private readonly float[] _keys = new float[(long)batch * maxLength * kvHeads * headDim];
-    private readonly float[] _values = new float[(long)batch * maxLength * kvHeads * headDim];
+    // Rented buffers may be longer than asked (a pool size class) and hold old values past what is stored: only
+    // positions [0, start + T) of each sequence are ever read.
+    private readonly float[] _keys = Buffer(checked(batch * maxLength * kvHeads * headDim), pool);
+    private readonly float[] _values = Buffer(checked(batch * maxLength * kvHeads * headDim), pool);
+
+    private static float[] Buffer(int length, TensorBufferPool? pool) =>
+        pool is null ? new float[length] : pool.Rent(length, zeroed: false);
+
+    /// <summary>Gives both buffers back to the pool they were rented from.</summary>
+    public void ReturnBuffers(TensorBufferPool pool)
+    {
+        pool.Return(_keys);
+        pool.Return(_values);
+    }
 
     // key, value: (B, T, Hkv, D) written at positions [start, start + T) → (B, start + T, Hkv, D) each
     /// <summary>
@@ -29,7 +42,7 @@ internal sealed class LayerKvCache(int batch, int kvHeads, int maxLength, int he
         for (int b = 0; b < batch; b++)
             fresh.Slice(b * time * rowSize, time * rowSize).CopyTo(buffer.AsSpan((b * maxLength + start) * rowSize));
         if (batch == 1) return new Tensor(buffer, 0, [1, total, kvHeads, headDim], DType.F32);
-        var all = Tensor.Zeros(batch, total, kvHeads, headDim);
+        var all = Tensor.NewResult([batch, total, kvHeads, headDim], zeroed: false); // every element copied below; lent in a generation step
         for (int b = 0; b < batch; b++)
             buffer.AsSpan(b * maxLength * rowSize, total * rowSize).CopyTo(all.AsSpan().Slice(b * total * rowSize));
         return all;

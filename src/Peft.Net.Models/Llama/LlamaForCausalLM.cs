@@ -253,6 +253,9 @@ public sealed partial class LlamaForCausalLM : Module, Peft.Net.Lora.IPeftTaskMo
 
     private readonly ActivationArena _activations = new();
 
+    /// <summary>The pool of <see cref="_activations"/>: generation rents its KV cache from it for one call.</summary>
+    internal TensorBufferPool ActivationPool => _activations.Pool;
+
     /// <summary>The label value that <see cref="Loss"/> leaves out (−100, as PyTorch and Hugging Face).</summary>
     public const int IgnoreIndex = -100;
 

@@ -87,6 +87,25 @@ public class InferenceBufferReuseTests
     }
 
     [Fact]
+    public void Generations_on_a_reused_kv_cache_and_buffers_give_the_tokens_of_a_fresh_model()
+    {
+        // Generate and GenerateBatch rent their KV cache from the model's pool and give it back: later calls find the
+        // buffers holding earlier calls' keys and values (and the batch's copied-out keys come from the pool too).
+        var options = new GenerationOptions { MaxNewTokens = 12, StopTokens = [] };
+        int[][] prompts = [Ids(Prompt, 21), Ids(Prompt - 7, 22), Ids(Prompt + 3, 23)];
+        var reused = Model(lora: true);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            foreach (var prompt in prompts)
+                Assert.Equal(Model(lora: true).Generate(prompt, options), reused.Generate(prompt, options));
+            var expectedBatch = Model(lora: true).GenerateBatch(prompts, options);
+            var actualBatch = reused.GenerateBatch(prompts, options);
+            for (int r = 0; r < prompts.Length; r++) Assert.Equal(expectedBatch[r], actualBatch[r]);
+        }
+        Assert.True(reused.ActivationBufferBytes > 0);
+    }
+
+    [Fact]
     public void A_steady_state_prefill_allocates_a_small_fraction_of_the_first()
     {
         var model = Model(lora: true);
