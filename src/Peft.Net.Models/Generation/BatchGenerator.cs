@@ -42,9 +42,9 @@ internal static class BatchGenerator
             random[r] = new TensorRandom(options.Seed + (ulong)r);
         }
 
+        var cache = options.UseCache ? new KvCache(config, batch, total, model.ActivationPool) : null; // as in Generator
         bool wasTraining = model.IsTraining;
         model.Eval();
-        var cache = options.UseCache ? new KvCache(config, batch, total, model.ActivationPool) : null; // as in Generator
         try
         {
             using var _ = Tensor.NoGrad();

@@ -22,11 +22,11 @@ internal static class Generator
         var seen = new HashSet<int>(sequence);
         var generated = new List<int>(options.MaxNewTokens);
 
-        bool wasTraining = model.IsTraining;
-        model.Eval();
         // The cache lives for this call only: its buffers come from the model's activation pool (memory a previous
         // call already touched) and go back at the end.
         var cache = options.UseCache ? new KvCache(config, 1, total, model.ActivationPool) : null;
+        bool wasTraining = model.IsTraining;
+        model.Eval();
         try
         {
             using var _ = Tensor.NoGrad();
