@@ -13,7 +13,6 @@ namespace Peft.Net.Models;
 public sealed class KvCache
 {
     private readonly LayerKvCache[] _layers;
-    private readonly TensorBufferPool? _pool;
 
     /// <summary>Creates an empty cache for <paramref name="batch"/> sequences of up to <paramref name="maxLength"/> positions.</summary>
     /// <exception cref="ArgumentOutOfRangeException">batch or maxLength is not positive, or maxLength exceeds max_position_embeddings.</exception>
@@ -37,7 +36,6 @@ public sealed class KvCache
         _layers = new LayerKvCache[config.NumHiddenLayers];
         for (int i = 0; i < _layers.Length; i++)
             _layers[i] = new LayerKvCache(batch, config.KeyValueHeads, maxLength, config.ResolvedHeadDim, pool);
-        _pool = pool;
     }
 
     /// <summary>B: the number of sequences.</summary>
@@ -70,13 +68,12 @@ public sealed class KvCache
     internal void Advance(int time) => Length += time;
 
     /// <summary>
-    /// Gives rented buffers back to their pool (a cache made with one); the cache must not be used afterwards, nor
-    /// any keys or values it handed out.
+    /// Gives rented buffers back to their pool (a cache made without one has none to give); the cache must not be used
+    /// afterwards, nor any keys or values it handed out.
     /// </summary>
     internal void ReturnBuffers()
     {
-        if (_pool is null) return;
-        foreach (var layer in _layers) layer.ReturnBuffers(_pool);
+        foreach (var layer in _layers) layer.ReturnBuffers();
         Length = MaxLength; // a later append fails CheckAppend instead of writing into returned arrays
     }
 }

@@ -11,14 +11,17 @@ internal sealed class LayerKvCache(int batch, int kvHeads, int maxLength, int he
     private readonly float[] _keys = Buffer(checked(batch * maxLength * kvHeads * headDim), pool);
     private readonly float[] _values = Buffer(checked(batch * maxLength * kvHeads * headDim), pool);
 
+    private readonly TensorBufferPool? _pool = pool;
+
     private static float[] Buffer(int length, TensorBufferPool? pool) =>
         pool is null ? new float[length] : pool.Rent(length, zeroed: false);
 
-    /// <summary>Gives both buffers back to the pool they were rented from.</summary>
-    public void ReturnBuffers(TensorBufferPool pool)
+    /// <summary>Gives both buffers back to the pool they were rented from (nothing to do without one).</summary>
+    public void ReturnBuffers()
     {
-        pool.Return(_keys);
-        pool.Return(_values);
+        if (_pool is null) return;
+        _pool.Return(_keys);
+        _pool.Return(_values);
     }
 
     // key, value: (B, T, Hkv, D) written at positions [start, start + T) → (B, start + T, Hkv, D) each
