@@ -5,6 +5,8 @@ if (args.Length > 0 && args[0] == "--pissa")
     PissaTiming.Run(args);
 else if (args.Length > 0 && args[0] == "--cold-weights")
     ColdWeightGemm.Run(args);
+else if (args.Length > 0 && args[0] == "--decode-attention")
+    DecodeAttentionTiming.Run(args);
 else if (args.Length > 0 && args[0] == "--step-vs-gemm")
     StepVsGemm.Run(args);
 else

@@ -50,9 +50,17 @@ internal static partial class AttentionKernels
         work.Shape = shape;
         // Every unit writes only its own rows, so how the units are dealt to items does not change the result.
         work.Splits = threadCount == 1 || kvHeads >= 2 * threadCount ? 1 : Math.Min(units, CeilDiv(2 * threadCount, kvHeads));
+        int items = kvHeads * work.Splits;
+        work.Decode = IsDecodeStep(shape);
+        if (work.Decode) // a decode step: items are ranges of kv heads, each head's bits the same in any range
+        {
+            work.Splits = DecodeHeadRanges(shape, threadCount);
+            items = shape.Batch * work.Splits;
+            Interlocked.Increment(ref HeadRangeDecodeRuns);
+        }
         try
         {
-            ParallelRunner.For(kvHeads * work.Splits, threadCount, work);
+            ParallelRunner.For(items, threadCount, work);
         }
         finally
         {
@@ -143,18 +151,8 @@ internal static partial class AttentionKernels
                     row.Clear(); // the whole block lies past this row's diagonal
                     continue;
                 }
-                var p = row[..visible];
-                float max = Math.Max(rowMax[r], TensorPrimitives.Max(p));
-                float blockSum = ExpShiftRow<TV>(p, max);
+                OnlineSoftmaxBlock<TV>(row[..visible], ref rowMax[r], ref rowSum[r], result.Slice(r * qs, depth));
                 row[visible..].Clear();
-                float correction = MathF.Exp(rowMax[r] - max); // 0 on the row's first block (m = −∞)
-                rowSum[r] = rowSum[r] * correction + blockSum;
-                rowMax[r] = max;
-                if (correction != 1f)
-                {
-                    var o = result.Slice(r * qs, depth);
-                    TensorPrimitives.Multiply(o, correction, o);
-                }
             }
             AccumulateProduct<TV>(result, qs, scores, width, 1, values[(j0 * valueStride)..], valueStride, rows, blockKeys, depth,
                 -NoMask, diagonal);
@@ -167,5 +165,21 @@ internal static partial class AttentionKernels
             TensorPrimitives.Multiply(o, 1f / rowSum[r], o);
             lse[r] = rowMax[r] + MathF.Log(rowSum[r]);
         }
+    }
+
+    // p: (L) one row's scores of a key block    output: (D) the row's running O
+    /// <summary>
+    /// One key block of a row's online softmax: p = exp(s − m') with m' = max(m, max s), l ← l·e^(m − m') + Σ p,
+    /// O ← O·e^(m − m'), m ← m'. The caller then adds P·V to O.
+    /// </summary>
+    private static void OnlineSoftmaxBlock<TV>(Span<float> p, ref float max, ref float sum, Span<float> output)
+        where TV : struct, IFloatVector<TV>
+    {
+        float newMax = Math.Max(max, TensorPrimitives.Max(p));
+        float blockSum = ExpShiftRow<TV>(p, newMax);
+        float correction = MathF.Exp(max - newMax); // 0 on the row's first block (m = −∞)
+        sum = sum * correction + blockSum;
+        max = newMax;
+        if (correction != 1f) TensorPrimitives.Multiply(output, correction, output);
     }
 }

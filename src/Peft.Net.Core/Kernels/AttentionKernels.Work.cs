@@ -15,7 +15,10 @@ internal static partial class AttentionKernels
         public ReadOnlyMemory<float> Q, K, V;
         public Memory<float> Output, LogSumExp;
         public AttentionShape Shape;
+        /// <summary>Items per kv head (splits of its query tiles), or with <see cref="Decode"/> kv-head ranges per batch row.</summary>
         public int Splits;
+        /// <summary>A decode step: item i runs <see cref="DecodeItem{TV}"/>.</summary>
+        public bool Decode;
         private bool _inUse;
 
         /// <summary>This thread's cached instance, or a fresh one while the cached one is running a call.</summary>
@@ -35,7 +38,11 @@ internal static partial class AttentionKernels
             _inUse = false;
         }
 
-        public void Execute(int index) => ForwardItem(this, index);
+        public void Execute(int index)
+        {
+            if (Decode) DecodeItem(this, index);
+            else ForwardItem(this, index);
+        }
     }
 
     /// <summary>The arguments of one parallel backward call; item i runs <see cref="BackwardItem{TV}"/>. Cached as <see cref="ForwardWork{TV}"/>.</summary>
