@@ -54,17 +54,10 @@ internal static class ColdWeightGemm
             GemmPacking.PrefetchNextPanel = true;
             GemmPacking.PackPanelsJustInTime = true;
         }
-        var ratios = rates[1].Zip(rates[0], (on, off) => on / off).Order().ToArray();
         Console.WriteLine($"x·Wᵀ over the bench train model's {weights.Count} weights ({weights.Sum(w => 4L * w.N * w.K) / 1e6:F0} MB), {m} rows, "
             + $"{threads} threads, kernel {Gemm.BestPath}, {rounds / 2} rounds a side, alternating:");
         for (int side = 0; side < 2; side++)
-            Console.WriteLine($"  {name} {(side == 1 ? "on " : "off")}: median {Median(rates[side]):F1} GFLOP/s");
-        Console.WriteLine($"  on / off, round pair by pair: median {ratios[ratios.Length / 2]:F3} (min {ratios[0]:F3}, max {ratios[^1]:F3})");
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
+            Console.WriteLine($"  {name} {(side == 1 ? "on " : "off")}: median {RoundStatistics.Median(rates[side]):F1} GFLOP/s");
+        Console.WriteLine($"  on / off, round pair by pair: {RoundStatistics.PairRatios(rates[1], rates[0])}");
     }
 }

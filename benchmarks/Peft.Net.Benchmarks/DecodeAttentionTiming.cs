@@ -55,25 +55,17 @@ internal static class DecodeAttentionTiming
         {
             AttentionKernels.HeadRangeDecode = true;
         }
-        var ratios = micros[0].Zip(micros[1], (off, on) => off / on).Order().ToArray();
         Console.WriteLine($"decode-step attention over a {cache} KV cache: {layers} layers × {heads} heads of {depth}, {positions} positions "
             + $"({cacheBytes / layers / 1e3:F0} KB of keys and values a layer), {threads} threads, width "
             + $"{AttentionKernels.ResolveWidth(SimdWidth.Auto, depth)}, {rounds / 2} rounds a side, alternating (sink {sink:E1}):");
         for (int side = 0; side < 2; side++)
         {
-            double median = Median(micros[side]);
+            double median = RoundStatistics.Median(micros[side]);
             Console.WriteLine($"  {(side == 1 ? "head ranges" : "per head   ")}: median {median:F1} µs a layer, "
                 + $"{cacheBytes / layers / (median * 1e3):F1} GB/s of cache");
         }
-        Console.WriteLine($"  per head / head ranges, round pair by pair: median {ratios[ratios.Length / 2]:F3} "
-            + $"(min {ratios[0]:F3}, max {ratios[^1]:F3})");
+        Console.WriteLine($"  per head / head ranges, round pair by pair: {RoundStatistics.PairRatios(micros[0], micros[1])}");
     }
 
     private static float SumOf(float[] values) => System.Numerics.Tensors.TensorPrimitives.Sum(values);
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
 }
