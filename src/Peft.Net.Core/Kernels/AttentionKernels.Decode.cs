@@ -134,7 +134,10 @@ internal static partial class AttentionKernels
     }
 
     // q: (D)    keys: four rows of D, ld apart
-    /// <summary>Four dot products of one query row with four key rows, each as <see cref="Dot{TV}"/> computes it.</summary>
+    /// <summary>
+    /// Four dot products of one query row with four key rows, each as <see cref="Dot{TV}"/> computes it, on four
+    /// independent chains that share each loaded query vector.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotFourRows<TV>(ref float q, ref float keys, nint ld, int depth,
         out float ra, out float rb, out float rc, out float rd)
@@ -170,7 +173,7 @@ internal static partial class AttentionKernels
     /// for four vectors at once (the runtime's sum takes about eleven instructions for each).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SumFour<TV>(TV a, TV b, TV c, TV d, out float ra, out float rb, out float rc, out float rd)
+    internal static void SumFour<TV>(TV a, TV b, TV c, TV d, out float ra, out float rb, out float rc, out float rd)
         where TV : struct, IFloatVector<TV>
     {
         if (typeof(TV) == typeof(FloatVector256) && Vector256.IsHardwareAccelerated && Avx.IsSupported)
@@ -191,7 +194,7 @@ internal static partial class AttentionKernels
         rd = TV.Sum(d);
     }
 
-    /// <summary>q·k over D: one vector accumulator, its sum, then the scalar D tail (the order of <see cref="ScoreRowInPlace{TV}"/>).</summary>
+    /// <summary>q·k over D: one vector accumulator, its sum, then the scalar D tail (every in-place score is summed so).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Dot<TV>(ref float q, ref float k, int depth)
         where TV : struct, IFloatVector<TV>

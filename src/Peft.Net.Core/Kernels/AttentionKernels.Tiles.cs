@@ -185,50 +185,19 @@ internal static partial class AttentionKernels
         where TV : struct, IFloatVector<TV>
     {
         Debug.Assert(q.Length >= depth && scores.Length >= count && (count <= 0 || keys.Length >= (count - 1) * ld + depth));
-        int w = TV.Count, c = 0;
         ref float q0 = ref MemoryMarshal.GetReference(q);
         ref float k0 = ref MemoryMarshal.GetReference(keys);
+        int c = 0;
         for (; c + 4 <= count; c += 4) // four keys share each loaded query vector: four independent chains
         {
-            ref float ka = ref Unsafe.Add(ref k0, c * ld);
-            ref float kb = ref Unsafe.Add(ref ka, ld);
-            ref float kc = ref Unsafe.Add(ref kb, ld);
-            ref float kd = ref Unsafe.Add(ref kc, ld);
-            TV sa = TV.Zero, sb = TV.Zero, sc = TV.Zero, sd = TV.Zero;
-            int d = 0;
-            for (; d + w <= depth; d += w)
-            {
-                TV x = TV.Load(ref Unsafe.Add(ref q0, d));
-                sa = TV.FusedMultiplyAdd(x, TV.Load(ref Unsafe.Add(ref ka, d)), sa);
-                sb = TV.FusedMultiplyAdd(x, TV.Load(ref Unsafe.Add(ref kb, d)), sb);
-                sc = TV.FusedMultiplyAdd(x, TV.Load(ref Unsafe.Add(ref kc, d)), sc);
-                sd = TV.FusedMultiplyAdd(x, TV.Load(ref Unsafe.Add(ref kd, d)), sd);
-            }
-            float ra = TV.Sum(sa), rb = TV.Sum(sb), rc = TV.Sum(sc), rd = TV.Sum(sd);
-            for (; d < depth; d++)
-            {
-                float x = Unsafe.Add(ref q0, d);
-                ra += x * Unsafe.Add(ref ka, d);
-                rb += x * Unsafe.Add(ref kb, d);
-                rc += x * Unsafe.Add(ref kc, d);
-                rd += x * Unsafe.Add(ref kd, d);
-            }
+            DotFourRows<TV>(ref q0, ref Unsafe.Add(ref k0, c * ld), ld, depth, out float ra, out float rb, out float rc, out float rd);
             scores[c] = alpha * ra;
             scores[c + 1] = alpha * rb;
             scores[c + 2] = alpha * rc;
             scores[c + 3] = alpha * rd;
         }
         for (; c < count; c++)
-        {
-            ref float kc = ref Unsafe.Add(ref k0, c * ld);
-            TV sum = TV.Zero;
-            int d = 0;
-            for (; d + w <= depth; d += w)
-                sum = TV.FusedMultiplyAdd(TV.Load(ref Unsafe.Add(ref q0, d)), TV.Load(ref Unsafe.Add(ref kc, d)), sum);
-            float score = TV.Sum(sum);
-            for (; d < depth; d++) score += Unsafe.Add(ref q0, d) * Unsafe.Add(ref kc, d);
-            scores[c] = alpha * score;
-        }
+            scores[c] = alpha * Dot<TV>(ref q0, ref Unsafe.Add(ref k0, c * ld), depth);
     }
 
     // output: (N, D) rows ldo apart    a: (N, M), element (i, j) at a[i·ars + j·acs]    x: (M, D) rows ldx apart

@@ -13,7 +13,7 @@ public class AttentionLayoutTests
     private static readonly SimdWidth[] Widths = [SimdWidth.Scalar, SimdWidth.Vector128, SimdWidth.Vector256, SimdWidth.Vector512];
 
     // x: (B, X, Y, D) → (B, Y, X, D): swaps the heads and time axes in either direction.
-    private static float[] SwapMiddle(ReadOnlySpan<float> x, int b, int first, int second, int d)
+    internal static float[] SwapMiddle(ReadOnlySpan<float> x, int b, int first, int second, int d)
     {
         var result = new float[x.Length];
         for (int n = 0; n < b; n++)

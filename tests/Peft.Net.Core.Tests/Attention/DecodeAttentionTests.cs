@@ -1,4 +1,5 @@
 using Peft.Net.Core.Kernels;
+using Peft.Net.Core.Kernels.Simd;
 using Peft.Net.Core.Tests.Testing;
 
 namespace Peft.Net.Core.Tests.Attention;
@@ -36,7 +37,7 @@ public class DecodeAttentionTests
         float[] v = Tensor.Normal([shape.KeyCount], 0, 1, random).ToArray();
         var headsFirst = shape with { Layout = AttentionLayout.BatchHeadsTime };
         var expected = new float[shape.QueryCount];
-        AttentionReference.Forward(q, SwapTimeAndHeads(k, b, tk, hkv, d), SwapTimeAndHeads(v, b, tk, hkv, d), expected, headsFirst);
+        AttentionReference.Forward(q, AttentionLayoutTests.SwapMiddle(k, b, tk, hkv, d), AttentionLayoutTests.SwapMiddle(v, b, tk, hkv, d), expected, headsFirst);
 
         foreach (var width in Widths)
         foreach (int threads in new[] { 1, 2, 3, 5 })
@@ -50,6 +51,39 @@ public class DecodeAttentionTests
             TensorAssert.BitEqual(perHeadLse, rangesLse, what + " log-sum-exp");
             TensorAssert.CloseToScale(expected, ranges, 1e-5, what + " against the reference");
         }
+    }
+
+    [Fact]
+    public void Four_sums_at_once_give_the_bits_of_four_separate_sums_at_every_width()
+    {
+        // The in-place scores sum four accumulators at once (two horizontal adds at 8 floats); each must keep the
+        // reduction tree of the width's own Sum. Magnitudes over six decades make a different tree round differently.
+        var random = new TensorRandom(11);
+        AssertSumFour<FloatScalar>(random);
+        AssertSumFour<FloatVector128>(random);
+        AssertSumFour<FloatVector256>(random);
+        AssertSumFour<FloatVector512>(random);
+    }
+
+    private static void AssertSumFour<TV>(TensorRandom random)
+        where TV : struct, IFloatVector<TV>
+    {
+        int w = TV.Count, differingTrees = 0;
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            var x = new float[4 * w];
+            for (int i = 0; i < x.Length; i++)
+                x[i] = (float)((random.NextDouble() - 0.5) * Math.Pow(10, 6 * random.NextDouble() - 3));
+            TV a = TV.Load(ref x[0]), b = TV.Load(ref x[w]), c = TV.Load(ref x[2 * w]), d = TV.Load(ref x[3 * w]);
+            AttentionKernels.SumFour(a, b, c, d, out float ra, out float rb, out float rc, out float rd);
+            float[] expected = [TV.Sum(a), TV.Sum(b), TV.Sum(c), TV.Sum(d)], actual = [ra, rb, rc, rd];
+            TensorAssert.BitEqual(expected, actual, $"{typeof(TV).Name} trial {trial}");
+            float leftToRight = 0;
+            for (int i = 0; i < w; i++) leftToRight += x[i];
+            if (BitConverter.SingleToInt32Bits(leftToRight) != BitConverter.SingleToInt32Bits(ra)) differingTrees++;
+        }
+        // The data can tell trees apart: a plain left-to-right sum differs from the vector tree in many trials.
+        if (w >= 4) Assert.True(differingTrees > 100, $"{typeof(TV).Name}: only {differingTrees} of 2000 trials tell the trees apart");
     }
 
     private static (float[] Output, float[] LogSumExp) Run(float[] q, float[] k, float[] v, AttentionShape shape,
@@ -67,16 +101,5 @@ public class DecodeAttentionTests
             AttentionKernels.HeadRangeDecode = true;
         }
         return (output, logSumExp);
-    }
-
-    // x: (B, Tk, Hkv, D) → (B, Hkv, Tk, D)
-    private static float[] SwapTimeAndHeads(float[] x, int b, int tk, int hkv, int d)
-    {
-        var result = new float[x.Length];
-        for (int n = 0; n < b; n++)
-        for (int t = 0; t < tk; t++)
-        for (int g = 0; g < hkv; g++)
-            x.AsSpan(((n * tk + t) * hkv + g) * d, d).CopyTo(result.AsSpan(((n * hkv + g) * tk + t) * d, d));
-        return result;
     }
 }
