@@ -168,9 +168,9 @@ internal static partial class AttentionKernels
     }
 
     /// <summary>
-    /// The four sums <see cref="IFloatVector{TSelf}.Sum"/> gives. At 8 floats with AVX, two horizontal adds and one add
-    /// of the halves give each lane the tree of <c>Vector256.Sum</c>, ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)),
-    /// for four vectors at once (the runtime's sum takes about eleven instructions for each).
+    /// The four sums <see cref="IFloatVector{TSelf}.Sum"/> gives. At 8 floats with AVX, three horizontal adds and one
+    /// add of the halves give each lane the tree of <c>Vector256.Sum</c>, ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 +
+    /// x7)), for four vectors at once (the runtime's sum takes about eleven instructions for each).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void SumFour<TV>(TV a, TV b, TV c, TV d, out float ra, out float rb, out float rc, out float rd)

@@ -14,9 +14,10 @@ namespace Peft.Net.Core.Kernels;
 /// <see cref="IFloatVector{TSelf}"/>; <see cref="SimdWidth"/> picks the specialisation at run time. A work item owns
 /// one kv head (or a share of its query tiles) and packs that head's keys (and, backward, values) transposed once,
 /// block by block, for all the query tiles it runs; a decode step over a KV cache with time before heads instead gives
-/// each item a range of kv heads and walks the cached rows once (<c>AttentionKernels.Decode.cs</c>). The items run on <see cref="ParallelRunner"/> through a work
-/// object cached per calling thread (<c>AttentionKernels.Work.cs</c>), so a call allocates nothing. Rows are read
-/// through the strides of <see cref="AttentionShape"/>, so both <see cref="AttentionLayout"/>s run the same code.
+/// each item a range of kv heads and walks the cached rows once (<c>AttentionKernels.Decode.cs</c>). The items run on
+/// <see cref="ParallelRunner"/> through a work object cached per calling thread (<c>AttentionKernels.Work.cs</c>), so a
+/// call allocates nothing. Rows are read through the strides of <see cref="AttentionShape"/>, so both
+/// <see cref="AttentionLayout"/>s run the same code.
 /// </remarks>
 internal static partial class AttentionKernels
 {

@@ -56,7 +56,7 @@ public class DecodeAttentionTests
     [Fact]
     public void Four_sums_at_once_give_the_bits_of_four_separate_sums_at_every_width()
     {
-        // The in-place scores sum four accumulators at once (two horizontal adds at 8 floats); each must keep the
+        // The in-place scores sum four accumulators at once (three horizontal adds at 8 floats); each must keep the
         // reduction tree of the width's own Sum. Magnitudes over six decades make a different tree round differently.
         var random = new TensorRandom(11);
         AssertSumFour<FloatScalar>(random);
