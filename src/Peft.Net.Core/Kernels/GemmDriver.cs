@@ -15,9 +15,14 @@ namespace Peft.Net.Core.Kernels;
 /// </code>
 /// The first KC block stores into C (unless the call accumulates), later ones add. Every C element is computed by
 /// the same sequence of operations whichever rectangle or thread it belongs to, so results are deterministic.
-/// A rectangle of at most MC rows packs B panel by panel instead (<c>RunOneRowBlock</c>, same bits).
+/// <para>A rectangle of at most MC rows (a prefill, a small batch: one A block, so each packed B panel serves only
+/// ⌈rows / MR⌉ tiles) packs B one (KC × NR) panel at a time instead, just before that panel's tiles run, while those
+/// tiles ask for the next panel's source a few cache lines at a time (<see cref="PanelSourcePrefetch"/>): a weight
+/// read cold from memory then streams in behind the multiply-adds instead of stalling the packing, and the packed
+/// panel is still in L1 when the tiles read it. Every tile runs the micro-kernel on the same packed values in the same
+/// depth order: the same bits (<see cref="GemmPacking.PackPanelsJustInTime"/> switches it).</para>
 /// </summary>
-internal static unsafe partial class GemmDriver<TKernel> where TKernel : struct, IGemmMicroKernel
+internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMicroKernel
 {
     /// <summary>Depth of one packed block: a B micro-panel (KC × NR) about fills L1; longer blocks mean fewer passes over C.</summary>
     public const int KC = 384;
@@ -37,20 +42,18 @@ internal static unsafe partial class GemmDriver<TKernel> where TKernel : struct,
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in GemmProblem problem, int m0, int m1, int n0, int n1, GemmWorkspace workspace, float* sharedB = null)
     {
-        if (sharedB is null && m1 - m0 <= MC && GemmPacking.PackPanelsJustInTime)
-        {
-            RunOneRowBlock(problem, m0, m1, n0, n1, workspace);
-            return;
-        }
+        // At most MC rows (one A block): B packed panel by panel, just in time (see the class remarks)
+        bool justInTime = sharedB is null && m1 - m0 <= MC && GemmPacking.PackPanelsJustInTime;
+        if (justInTime) Interlocked.Increment(ref GemmPacking.OneRowBlockRuns);
         int mr = TKernel.MR, nr = TKernel.NR;
-        int mcMax = MC, ncMax = NC;
+        int mcMax = MC, ncMax = NC, packedColumns = justInTime ? nr : ncMax;
         int kcMax = Math.Min(KC, problem.K);
         float* packedA = workspace.PackedA(kcMax * mcMax);
-        float* packedB = sharedB is null ? workspace.PackedB(kcMax * ncMax) : null;
+        float* packedB = sharedB is null ? workspace.PackedB(kcMax * packedColumns) : null;
         float* tile = workspace.Tile(mr * nr);
         int k2 = problem.K2; // the low-rank term A2·B2ᵀ rides on the last depth block, while each C tile is in L1
         float* packedA2 = k2 > 0 ? workspace.PackedA2(k2 * mcMax) : null;
-        float* packedB2 = k2 > 0 ? workspace.PackedB2(k2 * ncMax) : null;
+        float* packedB2 = k2 > 0 ? workspace.PackedB2(k2 * packedColumns) : null;
 
         for (int j0 = n0; j0 < n1; j0 += ncMax)
         {
@@ -60,21 +63,56 @@ internal static unsafe partial class GemmDriver<TKernel> where TKernel : struct,
                 int kc = Math.Min(kcMax, problem.K - p0);
                 bool accumulate = problem.Accumulate || p0 > 0;
                 bool lowRank = k2 > 0 && p0 + kc == problem.K;
-                if (sharedB is null) GemmPacking.PackB(problem, j0, nc, p0, kc, nr, packedB, workspace);
-                else packedB = sharedB + BlockOffset(problem.K, j0, nc, p0);
-                if (lowRank) GemmPacking.PackRowPanels(problem.B2 + (nint)j0 * k2, k2, nc, k2, nr, packedB2);
-                for (int i0 = m0; i0 < m1; i0 += mcMax)
+                if (!justInTime)
+                {
+                    if (sharedB is null) GemmPacking.PackB(problem, j0, nc, p0, kc, nr, packedB, workspace);
+                    else packedB = sharedB + BlockOffset(problem.K, j0, nc, p0);
+                    if (lowRank) GemmPacking.PackRowPanels(problem.B2 + (nint)j0 * k2, k2, nc, k2, nr, packedB2);
+                }
+                for (int i0 = m0; i0 < m1; i0 += mcMax) // one pass when justInTime
                 {
                     int mc = Math.Min(mcMax, m1 - i0);
                     GemmPacking.PackA(problem, i0, mc, p0, kc, mr, packedA);
                     if (lowRank) GemmPacking.PackRowPanels(problem.A2 + (nint)i0 * k2, k2, mc, k2, mr, packedA2);
-                    var noPrefetch = default(PanelSourcePrefetch);
                     for (int j = 0; j < nc; j += nr)
-                        RunPanel(problem, kc, packedA, packedB + (nint)j * kc, i0, mc, j0 + j, Math.Min(nr, nc - j), accumulate,
-                            lowRank ? packedA2 : null, lowRank ? packedB2 + (nint)j * k2 : null, tile, ref noPrefetch);
+                    {
+                        int cols = Math.Min(nr, nc - j);
+                        float* bPanel = packedB + (nint)j * kc, b2Panel = packedB2 + (nint)j * k2;
+                        var prefetch = default(PanelSourcePrefetch);
+                        if (justInTime)
+                        {
+                            bPanel = packedB;
+                            b2Panel = packedB2;
+                            GemmPacking.PackB(problem, j0 + j, cols, p0, kc, nr, bPanel, workspace);
+                            if (lowRank) GemmPacking.PackRowPanels(problem.B2 + (nint)(j0 + j) * k2, k2, cols, k2, nr, b2Panel);
+                            prefetch = NextPanelSource(problem, n1, j0, nc, p0, kcMax, j);
+                        }
+                        RunPanel(problem, kc, packedA, bPanel, i0, mc, j0 + j, cols, accumulate,
+                            lowRank ? packedA2 : null, lowRank ? b2Panel : null, tile, ref prefetch);
+                    }
                 }
             }
         }
+    }
+
+    // The source of the panel Run packs just in time after panel j of block (j0, p0): the next panel of the block,
+    // else the first of the next depth block, else the first of the next column block (none past n1)
+    private static PanelSourcePrefetch NextPanelSource(in GemmProblem problem, int n1, int j0, int nc, int p0, int kcMax, int j)
+    {
+        int nr = TKernel.NR, next = j + nr, block = j0, depth = p0;
+        if (next >= nc)
+        {
+            next = 0;
+            depth = p0 + kcMax;
+            if (depth >= problem.K)
+            {
+                depth = 0;
+                block = j0 + nc;
+                if (block >= n1) return default;
+            }
+        }
+        int width = Math.Min(NC, n1 - block);
+        return PanelSourcePrefetch.For(problem, block + next, Math.Min(nr, width - next), depth, Math.Min(kcMax, problem.K - depth));
     }
 
     // aBlock: ⌈mc / MR⌉ packed panels of (kc, MR) for C rows [i0, i0 + mc)    bPanel: (kc, NR) for C columns

@@ -20,7 +20,7 @@ internal static unsafe class GemmPacking
 
     /// <summary>
     /// Whether a GEMM rectangle of at most MC rows packs B one panel at a time, just before that panel's tiles, asking
-    /// for the next panel's source while they run (<c>GemmDriver.RunOneRowBlock</c>; on). Tests and benchmarks turn it
+    /// for the next panel's source while they run (<see cref="GemmDriver{TKernel}"/>; on). Tests and benchmarks turn it
     /// off to compare with packing whole blocks first; it moves no result.
     /// </summary>
     internal static bool PackPanelsJustInTime = true;

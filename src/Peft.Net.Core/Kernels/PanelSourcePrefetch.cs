@@ -8,7 +8,7 @@ namespace Peft.Net.Core.Kernels;
 // every line of the row is covered wherever in a line it starts
 /// <summary>
 /// Asks for the source of the next B panel a few cache lines at a time while the current panel's tiles run, so that
-/// packing it reads from the cache instead of waiting on memory (see <see cref="GemmDriver{TKernel}"/>'s one-row-block
+/// packing it reads from the cache instead of waiting on memory (see <see cref="GemmDriver{TKernel}"/>'s just-in-time
 /// path). A hint only: it moves no result, and past a matrix's end it cannot fault.
 /// </summary>
 internal unsafe struct PanelSourcePrefetch
