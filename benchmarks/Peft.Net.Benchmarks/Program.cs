@@ -7,6 +7,8 @@ else if (args.Length > 0 && args[0] == "--cold-weights")
     ColdWeightGemm.Run(args);
 else if (args.Length > 0 && args[0] == "--decode-attention")
     DecodeAttentionTiming.Run(args);
+else if (args.Length > 0 && args[0] == "--training-attention")
+    TrainingAttentionTiming.Run(args);
 else if (args.Length > 0 && args[0] == "--step-vs-gemm")
     StepVsGemm.Run(args);
 else

@@ -88,7 +88,8 @@ internal static partial class AttentionKernels
         TV scale = TV.Create(alpha);
         int i = 0;
         nint step = ldb; // native-sized, so each load below is one addressing mode (no sign extension per load)
-        if (UsesAvx2Tiles<TV>())
+        bool registerTiles = UsesRegisterTiles<TV>();
+        if (registerTiles)
         {
             // 6 rows a register tile (12 accumulators) while 6 are left; the tile's first rows get the columns its
             // last row needs, which only fills more of the span past their masks.
@@ -98,7 +99,7 @@ internal static partial class AttentionKernels
                 unsafe
                 {
                     fixed (float* pa = &Unsafe.Add(ref a0, i * lda), pb = &b0, pc = &Unsafe.Add(ref c0, i * width))
-                        ScoreRows6Avx2(pa, lda, pb, ldb, pc, width, columns, depth, alpha);
+                        ScoreRows<TV>(6, pa, lda, pb, ldb, pc, width, columns, depth, alpha);
                 }
             }
         }
@@ -110,12 +111,12 @@ internal static partial class AttentionKernels
             ref float a3 = ref Unsafe.Add(ref ar, 3 * lda);
             ref float cr = ref Unsafe.Add(ref c0, i * width);
             int columns = NeededColumns(i + 3 + diagonal, width, 2 * w);
-            if (UsesAvx2Tiles<TV>())
+            if (registerTiles)
             {
                 unsafe
                 {
                     fixed (float* pa = &ar, pb = &b0, pc = &cr)
-                        ScoreRows4Avx2(pa, lda, pb, ldb, pc, width, columns, depth, alpha);
+                        ScoreRows<TV>(4, pa, lda, pb, ldb, pc, width, columns, depth, alpha);
                 }
                 continue;
             }
@@ -218,8 +219,8 @@ internal static partial class AttentionKernels
         ref float a0 = ref MemoryMarshal.GetReference(a);
         ref float x0 = ref MemoryMarshal.GetReference(x);
         int i = 0;
-        bool avx2Tiles = UsesAvx2Tiles<TV>() && depth % 16 == 0;
-        if (avx2Tiles)
+        bool registerTiles = UsesRegisterTiles<TV>() && depth % (2 * TV.Count) == 0;
+        if (registerTiles)
         {
             // 6 rows a register tile (12 accumulators) while 6 are left. A row of the tile multiplies the zeros of a
             // past its own mask within the span the tile's rows need, which leaves its sums unchanged.
@@ -229,19 +230,19 @@ internal static partial class AttentionKernels
                 unsafe
                 {
                     fixed (float* po = &Unsafe.Add(ref o0, i * ldo), pa = &Unsafe.Add(ref a0, i * ars), px = &x0)
-                        AccumulateRows6Avx2(po, ldo, pa, ars, acs, px, ldx, start, end, depth);
+                        AccumulateRows<TV>(6, po, ldo, pa, ars, acs, px, ldx, start, end, depth);
                 }
             }
         }
         for (; i + 4 <= n; i += 4)
         {
             int start = Math.Clamp(i + startOffset, 0, m), end = Math.Clamp(i + 3 + endOffset, start, m);
-            if (avx2Tiles)
+            if (registerTiles)
             {
                 unsafe
                 {
                     fixed (float* po = &Unsafe.Add(ref o0, i * ldo), pa = &Unsafe.Add(ref a0, i * ars), px = &x0)
-                        AccumulateRows4Avx2(po, ldo, pa, ars, acs, px, ldx, start, end, depth);
+                        AccumulateRows<TV>(4, po, ldo, pa, ars, acs, px, ldx, start, end, depth);
                 }
             }
             else AccumulateRows4<TV>(ref Unsafe.Add(ref o0, i * ldo), ldo, ref Unsafe.Add(ref a0, i * ars), ars, acs, ref x0, ldx,

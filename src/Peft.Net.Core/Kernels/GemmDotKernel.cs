@@ -140,9 +140,14 @@ internal static unsafe class GemmDotKernel
         int rows, int cols, bool accumulate)
         where TVector : struct, IFloatVector<TVector>
     {
-        if (typeof(TVector) == typeof(FloatVector256) && Fma.IsSupported && !UseGenericTileForTests)
+        if (typeof(TVector) == typeof(FloatVector256) && Fma256.IsSupported && !UseGenericTileForTests)
         {
-            Tile256(k, a, lda, bt, ldb, c, ldc, rows, cols, accumulate);
+            TileOnRegisters<Vector256<float>, Fma256>(k, a, lda, bt, ldb, c, ldc, rows, cols, accumulate);
+            return;
+        }
+        if (typeof(TVector) == typeof(FloatVector512) && Fma512.IsSupported && !UseGenericTileForTests)
+        {
+            TileOnRegisters<Vector512<float>, Fma512>(k, a, lda, bt, ldb, c, ldc, rows, cols, accumulate);
             return;
         }
         float* a0 = a, a1 = a + (rows > 1 ? lda : 0);
@@ -172,41 +177,43 @@ internal static unsafe class GemmDotKernel
         FinishTile(sums, (int)p, k, a0, a1, b0, b1, b2, b3, c, ldc, rows, cols, accumulate);
     }
 
-    /// <summary>Tests only: run the generic <see cref="Tile{TVector}"/> at 8 floats too, to compare its bits with <see cref="Tile256"/>.</summary>
+    /// <summary>Tests only: run the generic <see cref="Tile{TVector}"/> at 8 and 16 floats too, to compare its bits with <see cref="TileOnRegisters{TReg, TOps}"/>.</summary>
     internal static bool UseGenericTileForTests;
 
-    // Tile<FloatVector256> on the FMA intrinsics: through the generic wrapper the JIT copied every accumulator after
-    // its multiply-add (five extra moves per eight FMAs) and sign-extended the index each step. The same FMAs in the
-    // same order, the same reduction and K tail: the same bits.
+    // Tile<FloatVector256> and Tile<FloatVector512> on raw registers (IFmaRegister): through the generic wrapper the
+    // JIT copied every accumulator after its multiply-add (five extra moves per eight FMAs) and sign-extended the index
+    // each step. The same FMAs in the same order, the same reduction and K tail: the same bits.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile256(int k, float* a, nint lda, float* bt, nint ldb, float* c, nint ldc, int rows, int cols,
-        bool accumulate)
+    private static void TileOnRegisters<TReg, TOps>(int k, float* a, nint lda, float* bt, nint ldb, float* c, nint ldc,
+        int rows, int cols, bool accumulate)
+        where TReg : struct
+        where TOps : struct, IFmaRegister<TReg>
     {
         float* a0 = a, a1 = a + (rows > 1 ? lda : 0);
         float* b0 = bt, b1 = bt + (cols > 1 ? ldb : 0), b2 = bt + (cols > 2 ? 2 * ldb : 0), b3 = bt + (cols > 3 ? 3 * ldb : 0);
-        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default;
-        Vector256<float> s10 = default, s11 = default, s12 = default, s13 = default;
-        nint p = 0;
-        for (; p <= k - 8; p += 8)
+        TReg s00 = default, s01 = default, s02 = default, s03 = default;
+        TReg s10 = default, s11 = default, s12 = default, s13 = default;
+        nint p = 0, w = TOps.Count;
+        for (; p <= k - w; p += w)
         {
-            var x0 = Vector256.Load(a0 + p);
-            var x1 = Vector256.Load(a1 + p);
-            var y = Vector256.Load(b0 + p);
-            s00 = Fma.MultiplyAdd(x0, y, s00);
-            s10 = Fma.MultiplyAdd(x1, y, s10);
-            y = Vector256.Load(b1 + p);
-            s01 = Fma.MultiplyAdd(x0, y, s01);
-            s11 = Fma.MultiplyAdd(x1, y, s11);
-            y = Vector256.Load(b2 + p);
-            s02 = Fma.MultiplyAdd(x0, y, s02);
-            s12 = Fma.MultiplyAdd(x1, y, s12);
-            y = Vector256.Load(b3 + p);
-            s03 = Fma.MultiplyAdd(x0, y, s03);
-            s13 = Fma.MultiplyAdd(x1, y, s13);
+            var x0 = TOps.Load(a0 + p);
+            var x1 = TOps.Load(a1 + p);
+            var y = TOps.Load(b0 + p);
+            s00 = TOps.MultiplyAdd(x0, y, s00);
+            s10 = TOps.MultiplyAdd(x1, y, s10);
+            y = TOps.Load(b1 + p);
+            s01 = TOps.MultiplyAdd(x0, y, s01);
+            s11 = TOps.MultiplyAdd(x1, y, s11);
+            y = TOps.Load(b2 + p);
+            s02 = TOps.MultiplyAdd(x0, y, s02);
+            s12 = TOps.MultiplyAdd(x1, y, s12);
+            y = TOps.Load(b3 + p);
+            s03 = TOps.MultiplyAdd(x0, y, s03);
+            s13 = TOps.MultiplyAdd(x1, y, s13);
         }
         Span<float> sums = stackalloc float[Rows * Columns];
-        sums[0] = Vector256.Sum(s00); sums[1] = Vector256.Sum(s01); sums[2] = Vector256.Sum(s02); sums[3] = Vector256.Sum(s03);
-        sums[4] = Vector256.Sum(s10); sums[5] = Vector256.Sum(s11); sums[6] = Vector256.Sum(s12); sums[7] = Vector256.Sum(s13);
+        sums[0] = TOps.Sum(s00); sums[1] = TOps.Sum(s01); sums[2] = TOps.Sum(s02); sums[3] = TOps.Sum(s03);
+        sums[4] = TOps.Sum(s10); sums[5] = TOps.Sum(s11); sums[6] = TOps.Sum(s12); sums[7] = TOps.Sum(s13);
         FinishTile(sums, (int)p, k, a0, a1, b0, b1, b2, b3, c, ldc, rows, cols, accumulate);
     }
 

@@ -71,24 +71,28 @@ public class AttentionKernelTests
         }
     }
 
-    [Fact]
-    public void The_avx2_register_tiles_give_the_bits_of_the_generic_tiles_at_eight_floats()
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void The_register_tiles_give_the_bits_of_the_generic_tiles(int floatsPerRegister)
     {
-        // With FMA, the 8-float score and accumulate tiles run on the intrinsics (AttentionKernels.Avx2.cs) instead of
-        // the generic IFloatVector code: the same multiply-adds in the same order, so forward and backward results
-        // must be bit-identical. Head dims 64 and 48 take both tiles; 40 (not a multiple of 16) the score tile only.
-        // Shapes: several query tiles and key blocks, grouped heads, a key cache longer than the queries, both layouts.
-        // (A CPU without FMA runs the generic tiles both times.)
+        var width = floatsPerRegister == 8 ? SimdWidth.Vector256 : SimdWidth.Vector512;
+        // Where the CPU runs them (FMA for 8 floats, AVX-512 for 16), the score and accumulate tiles run on raw registers
+        // (AttentionKernels.RegisterTiles.cs) instead of the generic IFloatVector code: the same multiply-adds in the
+        // same order, so forward and backward results must be bit-identical. Head dims 64 and 96 take both tiles at
+        // both widths, 48 both at 8 floats and the score tile only at 16, 40 the score tile only. Shapes: several query
+        // tiles and key blocks, grouped heads, a key cache longer than the queries, both layouts. (A CPU without the
+        // width's instructions runs the generic tiles both times: the 16-float case is emulated where AVX-512 is absent.)
         ulong seed = 500;
-        foreach (int headDim in new[] { 64, 48, 40 })
+        foreach (int headDim in new[] { 64, 96, 48, 40 })
         foreach (var layout in new[] { AttentionLayout.BatchHeadsTime, AttentionLayout.BatchTimeHeads })
         foreach (var (queries, keys, causal) in new[] { (130, 130, true), (70, 150, true), (100, 90, false) })
         {
             var shape = new AttentionShape(2, 4, 2, queries, keys, headDim, causal, 1f / MathF.Sqrt(headDim), layout);
             var inputs = Reference(shape, seed++);
-            var (output, lse, dq, dk, dv) = RunAt256(inputs, generic: false);
-            var (output0, lse0, dq0, dk0, dv0) = RunAt256(inputs, generic: true);
-            string what = shape.ToString();
+            var (output, lse, dq, dk, dv) = RunWithTiles(inputs, width, generic: false);
+            var (output0, lse0, dq0, dk0, dv0) = RunWithTiles(inputs, width, generic: true);
+            string what = $"{width} {shape}";
             TensorAssert.BitEqual(output0, output, what + " output");
             TensorAssert.BitEqual(lse0, lse, what + " log-sum-exp");
             TensorAssert.BitEqual(dq0, dq, what + " dq");
@@ -97,7 +101,8 @@ public class AttentionKernelTests
         }
     }
 
-    private static (float[] Output, float[] LogSumExp, float[] Dq, float[] Dk, float[] Dv) RunAt256(ReferenceCase inputs, bool generic)
+    private static (float[] Output, float[] LogSumExp, float[] Dq, float[] Dk, float[] Dv) RunWithTiles(ReferenceCase inputs,
+        SimdWidth width, bool generic)
     {
         var shape = inputs.Shape;
         AttentionKernels.UseGenericTilesForTests = generic;
@@ -105,10 +110,10 @@ public class AttentionKernelTests
         {
             var output = new float[shape.QueryCount];
             var logSumExp = new float[shape.RowCount];
-            AttentionKernels.Forward(inputs.Q, inputs.K, inputs.V, output, logSumExp, shape, SimdWidth.Vector256, 2);
+            AttentionKernels.Forward(inputs.Q, inputs.K, inputs.V, output, logSumExp, shape, width, 2);
             float[] dq = [.. inputs.DqStart], dk = [.. inputs.DkStart], dv = [.. inputs.DvStart];
             AttentionKernels.Backward(inputs.Q, inputs.K, inputs.V, output, logSumExp, inputs.DOutput, dq, dk, dv,
-                shape, SimdWidth.Vector256, 2);
+                shape, width, 2);
             return (output, logSumExp, dq, dk, dv);
         }
         finally

@@ -203,34 +203,46 @@ public class GemmTests
         }
     }
 
-    [Fact]
-    public void The_dot_kernels_fma_tile_gives_the_bits_of_the_generic_tile_at_eight_floats()
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void The_dot_kernels_register_tile_gives_the_bits_of_the_generic_tile(int floatsPerRegister)
     {
-        // Thin products (N ≤ 16: a LoRA down-projection x·Aᵀ, du = g·B) run on the dot kernel's 2×4 tile; with FMA its
-        // 8-float version is written on the intrinsics and must give the generic tile's bits: the same multiply-adds,
-        // reduction and K tail. Odd row and column counts exercise the repeated last row and column; K = 37 a K tail.
-        if (!Gemm.IsSupported(GemmKernelPath.Vector256)) // AVX2 or FMA off (DOTNET_EnableAVX2=0): neither tile runs at 8 floats
+        // Thin products (N ≤ 16: a LoRA down-projection x·Aᵀ, du = g·B) run on the dot kernel's 2×4 tile; with FMA
+        // (8 floats) or AVX-512 (16) it runs on raw registers and must give the generic tile's bits: the same
+        // multiply-adds, reduction and K tail. Odd row and column counts exercise the repeated last row and column;
+        // K = 37 a K tail. Without AVX-512 the 16-float case runs the generic tile both times (emulated).
+        var path = floatsPerRegister == 8 ? GemmKernelPath.Vector256 : GemmKernelPath.Vector512;
+        if (floatsPerRegister == 8 && !Gemm.IsSupported(GemmKernelPath.Vector256)) // AVX2 or FMA off (DOTNET_EnableAVX2=0)
         {
             Assert.Throws<PlatformNotSupportedException>(() =>
                 Gemm.Multiply(new float[8], false, new float[8], true, new float[1], 1, 1, 8, false, GemmKernelPath.Vector256, 1));
             return;
         }
-        var random = new TensorRandom(34);
-        foreach (var (m, n, k, transB) in new[] { (1024, 8, 512, true), (33, 5, 37, false), (70, 16, 1376, false), (9, 3, 8, true) })
+        Gemm.AllowEmulatedPathForTests = true;
+        try
         {
-            float[] a = Uniform(m * k, random), b = Uniform(k * n, random);
-            float[] fma = new float[m * n], generic = new float[m * n];
-            Gemm.Multiply(a, false, b, transB, fma, m, n, k, accumulate: false, GemmKernelPath.Vector256, threads: 1);
-            GemmDotKernel.UseGenericTileForTests = true;
-            try
+            var random = new TensorRandom(34);
+            foreach (var (m, n, k, transB) in new[] { (1024, 8, 512, true), (33, 5, 37, false), (70, 16, 1376, false), (9, 3, 8, true) })
             {
-                Gemm.Multiply(a, false, b, transB, generic, m, n, k, accumulate: false, GemmKernelPath.Vector256, threads: 1);
+                float[] a = Uniform(m * k, random), b = Uniform(k * n, random);
+                float[] registers = new float[m * n], generic = new float[m * n];
+                Gemm.Multiply(a, false, b, transB, registers, m, n, k, accumulate: false, path, threads: 1);
+                GemmDotKernel.UseGenericTileForTests = true;
+                try
+                {
+                    Gemm.Multiply(a, false, b, transB, generic, m, n, k, accumulate: false, path, threads: 1);
+                }
+                finally
+                {
+                    GemmDotKernel.UseGenericTileForTests = false;
+                }
+                TensorAssert.BitEqual(generic, registers, $"{floatsPerRegister} floats, {m}x{n}x{k}, B transposed {transB}");
             }
-            finally
-            {
-                GemmDotKernel.UseGenericTileForTests = false;
-            }
-            TensorAssert.BitEqual(generic, fma, $"{m}x{n}x{k}, B transposed {transB}");
+        }
+        finally
+        {
+            Gemm.AllowEmulatedPathForTests = false;
         }
     }
 
