@@ -115,7 +115,7 @@ internal static class GeluKernels
             x / (Vector256<float>.One + VectorMath.Exp(Vector256.Create(-2f * Beta) * (x + Vector256.Create(Kappa) * (x * x * x))));
 
         public Vector512<float> Invoke(Vector512<float> x) =>
-            x / (Vector512<float>.One + Vector512.Exp(Vector512.Create(-2f * Beta) * (x + Vector512.Create(Kappa) * (x * x * x))));
+            x / (Vector512<float>.One + VectorMath.Exp(Vector512.Create(-2f * Beta) * (x + Vector512.Create(Kappa) * (x * x * x))));
     }
 
     private readonly struct TanhGeluGradient : IBinaryOperator // (g, x)

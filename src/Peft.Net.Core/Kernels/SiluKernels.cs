@@ -43,7 +43,7 @@ internal static class SiluKernels
         public float Invoke(float x) => x / (1f + MathF.Exp(-x));
         public Vector128<float> Invoke(Vector128<float> x) => x / (Vector128<float>.One + Vector128.Exp(-x));
         public Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + VectorMath.Exp(-x));
-        public Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + Vector512.Exp(-x));
+        public Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + VectorMath.Exp(-x));
     }
 
     private readonly struct SiluGradient : IBinaryOperator // (g, x)
@@ -71,7 +71,7 @@ internal static class SiluKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> g, Vector512<float> x)
         {
-            var e = Vector512.Exp(-x);
+            var e = VectorMath.Exp(-x);
             return g * (Vector512<float>.One / (Vector512<float>.One + e) + x * VectorMath.SigmoidSlope(e));
         }
     }

@@ -101,7 +101,7 @@ internal static partial class SiluMulKernels
         public float Invoke(float gate, float up) => gate / (1f + MathF.Exp(-gate)) * up;
         public Vector128<float> Invoke(Vector128<float> gate, Vector128<float> up) => gate / (Vector128<float>.One + Vector128.Exp(-gate)) * up;
         public Vector256<float> Invoke(Vector256<float> gate, Vector256<float> up) => gate / (Vector256<float>.One + VectorMath.Exp(-gate)) * up;
-        public Vector512<float> Invoke(Vector512<float> gate, Vector512<float> up) => gate / (Vector512<float>.One + Vector512.Exp(-gate)) * up;
+        public Vector512<float> Invoke(Vector512<float> gate, Vector512<float> up) => gate / (Vector512<float>.One + VectorMath.Exp(-gate)) * up;
     }
 
     // Both gradients from one exponential: σ = 1/(1+e), SiLU = gate·σ, SiLU' = σ + gate·σ(1−σ).
@@ -133,7 +133,7 @@ internal static partial class SiluMulKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public (Vector512<float> First, Vector512<float> Second) Invoke(Vector512<float> g, Vector512<float> gate, Vector512<float> up)
         {
-            var e = Vector512.Exp(-gate);
+            var e = VectorMath.Exp(-gate);
             var s = Vector512<float>.One / (Vector512<float>.One + e);
             return (g * up * (s + gate * VectorMath.SigmoidSlope(e)), g * (gate * s));
         }
@@ -152,6 +152,6 @@ internal static partial class SiluMulKernels
         public float Invoke(float g, float gate, float up) => g * (gate / (1f + MathF.Exp(-gate)));
         public Vector128<float> Invoke(Vector128<float> g, Vector128<float> gate, Vector128<float> up) => g * (gate / (Vector128<float>.One + Vector128.Exp(-gate)));
         public Vector256<float> Invoke(Vector256<float> g, Vector256<float> gate, Vector256<float> up) => g * (gate / (Vector256<float>.One + VectorMath.Exp(-gate)));
-        public Vector512<float> Invoke(Vector512<float> g, Vector512<float> gate, Vector512<float> up) => g * (gate / (Vector512<float>.One + Vector512.Exp(-gate)));
+        public Vector512<float> Invoke(Vector512<float> g, Vector512<float> gate, Vector512<float> up) => g * (gate / (Vector512<float>.One + VectorMath.Exp(-gate)));
     }
 }

@@ -73,7 +73,7 @@ internal readonly struct FloatVector512 : IFloatVector<FloatVector512>
     public static FloatVector512 Max(FloatVector512 left, FloatVector512 right) => new(Vector512.Max(left._value, right._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static FloatVector512 Exp(FloatVector512 value) => new(Vector512.Exp(value._value));
+    public static FloatVector512 Exp(FloatVector512 value) => new(VectorMath.Exp(value._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(FloatVector512 value) => Vector512.Sum(value._value);
