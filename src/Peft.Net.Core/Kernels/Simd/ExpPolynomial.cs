@@ -23,6 +23,9 @@ internal static class ExpPolynomial
     private const float Log2E = 1.44269504088896341f;
     private const float Ln2High = 0.693359375f, Ln2Low = -2.12194440e-4f;
     private const float Lowest = -87.3365478515625f, Highest = 88f;
+    // eʳ ≈ 1 + r + r²·(P0 + r·(P1 + r·(P2 + r·(P3 + r·(P4 + r·P5))))) (the Cephes expf coefficients)
+    private const float P0 = 5.0000001201e-1f, P1 = 1.6666665459e-1f, P2 = 4.1665795894e-2f;
+    private const float P3 = 8.3334519073e-3f, P4 = 1.3981999507e-3f, P5 = 1.9875691500e-4f;
 
     /// <summary>Whether the 8-float <see cref="Exp(Vector256{float})"/> runs on this CPU (AVX2 and FMA).</summary>
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
@@ -39,11 +42,11 @@ internal static class ExpPolynomial
         var n = Avx.RoundToNearestInteger(clamped * Vector256.Create(Log2E));
         var r = Fma.MultiplyAddNegated(n, Vector256.Create(Ln2High), clamped);
         r = Fma.MultiplyAddNegated(n, Vector256.Create(Ln2Low), r);
-        var p = Fma.MultiplyAdd(Vector256.Create(1.9875691500e-4f), r, Vector256.Create(1.3981999507e-3f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
+        var p = Fma.MultiplyAdd(Vector256.Create(P5), r, Vector256.Create(P4));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(P3));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(P2));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(P1));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(P0));
         var y = Fma.MultiplyAdd(p, r * r, r) + Vector256<float>.One;
         // 2ⁿ for n in [−126, 127]: the biased exponent n + 127 in bits 23–30
         var scale = Avx2.ShiftLeftLogical(Avx.ConvertToVector256Int32(n) + Vector256.Create(127), 23).AsSingle();
@@ -60,11 +63,11 @@ internal static class ExpPolynomial
         var n = Avx512F.RoundScale(clamped * Vector512.Create(Log2E), 0); // to nearest, ties to even, as vroundps imm 0
         var r = Avx512F.FusedMultiplyAddNegated(n, Vector512.Create(Ln2High), clamped);
         r = Avx512F.FusedMultiplyAddNegated(n, Vector512.Create(Ln2Low), r);
-        var p = Avx512F.FusedMultiplyAdd(Vector512.Create(1.9875691500e-4f), r, Vector512.Create(1.3981999507e-3f));
-        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
-        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
-        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
-        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
+        var p = Avx512F.FusedMultiplyAdd(Vector512.Create(P5), r, Vector512.Create(P4));
+        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(P3));
+        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(P2));
+        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(P1));
+        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(P0));
         var y = Avx512F.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
         var scale = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(n) + Vector512.Create(127), 23).AsSingle();
         var result = y * scale;
