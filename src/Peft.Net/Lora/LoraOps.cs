@@ -90,9 +90,11 @@ internal static class LoraOps
     /// <summary>
     /// DoRA over a bias-free base without dropout in one GEMM: <c>s ⊙ (x·Wᵀ + scaling · u·Bᵀ)</c> with
     /// <c>s = magnitude / norm</c> per output feature (norm constant), the same value as <see cref="DoraCompose"/>
-    /// reusing the base output, summed in another order. It keeps z = x·Wᵀ + scaling·u·Bᵀ for the backward pass:
-    /// dz = s ⊙ g, and the magnitude's gradient is Σ_m g⊙z / norm (the low-rank parts of Σ g⊙p and of
-    /// scaling·Σ_r B⊙(gᵀu) cancel). Gradients reach x, u, B and the magnitude.
+    /// reusing the base output, summed in another order. With z = x·Wᵀ + scaling·u·Bᵀ: dz = s ⊙ g, and the magnitude's
+    /// gradient is Σ_m g⊙z / norm (the low-rank parts of Σ g⊙p and of scaling·Σ_r B⊙(gᵀu) cancel), which is
+    /// Σ_m g⊙y / magnitude: y is scaled in place over z and only y is kept (no second [M, N] activation), unless a
+    /// magnitude is 0 (its column of y is then 0 and z cannot be recovered from it), when z is kept as well. Gradients
+    /// reach x, u, B and the magnitude.
     /// </summary>
     public static Tensor DoraLinearPlusLowRank(Tensor x, BaseWeight w, Tensor u, Tensor b, Tensor magnitude, Tensor norm, float scaling) =>
         DoraLinearPlusLowRank(x, w, LowRankInput.Given(u), b, magnitude, norm, scaling);
@@ -110,21 +112,28 @@ internal static class LoraOps
         TensorPrimitives.Divide(magnitude.AsSpan(), norm.AsSpan(), scale);
         var u = down.Project(x, r);
         var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
-        var z = Tensor.NewResult([m, n], zeroed: false);
-        w.MultiplyPlusLowRank(x.AsSpan(), u.AsSpan(), scaledB, z.AsSpan(), m, r);
         var y = Tensor.NewResult([m, n], zeroed: false);
-        DoraRowKernels.ScaleRows(z.AsSpan(), scale, default, y.AsSpan(), m, n);
+        w.MultiplyPlusLowRank(x.AsSpan(), u.AsSpan(), scaledB, y.AsSpan(), m, r); // z, scaled in place below
+        // The magnitudes of this forward pass (the gradient divides by them), and z itself only where one is 0.
+        var magnitudes = magnitude.AsSpan().ToArray();
+        Tensor? z = null;
+        if (magnitude.RequiresGrad && Array.IndexOf(magnitudes, 0f) >= 0)
+        {
+            z = Tensor.NewResult([m, n], zeroed: false);
+            y.AsSpan().CopyTo(z.AsSpan());
+        }
+        DoraRowKernels.ScaleRows(y.AsSpan(), scale, default, y.AsSpan(), m, n);
         return GradMode.Record(y, "dora_linear", g =>
         {
             var gv = g.AsSpan();
-            // One pass over g: Σ_m g⊙z for the magnitude, then g becomes dz = s ⊙ g in place (g is read last here).
+            // One pass over g: Σ_m g⊙y (or g⊙z) for the magnitude, then g becomes dz = s ⊙ g in place (g is read last here).
             if (magnitude.RequiresGrad)
             {
                 var columnDots = new float[n];
-                DoraRowKernels.AddColumnDotsThenScale(gv, z.AsSpan(), scale, columnDots, m, n);
+                DoraRowKernels.AddColumnDotsThenScale(gv, (z ?? y).AsSpan(), scale, columnDots, m, n);
                 var gm = magnitude.GradBuffer();
                 var normv = norm.AsSpan();
-                for (int o = 0; o < n; o++) gm[o] += columnDots[o] / normv[o];
+                for (int o = 0; o < n; o++) gm[o] += z is null ? columnDots[o] / magnitudes[o] : columnDots[o] / normv[o];
             }
             else DoraRowKernels.ScaleRows(gv, scale, default, gv, m, n);
             FusedBackward(gv, x, w, down, u, b, scaledB, scaling, m, n, r);

@@ -176,6 +176,22 @@ public class LoraOpsGradientTests
     }
 
     [Fact]
+    public void DoraLinearPlusLowRankWithAZeroMagnitude()
+    {
+        // The magnitude's gradient is Σ g⊙y / magnitude from the kept output y; where a magnitude is 0 its column of y
+        // is 0, so the op keeps z = x·Wᵀ + scaling·u·Bᵀ too and divides Σ g⊙z by the norm: both columns must be right.
+        var random = new TensorRandom(23);
+        var baseLayer = FrozenBiasFreeBase(random);
+        Tensor x = Leaf(random, 1, 6, 7), u = Leaf(random, 1, 6, 3), b = Leaf(random, 1, 5, 3);
+        var magnitude = Tensor.FromArray([0.8f, 0f, -1.2f, 1.4f, 0.6f]);
+        magnitude.RequiresGrad = true;
+        var norm = Tensor.FromArray([1.5f, 0.7f, 2.2f, 1.1f, 0.9f]);
+        GradCheck.Assert(t => LoraOps.DoraLinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), t[1], t[2], t[3], norm, 0.8f), [x, u, b, magnitude]);
+        GradCheck.Assert(t => LoraOps.DoraLinearPlusLowRank(t[0], BaseWeight.Of(baseLayer), LowRankInput.FromA(t[1]), t[2], t[3], norm, 0.8f),
+            [x, Leaf(random, 1, 3, 7), b, magnitude]);
+    }
+
+    [Fact]
     public void LoraEmbeddingLayer()
     {
         var random = new TensorRandom(18);
