@@ -17,8 +17,7 @@ internal static partial class AttentionKernels
 
     /// <summary>Whether the register tiles below replace the generic ones for register type <typeparamref name="TV"/>.</summary>
     private static bool UsesRegisterTiles<TV>() where TV : struct, IFloatVector<TV> =>
-        !UseGenericTilesForTests &&
-        (typeof(TV) == typeof(FloatVector256) ? Fma256.IsSupported : typeof(TV) == typeof(FloatVector512) && Fma512.IsSupported);
+        !UseGenericTilesForTests && FmaRegisters.Cover<TV>();
 
     // ---- dispatch from the generic kernels (TV is FloatVector256 or FloatVector512 when UsesRegisterTiles<TV>) ----
 

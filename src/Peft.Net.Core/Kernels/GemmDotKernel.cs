@@ -140,14 +140,12 @@ internal static unsafe class GemmDotKernel
         int rows, int cols, bool accumulate)
         where TVector : struct, IFloatVector<TVector>
     {
-        if (typeof(TVector) == typeof(FloatVector256) && Fma256.IsSupported && !UseGenericTileForTests)
+        if (!UseGenericTileForTests && FmaRegisters.Cover<TVector>())
         {
-            TileOnRegisters<Vector256<float>, Fma256>(k, a, lda, bt, ldb, c, ldc, rows, cols, accumulate);
-            return;
-        }
-        if (typeof(TVector) == typeof(FloatVector512) && Fma512.IsSupported && !UseGenericTileForTests)
-        {
-            TileOnRegisters<Vector512<float>, Fma512>(k, a, lda, bt, ldb, c, ldc, rows, cols, accumulate);
+            if (typeof(TVector) == typeof(FloatVector256))
+                TileOnRegisters<Vector256<float>, Fma256>(k, a, lda, bt, ldb, c, ldc, rows, cols, accumulate);
+            else
+                TileOnRegisters<Vector512<float>, Fma512>(k, a, lda, bt, ldb, c, ldc, rows, cols, accumulate);
             return;
         }
         float* a0 = a, a1 = a + (rows > 1 ? lda : 0);

@@ -33,6 +33,18 @@ internal interface IFmaRegister<TReg> where TReg : struct
     static abstract float Sum(TReg value);
 }
 
+/// <summary>Which raw-register type stands for a generic <see cref="IFloatVector{TSelf}"/> width.</summary>
+internal static class FmaRegisters
+{
+    /// <summary>
+    /// Whether <typeparamref name="TV"/> has a raw-register twin that runs on this CPU: <see cref="Fma256"/> for
+    /// <see cref="FloatVector256"/> (AVX + FMA), <see cref="Fma512"/> for <see cref="FloatVector512"/> (AVX-512F).
+    /// A kernel that says yes dispatches on <c>typeof(TV) == typeof(FloatVector256)</c> between the two.
+    /// </summary>
+    public static bool Cover<TV>() where TV : struct, IFloatVector<TV> =>
+        typeof(TV) == typeof(FloatVector256) ? Fma256.IsSupported : typeof(TV) == typeof(FloatVector512) && Fma512.IsSupported;
+}
+
 /// <summary>8 floats: AVX + FMA.</summary>
 internal readonly struct Fma256 : IFmaRegister<Vector256<float>>
 {
