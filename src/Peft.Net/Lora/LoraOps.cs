@@ -114,10 +114,11 @@ internal static class LoraOps
         var scaledB = ScaleRows(b.AsSpan(), null, scaling, n, r);
         var y = Tensor.NewResult([m, n], zeroed: false);
         w.MultiplyPlusLowRank(x.AsSpan(), u.AsSpan(), scaledB, y.AsSpan(), m, r); // z, scaled in place below
-        // The magnitudes of this forward pass (the gradient divides by them), and z itself only where one is 0.
-        var magnitudes = magnitude.AsSpan().ToArray();
+        // For the magnitude's gradient: the magnitudes of this forward pass (it divides by them), and z itself only
+        // where one is 0. Nothing of either without that gradient (inference, a frozen magnitude).
+        var magnitudes = magnitude.RequiresGrad ? magnitude.AsSpan().ToArray() : null;
         Tensor? z = null;
-        if (magnitude.RequiresGrad && Array.IndexOf(magnitudes, 0f) >= 0)
+        if (magnitudes is not null && Array.IndexOf(magnitudes, 0f) >= 0)
         {
             z = Tensor.NewResult([m, n], zeroed: false);
             y.AsSpan().CopyTo(z.AsSpan());
@@ -127,7 +128,7 @@ internal static class LoraOps
         {
             var gv = g.AsSpan();
             // One pass over g: Σ_m g⊙y (or g⊙z) for the magnitude, then g becomes dz = s ⊙ g in place (g is read last here).
-            if (magnitude.RequiresGrad)
+            if (magnitudes is not null && magnitude.RequiresGrad)
             {
                 var columnDots = new float[n];
                 DoraRowKernels.AddColumnDotsThenScale(gv, (z ?? y).AsSpan(), scale, columnDots, m, n);
