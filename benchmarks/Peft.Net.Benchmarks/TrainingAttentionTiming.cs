@@ -27,10 +27,10 @@ internal static class TrainingAttentionTiming
         var random = new TensorRandom(11);
         float[] Random(int n) => Tensor.Normal([n], 0, 1, random).ToArray();
         var data = Enumerable.Range(0, layers).Select(_ => (Q: Random(shape.QueryCount), K: Random(shape.KeyCount),
-            V: Random(shape.KeyCount), DOutput: Random(shape.QueryCount))).ToArray();
+            V: Random(shape.KeyCount), DOutput: Random(shape.QueryCount),
+            Dq: new float[shape.QueryCount], Dk: new float[shape.KeyCount], Dv: new float[shape.KeyCount])).ToArray();
         var output = new float[shape.QueryCount];
         var logSumExp = new float[shape.RowCount];
-        float[] dq = new float[shape.QueryCount], dk = new float[shape.KeyCount], dv = new float[shape.KeyCount];
         double flops = 7.0 * layers * batch * heads * 2.0 * length * (length + 1) / 2 * depth;
         var millis = new[] { new List<double>(), new List<double>() };
         try
@@ -39,13 +39,16 @@ internal static class TrainingAttentionTiming
             {
                 int side = round % 2;
                 AttentionKernels.UseGenericTilesForTests = side == 0;
+                foreach (var layer in data) // the backward pass adds into the gradients: zero them, outside the timing
+                {
+                    Array.Clear(layer.Dq);
+                    Array.Clear(layer.Dk);
+                    Array.Clear(layer.Dv);
+                }
                 var watch = Stopwatch.StartNew();
-                foreach (var (q, k, v, dOutput) in data)
+                foreach (var (q, k, v, dOutput, dq, dk, dv) in data)
                 {
                     AttentionKernels.Forward(q, k, v, output, logSumExp, shape, SimdWidth.Auto, threads);
-                    Array.Clear(dq);
-                    Array.Clear(dk);
-                    Array.Clear(dv);
                     AttentionKernels.Backward(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, SimdWidth.Auto, threads);
                 }
                 if (round >= 2) millis[side].Add(watch.Elapsed.TotalMilliseconds);
