@@ -9,6 +9,10 @@ else if (args.Length > 0 && args[0] == "--decode-attention")
     DecodeAttentionTiming.Run(args);
 else if (args.Length > 0 && args[0] == "--training-attention")
     TrainingAttentionTiming.Run(args);
+else if (args.Length > 0 && args[0] == "--dot-tile-ab")
+    DotTileAb.Run(args);
+else if (args.Length > 0 && args[0] == "--lora-layer-parts")
+    LoraLayerParts.Run(args);
 else if (args.Length > 0 && args[0] == "--step-vs-gemm")
     StepVsGemm.Run(args);
 else

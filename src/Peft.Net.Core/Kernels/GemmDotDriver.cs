@@ -33,6 +33,10 @@ internal static unsafe class GemmDotDriver<TVector>
         nint lda = k, ldc = problem.N;
         bool inPlace = problem.Weight is null && problem.TransB; // B: (N, K) already holds Bᵀ's rows
         int kbMax = inPlace ? k : Math.Min(KB, k);
+        // 8 columns at a time on the 2×8 tile where AVX-512 gives it its 32 registers (same bits as two 2×4 tiles)
+        bool wide = typeof(TVector) == typeof(FloatVector512) && GemmDotKernel.WideTileIsSupported && !GemmDotKernel.UseNarrowTilesForTests
+            && problem.M > Gemm.MatrixVectorRows && n1 - n0 >= GemmDotKernel.WideColumns;
+        if (wide) Interlocked.Increment(ref GemmDotKernel.WideTileRuns);
         float* packed = inPlace ? null : workspace.PackedB(NB * kbMax);
         for (int j0 = n0; j0 < n1; j0 += NB)
         {
@@ -59,9 +63,15 @@ internal static unsafe class GemmDotDriver<TVector>
                     else if (problem.M <= Gemm.MatrixVectorRows) // a few rows (a small decoding batch): Bᵀ streamed, pair by pair
                         GemmDotKernel.RowPair<TVector>(kb, a, lda, bt, ldb, c, ldc, nb, accumulate);
                     else
-                        for (int j = 0; j < nb; j += GemmDotKernel.Columns)
+                    {
+                        int j = 0;
+                        if (wide)
+                            for (; j <= nb - GemmDotKernel.WideColumns; j += GemmDotKernel.WideColumns) // 8 columns: one pass over the rows of A
+                                GemmDotKernel.WideTile512(kb, a, lda, bt + j * ldb, ldb, c + j, ldc, rows, accumulate);
+                        for (; j < nb; j += GemmDotKernel.Columns)
                             GemmDotKernel.Tile<TVector>(kb, a, lda, bt + j * ldb, ldb, c + j, ldc,
                                 rows, Math.Min(GemmDotKernel.Columns, nb - j), accumulate);
+                    }
                 }
             }
         }

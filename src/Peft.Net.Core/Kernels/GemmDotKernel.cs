@@ -10,7 +10,7 @@ namespace Peft.Net.Core.Kernels;
 /// columns, e.g. a LoRA down-projection x·Aᵀ with N = rank, or a single row): each C element is a dot product of a
 /// row of A with a row of Bᵀ, both contiguous along K, vectorised along K.
 /// </summary>
-internal static unsafe class GemmDotKernel
+internal static unsafe partial class GemmDotKernel
 {
     /// <summary>Rows of A per tile.</summary>
     public const int Rows = 2;

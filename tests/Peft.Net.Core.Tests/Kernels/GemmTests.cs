@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using Peft.Net.Core.Kernels;
 using Peft.Net.Core.Tests.Testing;
 using static Peft.Net.Core.Tests.Kernels.GemmTestData;
@@ -244,6 +245,42 @@ public class GemmTests
         {
             Gemm.AllowEmulatedPathForTests = false;
         }
+    }
+
+    [Fact]
+    public void The_dot_kernels_eight_column_tile_gives_the_bits_of_two_four_column_tiles()
+    {
+        // With AVX-512 a thin product's columns run 8 at a time on a 2×8 tile (a rank-8 LoRA factor in one pass over
+        // each row of A), its 16 sums reduced together in Vector512.Sum's tree: the bits of two 2×4 tiles. N = 8 and 16
+        // run only wide tiles, N = 13 a wide tile and narrow ones; odd M, a K tail (37), K = 1376, B stored both ways,
+        // accumulating or not, on 1 and 2 threads. Values over several decades make a wrong reduction order show.
+        if (!GemmDotKernel.WideTileIsSupported) // no AVX-512 here, or DOTNET_EnableAVX512=0: the tile cannot run
+        {
+            Assert.False(Avx512F.IsSupported);
+            return;
+        }
+        var random = new TensorRandom(35);
+        long runsBefore = GemmDotKernel.WideTileRuns;
+        foreach (var (m, n, k, transB) in new[] { (1024, 8, 512, true), (33, 13, 37, false), (70, 16, 1376, false), (9, 8, 8, true), (64, 12, 100, true) })
+        foreach (bool accumulate in new[] { false, true })
+        foreach (int threads in new[] { 1, 2 })
+        {
+            float[] a = Uniform(m * k, random), b = Uniform(k * n, random);
+            for (int i = 0; i < a.Length; i += 7) a[i] *= 1e4f;
+            float[] start = Uniform(m * n, random), wide = (float[])start.Clone(), narrow = (float[])start.Clone();
+            Gemm.Multiply(a, false, b, transB, wide, m, n, k, accumulate, GemmKernelPath.Vector512, threads);
+            GemmDotKernel.UseNarrowTilesForTests = true;
+            try
+            {
+                Gemm.Multiply(a, false, b, transB, narrow, m, n, k, accumulate, GemmKernelPath.Vector512, threads);
+            }
+            finally
+            {
+                GemmDotKernel.UseNarrowTilesForTests = false;
+            }
+            TensorAssert.BitEqual(narrow, wide, $"{m}x{n}x{k}, B transposed {transB}, accumulate {accumulate}, {threads} threads");
+        }
+        Assert.True(GemmDotKernel.WideTileRuns > runsBefore, "no product ran on the 8-column tile");
     }
 
     [Fact]
