@@ -9,8 +9,8 @@ else if (args.Length > 0 && args[0] == "--decode-attention")
     DecodeAttentionTiming.Run(args);
 else if (args.Length > 0 && args[0] == "--training-attention")
     TrainingAttentionTiming.Run(args);
-else if (args.Length > 0 && args[0] == "--dot-tile-ab")
-    DotTileAb.Run(args);
+else if (args.Length > 0 && args[0] == "--kernel-ab")
+    KernelSwitchAb.Run(args);
 else if (args.Length > 0 && args[0] == "--lora-layer-parts")
     LoraLayerParts.Run(args);
 else if (args.Length > 0 && args[0] == "--step-vs-gemm")

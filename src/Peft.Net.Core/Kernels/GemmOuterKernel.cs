@@ -15,7 +15,7 @@ namespace Peft.Net.Core.Kernels;
 /// order, from zero, then added to C when accumulating, whether a vector lane or the scalar column tail computes it,
 /// so any split of the columns (a multiple of the register width) gives the same bits.
 /// </summary>
-internal static unsafe class GemmOuterKernel
+internal static unsafe partial class GemmOuterKernel
 {
     /// <summary>Rows of C per pass over B.</summary>
     public const int Rows = 8;
@@ -37,6 +37,11 @@ internal static unsafe class GemmOuterKernel
         int n0, int n1, bool accumulate, float* sums)
         where TVector : struct, IFloatVector<TVector>
     {
+        if (typeof(TVector) == typeof(FloatVector512) && StripsAreSupported && !UseSweepsForTests)
+        {
+            ColumnsOnRegisters512(k, m, a, lda, b, ldb, c, ldc, n0, n1, accumulate, sums);
+            return;
+        }
         int w = TVector.Count, end = n0 + (n1 - n0) / w * w;
         int rows = (m + 1) & ~1; // rows of sums in pairs; a row past m is computed, not stored
         for (int j0 = n0; j0 < end; j0 += BlockColumns)
@@ -57,7 +62,14 @@ internal static unsafe class GemmOuterKernel
                     Sweep1<TVector>(a + p * lda + r, block + p * ldb, sums + r * width, width);
             ElementwiseKernels.StoreRows(sums, width, c + j0, ldc, m, width, accumulate);
         }
-        for (int j = end; j < n1; j++) // column tail: each lane's chain, one column at a time
+        ColumnTail(k, m, a, lda, b, ldb, c, ldc, end, n1, accumulate);
+    }
+
+    // columns [j0, j1) of c: (m, ≥ j1), past the last whole register
+    /// <summary>The column tail: each lane's chain, one column at a time.</summary>
+    private static void ColumnTail(int k, int m, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int j0, int j1, bool accumulate)
+    {
+        for (int j = j0; j < j1; j++)
             for (int r = 0; r < m; r++)
             {
                 float s = 0;
