@@ -37,7 +37,7 @@ internal static class KernelSwitchAb
         foreach (int k in new[] { 512, 1376 })
         {
             var x = new float[M * k];
-            var small = new float[M * R];   // A (R, K) for dot; du (M, R) for outer
+            var small = new float[Math.Max(M, k) * R];   // A (R, K) for dot; du (M, R) for outer
             var result = new float[M * k];
             for (int i = 0; i < x.Length; i++) x[i] = random.NextSingle();
             for (int i = 0; i < small.Length; i++) small[i] = random.NextSingle();
