@@ -8,13 +8,14 @@ using Peft.Net.Models;
 namespace Peft.Net.Benchmarks;
 
 /// <summary>
-/// <c>Peft.Net.Benchmarks --kernel-ab dot|outer [step pairs]</c>: an AVX-512 kernel of the rank-8 LoRA products
-/// against the one it replaced, the switch alternating in one process. <c>dot</c>: the dot kernel's 2×8 tile against
-/// pairs of 2×4 tiles (<see cref="GemmDotKernel.UseNarrowTilesForTests"/>) on u = x·Aᵀ; <c>outer</c>: the outer
-/// kernel's register strips against its sweeps (<see cref="GemmOuterKernel.UseSweepsForTests"/>) on dA = duᵀ·x.
-/// M = 1,024 tokens, rank 8, K = 512 and 1,376 features, 1 and 2 threads (350 round pairs of 4 products after 50 warm
-/// ones), then whole <c>bench train</c> LoRA steps in alternating pairs. Prints the medians of the pairs' time ratios,
-/// old / new.
+/// <c>Peft.Net.Benchmarks --kernel-ab dot|outer|pack [step pairs]</c>: a kernel against the one it replaced, the
+/// switch alternating in one process. <c>dot</c>: the dot kernel's 2×8 tile against pairs of 2×4 tiles
+/// (<see cref="GemmDotKernel.UseNarrowTilesForTests"/>) on u = x·Aᵀ; <c>outer</c>: the outer kernel's register strips
+/// against its sweeps (<see cref="GemmOuterKernel.UseSweepsForTests"/>) on dA = duᵀ·x; <c>pack</c>: 12-row A panels
+/// transposed 8 columns at a time against 4×4 blocks (<see cref="GemmPacking.UseFourRowBlocksForTests"/>) on
+/// x·Wᵀ with W 512 × K. M = 1,024 tokens, rank 8, K = 512 and 1,376 features, 1 and 2 threads (350 round pairs of 4
+/// products after 50 warm ones), then whole <c>bench train</c> LoRA steps in alternating pairs. Prints the medians of
+/// the pairs' time ratios, old / new.
 /// </summary>
 internal static class KernelSwitchAb
 {
@@ -24,29 +25,37 @@ internal static class KernelSwitchAb
     {
         string which = args.Length > 1 ? args[1] : "dot";
         int pairs = args.Length > 2 ? int.Parse(args[2]) : 20;
-        if (which is not ("dot" or "outer")) throw new ArgumentException("usage: --kernel-ab dot|outer [step pairs]");
-        bool outer = which == "outer";
-        if (!(outer ? GemmOuterKernel.StripsAreSupported : GemmDotKernel.WideTileIsSupported))
-            throw new PlatformNotSupportedException($"The new {which} kernel needs AVX-512F.");
+        if (which is not ("dot" or "outer" or "pack")) throw new ArgumentException("usage: --kernel-ab dot|outer|pack [step pairs]");
+        bool supported = which switch
+        {
+            "dot" => GemmDotKernel.WideTileIsSupported,
+            "outer" => GemmOuterKernel.StripsAreSupported,
+            _ => GemmPacking.UsesTwelveRowTransposes && Gemm.BestPath == GemmKernelPath.Vector512,
+        };
+        if (!supported) throw new PlatformNotSupportedException($"The new {which} kernel does not run here (it needs AVX-512F).");
         void UseOld(bool old)
         {
-            if (outer) GemmOuterKernel.UseSweepsForTests = old;
-            else GemmDotKernel.UseNarrowTilesForTests = old;
+            if (which == "outer") GemmOuterKernel.UseSweepsForTests = old;
+            else if (which == "dot") GemmDotKernel.UseNarrowTilesForTests = old;
+            else GemmPacking.UseFourRowBlocksForTests = old;
         }
         var random = new TensorRandom(3);
         foreach (int k in new[] { 512, 1376 })
         {
             var x = new float[M * k];
             var small = new float[Math.Max(M, k) * R];   // A (R, K) for dot; du (M, R) for outer
-            var result = new float[M * k];
+            var weight = new float[512 * k];               // W (512, K) for pack
+            var result = new float[M * Math.Max(k, 512)];
             for (int i = 0; i < x.Length; i++) x[i] = random.NextSingle();
             for (int i = 0; i < small.Length; i++) small[i] = random.NextSingle();
+            for (int i = 0; i < weight.Length; i++) weight[i] = random.NextSingle();
             foreach (int threads in new[] { 1, 2 })
             {
                 void Product()
                 {
-                    if (outer) Gemm.Multiply(small, true, x, false, result, R, k, M, false, GemmKernelPath.Auto, threads); // dA = duᵀ·x
-                    else Gemm.Multiply(x, false, small.AsSpan(0, R * k), true, result, M, R, k, false, GemmKernelPath.Auto, threads); // u = x·Aᵀ
+                    if (which == "outer") Gemm.Multiply(small, true, x, false, result, R, k, M, false, GemmKernelPath.Auto, threads); // dA = duᵀ·x
+                    else if (which == "dot") Gemm.Multiply(x, false, small.AsSpan(0, R * k), true, result, M, R, k, false, GemmKernelPath.Auto, threads); // u = x·Aᵀ
+                    else Gemm.Multiply(x, false, weight, true, result, M, 512, k, false, GemmKernelPath.Auto, threads); // x·Wᵀ
                 }
                 var ratios = new List<double>();
                 double newSeconds = 0, oldSeconds = 0;
@@ -69,8 +78,8 @@ internal static class KernelSwitchAb
                     oldSeconds += old;
                 }
                 ratios.Sort();
-                double flops = 2.0 * M * R * k * 4 * ratios.Count;
-                Console.WriteLine($"{(outer ? "dA = duᵀ·x" : "u = x·Aᵀ")}, K {k}, {threads} threads: old/new median {ratios[ratios.Count / 2]:F3}; "
+                double flops = 2.0 * M * (which == "pack" ? 512 : R) * k * 4 * ratios.Count;
+                Console.WriteLine($"{which switch { "outer" => "dA = duᵀ·x", "dot" => "u = x·Aᵀ", _ => "x·Wᵀ, W 512 × K" }}, K {k}, {threads} threads: old/new median {ratios[ratios.Count / 2]:F3}; "
                     + $"new {flops / newSeconds / 1e9:F1} GFLOP/s, old {flops / oldSeconds / 1e9:F1}");
             }
         }

@@ -10,7 +10,7 @@ namespace Peft.Net.Core.Kernels;
 /// micro-kernel always runs full tiles. B given as <see cref="IPackableWeight"/> is decoded panel by panel here:
 /// no float copy larger than one panel ever exists.
 /// </summary>
-internal static unsafe class GemmPacking
+internal static unsafe partial class GemmPacking
 {
     /// <summary>
     /// Whether packing a panel of a transposed B asks for the next panel's rows (on; benchmarks turn it off to measure
@@ -90,8 +90,12 @@ internal static unsafe class GemmPacking
     /// </summary>
     public static void PackRowPanels(float* src, nint ld, int count, int kc, int width, float* dst)
     {
+        bool twelve = width == 12 && UsesTwelveRowTransposes;
         for (int r = 0; r < count; r += width, dst += (nint)kc * width)
-            PackRows(src + r * ld, ld, Math.Min(width, count - r), kc, width, dst);
+        {
+            if (twelve && count - r >= width) PackTwelveRows(src + r * ld, ld, kc, dst);
+            else PackRows(src + r * ld, ld, Math.Min(width, count - r), kc, width, dst);
+        }
     }
 
     // src: (kc, ≥ nc) with row stride ld → dst: ⌈nc / nr⌉ panels of (kc, nr); panel j holds columns j·nr .. j·nr + nr,
