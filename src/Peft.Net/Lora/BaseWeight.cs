@@ -41,24 +41,7 @@ internal readonly struct BaseWeight
     public Tensor Apply(Tensor x) => _dense is not null ? Ops.Linear(x, _dense) : Ops.Linear(x, _packed!);
 
     // rowSquares: (N) ← ‖W[o, :]‖², summed in float32 SIMD lanes (PEFT takes this norm in float32 too)
-    public void RowSquaredNorms(Span<double> rowSquares)
-    {
-        int n = Rows, k = Columns;
-        if (_dense is not null)
-        {
-            var w = _dense.AsSpan();
-            for (int o = 0; o < n; o++) rowSquares[o] = TensorPrimitives.SumOfSquares(w.Slice(o * k, k));
-            return;
-        }
-        const int tileRows = 16;
-        var tile = new float[tileRows * k];
-        for (int o0 = 0; o0 < n; o0 += tileRows)
-        {
-            int rows = Math.Min(tileRows, n - o0);
-            _packed!.DecodeTile(o0, rows, 0, k, tile, k);
-            for (int i = 0; i < rows; i++) rowSquares[o0 + i] = TensorPrimitives.SumOfSquares(tile.AsSpan(i * k, k));
-        }
-    }
+    public void RowSquaredNorms(double[] rowSquares) => RowSquaredNormsWork.Compute(_dense, _packed, Rows, Columns, rowSquares);
 
     /// <summary>Whether W is a parameter that trains (its gradient would be needed).</summary>
     public bool RequiresGrad => _dense?.RequiresGrad ?? false;

@@ -1,6 +1,7 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Tests.Testing;
 using Peft.Net.Lora;
+using Peft.Net.Quantization;
 
 namespace Peft.Net.Tests.Lora;
 
@@ -48,6 +49,33 @@ public class DoraRowKernelsTests
         });
         Assert.Equal(one, two);
         TensorAssert.Close(expected, one, 1e-6f, 1e-6f);
+    }
+
+    [Theory]
+    [InlineData(1376, 512)]
+    [InlineData(37, 100)]
+    [InlineData(300, 64)]
+    public void Base_weight_row_norms_are_each_rows_float32_sum_of_squares_on_any_thread_count(int n, int k)
+    {
+        // DoRA takes ‖W[o, :]‖² at every forward pass, rows split over the kernel threads: each row must be its own
+        // float32 SumOfSquares whatever the split, for a dense weight and for a 4-bit one decoded tile by tile.
+        var dense = Tensor.Normal([n, k], 0, 1, new TensorRandom(7));
+        var packed = Nf4Quantizer.Quantize(dense, QuantType.Nf4, 64, doubleQuant: true);
+        var decoded = new float[n * k];
+        packed.DecodeTile(0, n, 0, k, decoded, k);
+        foreach (var (weight, values, what) in new[] { (dense, dense.ToArray(), "dense"), ((Tensor?)null, decoded, "4-bit") })
+        {
+            var expected = new double[n];
+            for (int o = 0; o < n; o++) expected[o] = System.Numerics.Tensors.TensorPrimitives.SumOfSquares(values.AsSpan(o * k, k));
+            var (one, two) = OnOneAndTwoThreads(() =>
+            {
+                var squares = new double[n];
+                RowSquaredNormsWork.Compute(weight, weight is null ? packed : null, n, k, squares);
+                return Array.ConvertAll(squares, v => (float)v);
+            });
+            Assert.True(expected.Select(v => (float)v).SequenceEqual(one), $"{what}: a row differs from its own sum of squares");
+            Assert.True(one.SequenceEqual(two), $"{what}: 1 and 2 threads differ");
+        }
     }
 
     [Fact]
