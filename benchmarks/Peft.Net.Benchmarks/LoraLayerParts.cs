@@ -6,7 +6,7 @@ namespace Peft.Net.Benchmarks;
 
 /// <summary>
 /// <c>Peft.Net.Benchmarks --lora-layer-parts [rounds]</c>: the products of one LoRA layer's training step at each
-/// <c>bench train</c> shape (M = 1,024 tokens, rank 8), timed one by one, each as GFLOP/s and as milliseconds a step
+/// <c>bench train</c> shape (M = 1,024 tokens, rank 8), each timed on its own, as GFLOP/s and as milliseconds a step
 /// (times the layer count of that shape): the fused forward x·Wᵀ + u·(sB)ᵀ, the rank-8 products u = x·Aᵀ,
 /// du = g·(sB), dA = duᵀ·x and dBᵀ = gᵀ·u, the fused input gradient g·W + du·A, and the plain x·Wᵀ beside them.
 /// Every method runs at its final JIT tier first; then each round runs every part once, in turn, so each part reads
