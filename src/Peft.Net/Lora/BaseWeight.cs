@@ -1,7 +1,6 @@
 using Peft.Net.Core;
 using Peft.Net.Core.Kernels;
 using Peft.Net.Core.Nn;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Peft.Net.Lora;
 
