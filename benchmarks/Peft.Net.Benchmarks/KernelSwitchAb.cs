@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using Peft.Net.Core;
 using Peft.Net.Core.Kernels;
-using Peft.Net.Core.Optim;
-using Peft.Net.Lora;
-using Peft.Net.Models;
 
 namespace Peft.Net.Benchmarks;
 
@@ -84,22 +81,18 @@ internal static class KernelSwitchAb
             }
         }
 
-        var config = BenchTrainShape.Config();
-        var model = new LlamaForCausalLM(config, new TensorRandom(0));
-        model.ApplyLora(rank: R, alpha: BenchTrainShape.Alpha, targetRegex: "all-linear");
-        model.Train();
-        var optimizer = new AdamW(model.TrainableParameters(), learningRate: 2e-4, weightDecay: 0.01);
-        var ids = new int[M];
-        for (int i = 0; i < ids.Length; i++) ids[i] = random.NextInt(config.VocabSize);
+        var step = new BenchTrainStep();
         double Step(bool old)
         {
             UseOld(old);
-            var watch = Stopwatch.StartNew();
-            model.Loss(ids, ids, BenchTrainShape.Batch, BenchTrainShape.Seq).Backward();
-            optimizer.Step();
-            optimizer.ZeroGrad();
-            UseOld(false);
-            return watch.Elapsed.TotalSeconds;
+            try
+            {
+                return step.Run();
+            }
+            finally
+            {
+                UseOld(false);
+            }
         }
         for (int i = 0; i < 3; i++) { Step(false); Step(true); }
         var stepRatios = new List<double>();

@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using Peft.Net.Core;
 using Peft.Net.Core.Kernels;
-using Peft.Net.Core.Optim;
-using Peft.Net.Lora;
 using Peft.Net.Models;
-using Peft.Net.Quantization;
 
 namespace Peft.Net.Benchmarks;
 
@@ -31,30 +28,15 @@ internal static class StepVsGemm
         int seq = args.Length > 3 ? int.Parse(args[3]) : BenchTrainShape.Seq;
         if (rounds < 1 || method is not ("lora" or "dora" or "qlora") || seq < 1 || Tokens % seq != 0)
             throw new ArgumentException($"usage: --step-vs-gemm [rounds ≥ 1] [lora|dora|qlora] [sequence length dividing {Tokens}]");
-        int batch = Tokens / seq;
-        var config = BenchTrainShape.Config();
-        var model = method == "qlora"
-            ? new LlamaForCausalLM(config, FourBitQuantization.QLoRA, new TensorRandom(0), unquantizedDType: DType.BF16)
-            : new LlamaForCausalLM(config, new TensorRandom(0));
-        if (method == "dora") model.ApplyDora(rank: Rank, alpha: BenchTrainShape.Alpha, targetRegex: "all-linear");
-        else model.ApplyLora(rank: Rank, alpha: BenchTrainShape.Alpha, targetRegex: "all-linear");
-        model.Train();
-        var optimizer = new AdamW(model.TrainableParameters(), learningRate: 2e-4, weightDecay: 0.01);
+        var step = new BenchTrainStep(method, seq);
+        var config = step.Config;
+        int batch = step.Batch;
         var random = new TensorRandom(1);
-        var ids = new int[Tokens];
-        for (int i = 0; i < ids.Length; i++) ids[i] = random.NextInt(config.VocabSize);
         var a = RandomMatrix(random);
         var b = RandomMatrix(random);
         var c = new float[GemmSize * GemmSize];
 
-        double Step()
-        {
-            var watch = Stopwatch.StartNew();
-            model.Loss(ids, ids, batch, seq).Backward();
-            optimizer.Step();
-            optimizer.ZeroGrad();
-            return watch.Elapsed.TotalSeconds;
-        }
+        double Step() => step.Run();
 
         double GemmGflops()
         {
