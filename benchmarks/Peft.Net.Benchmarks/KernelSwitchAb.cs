@@ -5,12 +5,13 @@ using Peft.Net.Core.Kernels;
 namespace Peft.Net.Benchmarks;
 
 /// <summary>
-/// <c>Peft.Net.Benchmarks --kernel-ab dot|outer|pack [step pairs]</c>: a kernel against the one it replaced, the
+/// <c>Peft.Net.Benchmarks --kernel-ab dot|outer|pack|rows [step pairs]</c>: a kernel against the one it replaced, the
 /// switch alternating in one process. <c>dot</c>: the dot kernel's 2×8 tile against pairs of 2×4 tiles
 /// (<see cref="GemmDotKernel.UseNarrowTilesForTests"/>) on u = x·Aᵀ; <c>outer</c>: the outer kernel's register strips
 /// against its sweeps (<see cref="GemmOuterKernel.UseSweepsForTests"/>) on dA = duᵀ·x; <c>pack</c>: 12-row A panels
 /// transposed 8 columns at a time against 4×4 blocks (<see cref="GemmPacking.UseFourRowBlocksForTests"/>) on
-/// x·Wᵀ with W 512 × K. M = 1,024 tokens, rank 8, K = 512 and 1,376 features, 1 and 2 threads (350 round pairs of 4
+/// x·Wᵀ with W 512 × K; <c>rows</c>: row panels (a transposed weight's 32-row B panels, attention's key blocks) packed 8 rows
+/// at a time against 4×4 blocks alone (<see cref="GemmPacking.UseFourRowGroupsForTests"/>), on the same x·Wᵀ. M = 1,024 tokens, rank 8, K = 512 and 1,376 features, 1 and 2 threads (350 round pairs of 4
 /// products after 50 warm ones), then whole <c>bench train</c> LoRA steps in alternating pairs. Prints the medians of
 /// the pairs' time ratios, old / new.
 /// </summary>
@@ -22,11 +23,12 @@ internal static class KernelSwitchAb
     {
         string which = args.Length > 1 ? args[1] : "dot";
         int pairs = args.Length > 2 ? int.Parse(args[2]) : 20;
-        if (which is not ("dot" or "outer" or "pack")) throw new ArgumentException("usage: --kernel-ab dot|outer|pack [step pairs]");
+        if (which is not ("dot" or "outer" or "pack" or "rows")) throw new ArgumentException("usage: --kernel-ab dot|outer|pack|rows [step pairs]");
         bool supported = which switch
         {
             "dot" => GemmDotKernel.WideTileIsSupported,
             "outer" => GemmOuterKernel.StripsAreSupported,
+            "rows" => GemmPacking.UsesEightRowTransposes && Gemm.BestPath == GemmKernelPath.Vector512,
             _ => GemmPacking.UsesTwelveRowTransposes && Gemm.BestPath == GemmKernelPath.Vector512,
         };
         if (!supported) throw new PlatformNotSupportedException($"The new {which} kernel does not run here (it needs AVX-512F).");
@@ -34,6 +36,7 @@ internal static class KernelSwitchAb
         {
             if (which == "outer") GemmOuterKernel.UseSweepsForTests = old;
             else if (which == "dot") GemmDotKernel.UseNarrowTilesForTests = old;
+            else if (which == "rows") GemmPacking.UseFourRowGroupsForTests = old;
             else GemmPacking.UseFourRowBlocksForTests = old;
         }
         var random = new TensorRandom(3);
@@ -75,7 +78,7 @@ internal static class KernelSwitchAb
                     oldSeconds += old;
                 }
                 ratios.Sort();
-                double flops = 2.0 * M * (which == "pack" ? 512 : R) * k * 4 * ratios.Count;
+                double flops = 2.0 * M * (which is "pack" or "rows" ? 512 : R) * k * 4 * ratios.Count;
                 Console.WriteLine($"{which switch { "outer" => "dA = duᵀ·x", "dot" => "u = x·Aᵀ", _ => "x·Wᵀ, W 512 × K" }}, K {k}, {threads} threads: old/new median {ratios[ratios.Count / 2]:F3}; "
                     + $"new {flops / newSeconds / 1e9:F1} GFLOP/s, old {flops / oldSeconds / 1e9:F1}");
             }

@@ -165,6 +165,8 @@ internal static unsafe partial class GemmPacking
     {
         int r = 0;
         nint w = width; // native-sized strides: the stores below address without a sign extension per block
+        if (UsesEightRowTransposes)
+            r = PackEightRowGroups<TPrefetch>(src, ld, count, kc, w, dst, ahead);
         if (Sse.IsSupported)
             for (; r <= count - 4; r += 4)
             {
