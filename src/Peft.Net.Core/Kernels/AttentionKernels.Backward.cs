@@ -14,7 +14,9 @@ internal static partial class AttentionKernels
     /// Accumulates (+=) the gradients of <see cref="Forward"/> from dOutput, recomputing the probabilities
     /// block by block (FlashAttention-2): P = exp(S − lse), dV += Pᵀ·dO, dP = dO·Vᵀ,
     /// dS = P ∘ (dP − Δ) with Δ_i = rowsum(dO ∘ O)_i, dQ += scale·dS·K, dK += scale·dSᵀ·Q; dK and dV sum over the
-    /// query heads of a group. An empty gradient buffer is skipped.
+    /// query heads of a group. An empty gradient buffer is skipped. With <paramref name="overwrite"/> the gradients
+    /// are written instead (what the buffers held is ignored): each work item zeroes the rows it owns just before it
+    /// adds into them, which gives the bits of zeroed buffers and spares the caller a pass over all three.
     /// </summary>
     /// <remarks>
     /// A work item owns one kv head (b, g): its dK and dV rows and the dQ rows of its query heads, so no two
@@ -26,7 +28,7 @@ internal static partial class AttentionKernels
     public static void Backward(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v,
         ReadOnlyMemory<float> output, ReadOnlyMemory<float> logSumExp, ReadOnlyMemory<float> dOutput,
         Memory<float> dq, Memory<float> dk, Memory<float> dv, AttentionShape shape, SimdWidth width = SimdWidth.Auto,
-        int threads = 0)
+        int threads = 0, bool overwrite = false)
     {
         shape.Validate();
         if (q.Length != shape.QueryCount || output.Length != shape.QueryCount || dOutput.Length != shape.QueryCount
@@ -38,10 +40,10 @@ internal static partial class AttentionKernels
         if (shape.QueryCount == 0) return;
         switch (ResolveWidth(width, shape.HeadDim))
         {
-            case SimdWidth.Vector512: Backward<FloatVector512>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
-            case SimdWidth.Vector256: Backward<FloatVector256>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
-            case SimdWidth.Vector128: Backward<FloatVector128>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
-            default: Backward<FloatScalar>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads); break;
+            case SimdWidth.Vector512: Backward<FloatVector512>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads, overwrite); break;
+            case SimdWidth.Vector256: Backward<FloatVector256>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads, overwrite); break;
+            case SimdWidth.Vector128: Backward<FloatVector128>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads, overwrite); break;
+            default: Backward<FloatScalar>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads, overwrite); break;
         }
     }
 
@@ -54,7 +56,7 @@ internal static partial class AttentionKernels
 
     private static void Backward<TV>(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v,
         ReadOnlyMemory<float> output, ReadOnlyMemory<float> logSumExp, ReadOnlyMemory<float> dOutput,
-        Memory<float> dq, Memory<float> dk, Memory<float> dv, AttentionShape shape, int threads)
+        Memory<float> dq, Memory<float> dk, Memory<float> dv, AttentionShape shape, int threads, bool overwrite)
         where TV : struct, IFloatVector<TV>
     {
         int units = shape.Group * CeilDiv(shape.QueryLength, QueryTile); // (query head of the group, query tile) pairs
@@ -74,6 +76,7 @@ internal static partial class AttentionKernels
         work.Dv = dv;
         work.Shape = shape;
         work.Splits = splits;
+        work.Overwrite = overwrite;
         // With several splits per kv head each sums its units into its own zeroed (Tk, D), added in split order below.
         int partialLength = kvHeads * splits * headSize;
         work.PartialK = splits > 1 && !dk.IsEmpty ? ArrayPool<float>.Shared.Rent(partialLength) : null;
@@ -83,8 +86,8 @@ internal static partial class AttentionKernels
             work.PartialK?.AsSpan(0, partialLength).Clear();
             work.PartialV?.AsSpan(0, partialLength).Clear();
             ParallelRunner.For(kvHeads * splits, threadCount, work);
-            if (work.PartialK is not null) AddPartials(work.PartialK, dk.Span, shape, splits);
-            if (work.PartialV is not null) AddPartials(work.PartialV, dv.Span, shape, splits);
+            if (work.PartialK is not null) AddPartials(work.PartialK, dk.Span, shape, splits, overwrite);
+            if (work.PartialV is not null) AddPartials(work.PartialV, dv.Span, shape, splits, overwrite);
         }
         finally
         {
@@ -95,13 +98,17 @@ internal static partial class AttentionKernels
     }
 
     // partials: (B·Hkv, splits, Tk, D)    target: dk or dv, rows KeyRowStride apart
-    /// <summary>Adds the per-split gradients of every kv head into <paramref name="target"/>, in split order.</summary>
-    private static void AddPartials(float[] partials, Span<float> target, AttentionShape shape, int splits)
+    /// <summary>
+    /// Adds the per-split gradients of every kv head into <paramref name="target"/>, in split order (into zeros when
+    /// <paramref name="overwrite"/>).
+    /// </summary>
+    private static void AddPartials(float[] partials, Span<float> target, AttentionShape shape, int splits, bool overwrite)
     {
         int depth = shape.HeadDim, ks = shape.KeyRowStride, headSize = shape.KeyLength * depth;
         for (int kvHead = 0; kvHead < shape.Batch * shape.KvHeads; kvHead++)
         {
             var head = target[shape.KvHeadOffset(kvHead)..];
+            if (overwrite) ClearRows(head, ks, shape.KeyLength, depth);
             for (int split = 0; split < splits; split++)
             {
                 var partial = partials.AsSpan((kvHead * splits + split) * headSize, headSize);
@@ -141,6 +148,11 @@ internal static partial class AttentionKernels
             GradientHead(work.Dv, work.PartialV, item, headOffset, headSize), work.PartialV is null ? ks : depth);
         int b = kvHead / shape.KvHeads, g = kvHead % shape.KvHeads, packedKeys = 0, packedValues = 0, copied = 0;
         bool scoreGradNeeded = !work.Dq.IsEmpty || !work.Dk.IsEmpty;
+        if (work.Overwrite && splits == 1) // this item owns its kv head's dK and dV rows (split heads sum partials)
+        {
+            if (!target.Dk.IsEmpty) ClearRows(target.Dk, target.DkStride, shape.KeyLength, depth);
+            if (!target.Dv.IsEmpty) ClearRows(target.Dv, target.DvStride, shape.KeyLength, depth);
+        }
         for (int unit = split; unit < units; unit += splits)
         {
             int bh = b * shape.Heads + g * shape.Group + unit / tiles, i0 = unit % tiles * QueryTile;
@@ -148,9 +160,18 @@ internal static partial class AttentionKernels
             packedKeys = PackBlocksUpTo(keys, ks, shape, keyPanels, packedKeys, keyEnd);
             if (scoreGradNeeded) packedValues = PackBlocksUpTo(values, ks, shape, valuePanels, packedValues, keyEnd);
             if (copyKeys && !work.Dq.IsEmpty) copied = CopyBlocksUpTo(keys, ks, shape, keyCopy, copied, keyEnd);
+            if (work.Overwrite && !work.Dq.IsEmpty) // the unit's dQ rows belong to it alone
+                ClearRows(work.Dq.Span[(shape.QueryHeadOffset(bh) + i0 * shape.QueryRowStride)..], shape.QueryRowStride,
+                    Math.Min(QueryTile, shape.QueryLength - i0), depth);
             BackwardTile<TV>(work.Q.Span, copyKeys ? keyCopy : keys, copyKeys ? depth : ks, keyPanels, valuePanels,
                 work.Output.Span, work.LogSumExp.Span, work.DOutput.Span, target, shape, bh, i0, tileScratch, copyQueries);
         }
+    }
+
+    // rows: (count, depth) rows ld apart    rows = 0
+    private static void ClearRows(Span<float> rows, int ld, int count, int depth)
+    {
+        for (int r = 0; r < count; r++) rows.Slice(r * ld, depth).Clear();
     }
 
     /// <summary>dK or dV of one kv head: empty, in place from <paramref name="headOffset"/>, or item's partial (Tk, D).</summary>

@@ -56,6 +56,8 @@ internal static partial class AttentionKernels
         public float[]? PartialK, PartialV;
         public AttentionShape Shape;
         public int Splits;
+        /// <summary>dq, dk and dv are written, not added to: each item zeroes its rows before it adds into them.</summary>
+        public bool Overwrite;
         private bool _inUse;
 
         /// <summary>This thread's cached instance, or a fresh one while the cached one is running a call.</summary>

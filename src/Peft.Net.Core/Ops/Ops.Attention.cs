@@ -31,19 +31,26 @@ public static partial class Ops
         AttentionLayout layout = AttentionLayout.BatchHeadsTime)
     {
         var shape = AttentionShapeOf(query, key, value, causal, scale, layout);
-        var output = Tensor.NewResult(query.ShapeArray());
-        var logSumExp = Tensor.NewResult([shape.Batch, shape.Heads, shape.QueryLength]);
+        var output = Uninitialized(query.ShapeArray()); // the kernel writes every element of both
+        var logSumExp = Uninitialized([shape.Batch, shape.Heads, shape.QueryLength]);
         AttentionKernels.Forward(F32Memory(query), F32Memory(key), F32Memory(value), F32Memory(output),
             F32Memory(logSumExp), shape);
         return GradMode.Record(output, "scaled_dot_product_attention", g =>
         {
+            // Gradients none of the three has yet (and three distinct tensors): the kernel writes them, zeroing each row
+            // on the thread that fills it, instead of adding into buffers zero-filled here first.
+            bool overwrite = FreshGradient(query) && FreshGradient(key) && FreshGradient(value)
+                && !ReferenceEquals(query, key) && !ReferenceEquals(key, value) && !ReferenceEquals(query, value);
             AttentionKernels.Backward(F32Memory(query), F32Memory(key), F32Memory(value), F32Memory(output),
                 F32Memory(logSumExp), F32Memory(g),
-                query.RequiresGrad ? GradMemory(query) : default,
-                key.RequiresGrad ? GradMemory(key) : default,
-                value.RequiresGrad ? GradMemory(value) : default, shape);
+                query.RequiresGrad ? GradMemory(query, overwrite) : default,
+                key.RequiresGrad ? GradMemory(key, overwrite) : default,
+                value.RequiresGrad ? GradMemory(value, overwrite) : default, shape, overwrite: overwrite);
         }, query, key, value);
     }
+
+    /// <summary>Whether <paramref name="tensor"/> takes no gradient, or has none yet.</summary>
+    private static bool FreshGradient(Tensor tensor) => !tensor.RequiresGrad || tensor.Grad is null;
 
     private static AttentionShape AttentionShapeOf(Tensor query, Tensor key, Tensor value, bool causal, float? scale,
         AttentionLayout layout)
@@ -81,10 +88,14 @@ public static partial class Ops
     /// <summary>The elements of an F32 tensor as memory (kernels that run on several threads take memory, not spans).</summary>
     private static Memory<float> F32Memory(Tensor tensor) => new((float[])tensor.Storage, tensor.Offset, tensor.Count);
 
-    /// <summary>The gradient buffer of <paramref name="tensor"/> (created zeroed on first use) as memory.</summary>
-    private static Memory<float> GradMemory(Tensor tensor)
+    /// <summary>
+    /// The gradient buffer of <paramref name="tensor"/> as memory: created on first use, zero-filled unless the kernel
+    /// will <paramref name="overwrite"/> it.
+    /// </summary>
+    private static Memory<float> GradMemory(Tensor tensor, bool overwrite)
     {
-        tensor.GradBuffer();
+        if (overwrite) tensor.GradBufferToWrite(out _);
+        else tensor.GradBuffer();
         return F32Memory(tensor.Grad!);
     }
 }

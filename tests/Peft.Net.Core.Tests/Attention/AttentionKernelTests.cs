@@ -101,6 +101,44 @@ public class AttentionKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Written_gradients_give_the_bits_of_gradients_added_into_zeros(int threads)
+    {
+        // With overwrite the backward pass ignores what dq, dk and dv held: each work item zeroes the rows it owns
+        // (a tile's dQ rows, a kv head's dK and dV rows, or, when few kv heads are split over items, every head's
+        // rows before the partial sums go in) just before adding into them. Buffers full of NaN must come out
+        // bit-identical to zero-filled buffers added into, with a buffer left out, for both layouts, split and
+        // unsplit kv heads, causal and not, and a key cache longer than the queries.
+        ulong seed = 900;
+        foreach (var layout in new[] { AttentionLayout.BatchHeadsTime, AttentionLayout.BatchTimeHeads })
+        foreach (var (batch, heads, kvHeads) in new[] { (1, 4, 1), (3, 4, 2), (2, 8, 8) })
+        foreach (var (queries, keys, causal) in new[] { (130, 130, true), (70, 150, true), (40, 90, false) })
+        foreach (int skipped in new[] { -1, 0, 1, 2 })
+        {
+            var shape = new AttentionShape(batch, heads, kvHeads, queries, keys, 16, causal, 0.25f, layout);
+            var inputs = Reference(shape, seed++);
+            var output = new float[shape.QueryCount];
+            var logSumExp = new float[shape.RowCount];
+            AttentionKernels.Forward(inputs.Q, inputs.K, inputs.V, output, logSumExp, shape, SimdWidth.Auto, threads);
+            float[] Buffer(int index, int length, float fill) =>
+                index == skipped ? [] : Enumerable.Repeat(fill, length).ToArray();
+            float[] dq = Buffer(0, shape.QueryCount, 0f), dk = Buffer(1, shape.KeyCount, 0f), dv = Buffer(2, shape.KeyCount, 0f);
+            AttentionKernels.Backward(inputs.Q, inputs.K, inputs.V, output, logSumExp, inputs.DOutput, dq, dk, dv,
+                shape, SimdWidth.Auto, threads);
+            float[] dqWritten = Buffer(0, shape.QueryCount, float.NaN), dkWritten = Buffer(1, shape.KeyCount, float.NaN);
+            float[] dvWritten = Buffer(2, shape.KeyCount, float.NaN);
+            AttentionKernels.Backward(inputs.Q, inputs.K, inputs.V, output, logSumExp, inputs.DOutput, dqWritten, dkWritten,
+                dvWritten, shape, SimdWidth.Auto, threads, overwrite: true);
+            string what = $"{shape} threads {threads} without {skipped}";
+            TensorAssert.BitEqual(dq, dqWritten, what + " dq");
+            TensorAssert.BitEqual(dk, dkWritten, what + " dk");
+            TensorAssert.BitEqual(dv, dvWritten, what + " dv");
+        }
+    }
+
     private static (float[] Output, float[] LogSumExp, float[] Dq, float[] Dk, float[] Dv) RunWithTiles(ReferenceCase inputs,
         SimdWidth width, bool generic)
     {

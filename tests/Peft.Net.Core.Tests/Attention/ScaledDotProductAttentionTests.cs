@@ -75,6 +75,31 @@ public class ScaledDotProductAttentionTests
     }
 
     [Fact]
+    public void One_tensor_passed_three_times_and_gradients_already_there_get_every_contribution()
+    {
+        // The backward pass writes fresh gradients in place of zero-filled ones only when q, k and v are three tensors
+        // with no gradient yet. Self-attention on one tensor must sum the three roles' gradients into it, and a
+        // second backward pass must add to the gradients of the first (twice the first, up to the rounding of adding
+        // block by block into a non-zero buffer).
+        var x = Tensor.Normal([1, 2, 70, 8], 0, 1, new TensorRandom(31));
+        x.RequiresGrad = true;
+        var upstream = Tensor.Normal([1, 2, 70, 8], 0, 1, new TensorRandom(32));
+        Ops.ScaledDotProductAttention(x, x, x).Backward(upstream);
+
+        var roles = new[] { x.Detach(), x.Detach(), x.Detach() };
+        foreach (var role in roles) role.RequiresGrad = true;
+        Ops.ScaledDotProductAttention(roles[0], roles[1], roles[2]).Backward(upstream);
+        var expected = roles[0].Grad!.AsSpan().ToArray();
+        for (int i = 0; i < expected.Length; i++) expected[i] = expected[i] + roles[1].Grad!.AsSpan()[i] + roles[2].Grad!.AsSpan()[i];
+        TensorAssert.CloseToScale(expected, x.Grad!.AsSpan(), 1e-6, "dx of self-attention");
+
+        var once = roles.Select(r => r.Grad!.AsSpan().ToArray()).ToArray();
+        Ops.ScaledDotProductAttention(roles[0], roles[1], roles[2]).Backward(upstream);
+        for (int r = 0; r < 3; r++)
+            TensorAssert.CloseToScale(once[r].Select(g => g + g).ToArray(), roles[r].Grad!.AsSpan(), 1e-6, $"role {r} after two passes");
+    }
+
+    [Fact]
     public void Under_no_grad_the_result_is_the_same_and_records_nothing()
     {
         var inputs = Inputs(1, 2, 1, 4, 7, 5, 9);
