@@ -67,7 +67,7 @@ public sealed partial class Tensor
         if (gradient.Count != Count)
             throw new ArgumentException($"The gradient {gradient.Describe()} does not match {Describe()}.", nameof(gradient));
         var destination = GradBufferToWrite(out bool overwrite);
-        if (overwrite) gradient.AsSpan().CopyTo(destination);   // a fresh buffer: a copy, no zero-fill and no add
+        if (overwrite) Kernels.ElementwiseKernels.Copy(gradient.AsSpan(), destination); // a fresh buffer: a copy, no zero-fill and no add
         else Kernels.ElementwiseKernels.AddInPlace(destination, gradient.AsSpan());
     }
 

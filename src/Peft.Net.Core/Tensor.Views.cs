@@ -151,7 +151,7 @@ public sealed partial class Tensor
         var shape = new int[idsShape.Length + Rank - 1];
         idsShape.CopyTo(shape, 0);
         for (int i = 1; i < Rank; i++) shape[idsShape.Length + i - 1] = _shape[i];
-        var result = NewResult(shape);
+        var result = NewResult(shape, zeroed: false); // every row is written below
         var dst = result.AsSpan();
         var idCopy = ids.ToArray();
         for (int i = 0; i < idCopy.Length; i++)

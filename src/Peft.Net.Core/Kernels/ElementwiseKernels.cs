@@ -6,6 +6,7 @@ namespace Peft.Net.Core.Kernels;
 internal static unsafe class ElementwiseKernels
 {
     [ThreadStatic] private static AddWork? t_add;
+    [ThreadStatic] private static CopyWork? t_copy;
 
     // destination, source: (N)
     /// <summary>destination[i] += source[i], in parallel chunks of <see cref="ChunkedWork.FloatsPerChunk"/> floats.</summary>
@@ -21,6 +22,29 @@ internal static unsafe class ElementwiseKernels
         fixed (float* pDestination = destination, pSource = source)
         {
             var work = t_add ??= new AddWork();
+            work.Destination = pDestination;
+            work.Source = pSource;
+            work.RunChunks(destination.Length, ChunkedWork.FloatsPerChunk);
+        }
+    }
+
+    // source, destination: (N)
+    /// <summary>
+    /// destination = source, in chunks over the pool's threads when it is longer than one chunk (a gradient handed to a
+    /// tensor that keeps its own copy: a serial copy of megabytes leaves the other cores idle).
+    /// </summary>
+    public static void Copy(ReadOnlySpan<float> source, Span<float> destination)
+    {
+        if (source.Length != destination.Length)
+            throw new ArgumentException($"Copy: the source has {source.Length} floats, the destination {destination.Length}.", nameof(source));
+        if (destination.Length <= ChunkedWork.FloatsPerChunk)
+        {
+            source.CopyTo(destination);
+            return;
+        }
+        fixed (float* pDestination = destination, pSource = source)
+        {
+            var work = t_copy ??= new CopyWork();
             work.Destination = pDestination;
             work.Source = pSource;
             work.RunChunks(destination.Length, ChunkedWork.FloatsPerChunk);
@@ -61,5 +85,14 @@ internal static unsafe class ElementwiseKernels
             var destination = new Span<float>(Destination + start, end - start);
             TensorPrimitives.Add(destination, new ReadOnlySpan<float>(Source + start, end - start), destination);
         }
+    }
+
+    /// <summary>Floats [start, end) of <see cref="Copy"/>.</summary>
+    private sealed class CopyWork : ChunkedWork
+    {
+        public float* Destination, Source;
+
+        protected override void Run(int start, int end) =>
+            new ReadOnlySpan<float>(Source + start, end - start).CopyTo(new Span<float>(Destination + start, end - start));
     }
 }

@@ -232,4 +232,24 @@ public class RowKernelThreadingTests
         TensorAssert.BitEqual(expected, one, "add, 1 thread");
         TensorAssert.BitEqual(expected, two, "add, 2 threads");
     }
+
+    [Fact]
+    public void Copy_moves_every_float_on_one_and_two_threads_and_names_a_length_mismatch()
+    {
+        // Several chunks and a partial last one (handed out over threads), one chunk and less (copied inline).
+        foreach (int n in new[] { 5 * ChunkedWork.FloatsPerChunk + 3, ChunkedWork.FloatsPerChunk, 37 })
+        {
+            var source = KernelTestData.Values(n, 52);
+            var (one, two) = OnOneAndTwoThreads(() =>
+            {
+                var destination = Enumerable.Repeat(float.NaN, n).ToArray();
+                ElementwiseKernels.Copy(source, destination);
+                return destination;
+            });
+            TensorAssert.BitEqual(source, one, $"copy of {n}, 1 thread");
+            TensorAssert.BitEqual(source, two, $"copy of {n}, 2 threads");
+        }
+        var error = Assert.Throws<ArgumentException>(() => ElementwiseKernels.Copy(new float[5], new float[6]));
+        Assert.Contains("5", error.Message);
+    }
 }
