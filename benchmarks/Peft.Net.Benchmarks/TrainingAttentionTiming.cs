@@ -33,6 +33,7 @@ internal static class TrainingAttentionTiming
         var logSumExp = new float[shape.RowCount];
         double flops = 7.0 * layers * batch * heads * 2.0 * length * (length + 1) / 2 * depth;
         var millis = new[] { new List<double>(), new List<double>() };
+        var forwardMillis = new[] { new List<double>(), new List<double>() };
         try
         {
             for (int round = 0; round < rounds + 2; round++)
@@ -46,12 +47,17 @@ internal static class TrainingAttentionTiming
                     Array.Clear(layer.Dv);
                 }
                 var watch = Stopwatch.StartNew();
+                long forwardTicks = 0;
                 foreach (var (q, k, v, dOutput, dq, dk, dv) in data)
                 {
+                    long start = Stopwatch.GetTimestamp();
                     AttentionKernels.Forward(q, k, v, output, logSumExp, shape, SimdWidth.Auto, threads);
+                    forwardTicks += Stopwatch.GetTimestamp() - start;
                     AttentionKernels.Backward(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, SimdWidth.Auto, threads);
                 }
-                if (round >= 2) millis[side].Add(watch.Elapsed.TotalMilliseconds);
+                if (round < 2) continue;
+                millis[side].Add(watch.Elapsed.TotalMilliseconds);
+                forwardMillis[side].Add(forwardTicks * 1e3 / Stopwatch.Frequency);
             }
         }
         finally
@@ -64,7 +70,9 @@ internal static class TrainingAttentionTiming
         for (int side = 0; side < 2; side++)
         {
             double median = RoundStatistics.Median(millis[side]);
-            Console.WriteLine($"  {(side == 1 ? "register tiles" : "generic tiles ")}: median {median:F2} ms a step, {flops / (median * 1e6):F1} GFLOP/s");
+            double forward = RoundStatistics.Median(forwardMillis[side]);
+            Console.WriteLine($"  {(side == 1 ? "register tiles" : "generic tiles ")}: median {median:F2} ms a step, {flops / (median * 1e6):F1} GFLOP/s"
+                + $" (forward {forward:F2} ms, {2 * flops / 7 / (forward * 1e6):F1} GFLOP/s)");
         }
         Console.WriteLine($"  generic / register tiles, round pair by pair: {RoundStatistics.PairRatios(millis[0], millis[1])}");
     }
