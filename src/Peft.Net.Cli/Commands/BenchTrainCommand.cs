@@ -103,6 +103,7 @@ internal static class BenchTrainCommand
         var cpuBefore = process.TotalProcessorTime;
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var pauseBefore = GC.GetTotalPauseDuration();
+        int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var clock = Stopwatch.StartNew();
         for (int s = 0; s < steps; s++) Step();
         double wallMs = clock.Elapsed.TotalMilliseconds;
@@ -112,6 +113,8 @@ internal static class BenchTrainCommand
         double utilisation = cpuMs / (wallMs * ComputeSettings.ThreadCount);
         double stepMs = wallMs / steps;
         double gcPauseMsPerStep = (GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds / steps;
+        // Collections of each generation during the timed steps (a gen-0 count includes the gen-1 and gen-2 ones).
+        int[] collections = [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])];
         double tokensPerSecond = batch * seq / (stepMs / 1e3);
         double peakMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
         if (OpProfile.Enabled) console.Error.WriteLine(OpProfile.Report(steps)); // PEFT_PROFILE_OPS=1: time by operation
@@ -127,6 +130,7 @@ internal static class BenchTrainCommand
                 w.WriteNumber("allocated_mb_per_step", allocatedMbPerStep);
                 w.WriteNumber("cpu_utilisation", utilisation);
                 w.WriteNumber("gc_pause_ms_per_step", gcPauseMsPerStep);
+                for (int g = 0; g < 3; g++) w.WriteNumber($"gc_gen{g}_collections", collections[g]);
                 w.WriteString("method", method);
                 w.WriteString("optim", extras.Optim);
                 w.WriteBoolean("fused_loss", !extras.UnfusedLoss);
@@ -144,7 +148,7 @@ internal static class BenchTrainCommand
         {
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{method}{(gradientCheckpointing ? " (gradient checkpointing)" : "")}, {extras.Optim}, {(extras.UnfusedLoss ? "unfused" : "fused")} loss: {tokensPerSecond:F0} tokens/s, {stepMs:F1} ms/step, peak working set {peakMb:F0} MB, {summary.TrainableParameters} trainable parameters, "
-                + $"{allocatedMbPerStep:F1} MB allocated per step, CPU utilisation {utilisation:P0} of {ComputeSettings.ThreadCount} threads, GC pauses {gcPauseMsPerStep:F1} ms per step"));
+                + $"{allocatedMbPerStep:F1} MB allocated per step, CPU utilisation {utilisation:P0} of {ComputeSettings.ThreadCount} threads, GC pauses {gcPauseMsPerStep:F1} ms per step ({collections[0]}/{collections[1]}/{collections[2]} collections of generation 0/1/2)"));
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  per step: forward {forward.WallMs / steps:F1} ms (CPU {forward.Utilisation(ComputeSettings.ThreadCount):P0}), backward {backward.WallMs / steps:F1} ms (CPU {backward.Utilisation(ComputeSettings.ThreadCount):P0}), "
                 + $"optimizer {update.WallMs / steps:F2} ms"));
