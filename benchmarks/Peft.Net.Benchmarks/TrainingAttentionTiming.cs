@@ -5,10 +5,12 @@ using Peft.Net.Core.Kernels;
 namespace Peft.Net.Benchmarks;
 
 /// <summary>
-/// <c>Peft.Net.Benchmarks --training-attention [threads] [rounds]</c>: the causal attention of one <c>bench train</c>
-/// step, forward and backward in each of its 4 layers (4 sequences of 256, 8 heads of 64, time before heads as the
-/// projections give it), with the register tiles off (<see cref="AttentionKernels.UseGenericTilesForTests"/>: the
-/// generic <c>IFloatVector</c> tiles) and on in alternate rounds of one process, at the widest width this CPU runs.
+/// <c>Peft.Net.Benchmarks --training-attention [threads] [rounds] [generic|narrow]</c>: the causal attention of one
+/// <c>bench train</c> step, forward and backward in each of its 4 layers (4 sequences of 256, 8 heads of 64, time before
+/// heads as the projections give it), with the register tiles off (<see cref="AttentionKernels.UseGenericTilesForTests"/>:
+/// the generic <c>IFloatVector</c> tiles) and on in alternate rounds of one process, at the widest width this CPU runs;
+/// with <c>narrow</c>, the two-register tiles (<see cref="AttentionKernels.UseNarrowTilesForTests"/>) against the
+/// four-register ones of AVX-512 instead.
 /// Prints each side's median ms a step and GFLOP/s (the products the causal mask needs: S = Q·Kᵀ and P·V forward, S,
 /// dP, dV, dQ, dK backward, 2·T·(T + 1)/2·D each a head), and the median of the rounds' off/on ratios.
 /// </summary>
@@ -18,7 +20,11 @@ internal static class TrainingAttentionTiming
     {
         int threads = args.Length > 1 ? int.Parse(args[1]) : 2;
         int rounds = args.Length > 2 ? int.Parse(args[2]) : 100;
-        if (threads < 1 || rounds < 4) throw new ArgumentException("usage: --training-attention [threads ≥ 1] [rounds ≥ 4]");
+        bool narrow = args.Length > 3 && args[3] == "narrow";
+        if (threads < 1 || rounds < 4 || args.Length > 3 && args[3] is not ("generic" or "narrow"))
+            throw new ArgumentException("usage: --training-attention [threads ≥ 1] [rounds ≥ 4] [generic|narrow]");
+        if (narrow && !AttentionKernels.WideTilesRun) throw new PlatformNotSupportedException("The four-register attention tiles need AVX-512F.");
+        string[] sides = narrow ? ["two-register tiles ", "four-register tiles"] : ["generic tiles ", "register tiles"];
         var config = BenchTrainShape.Config();
         int heads = config.NumAttentionHeads, kvHeads = config.NumKeyValueHeads ?? heads, depth = config.HiddenSize / heads;
         int layers = config.NumHiddenLayers, batch = 4, length = 256;
@@ -39,7 +45,8 @@ internal static class TrainingAttentionTiming
             for (int round = 0; round < rounds + 2; round++)
             {
                 int side = round % 2;
-                AttentionKernels.UseGenericTilesForTests = side == 0;
+                if (narrow) AttentionKernels.UseNarrowTilesForTests = side == 0;
+                else AttentionKernels.UseGenericTilesForTests = side == 0;
                 foreach (var layer in data) // the backward pass adds into the gradients: zero them, outside the timing
                 {
                     Array.Clear(layer.Dq);
@@ -63,6 +70,7 @@ internal static class TrainingAttentionTiming
         finally
         {
             AttentionKernels.UseGenericTilesForTests = false;
+            AttentionKernels.UseNarrowTilesForTests = false;
         }
         Console.WriteLine($"training-step attention: {layers} layers, {batch} × {length} tokens, {heads} heads ({kvHeads} kv) of {depth}, "
             + $"causal, forward + backward, {threads} threads, width {AttentionKernels.ResolveWidth(SimdWidth.Auto, depth)}, "
@@ -71,9 +79,9 @@ internal static class TrainingAttentionTiming
         {
             double median = RoundStatistics.Median(millis[side]);
             double forward = RoundStatistics.Median(forwardMillis[side]);
-            Console.WriteLine($"  {(side == 1 ? "register tiles" : "generic tiles ")}: median {median:F2} ms a step, {flops / (median * 1e6):F1} GFLOP/s"
+            Console.WriteLine($"  {sides[side]}: median {median:F2} ms a step, {flops / (median * 1e6):F1} GFLOP/s"
                 + $" (forward {forward:F2} ms, {2 * flops / 7 / (forward * 1e6):F1} GFLOP/s)");
         }
-        Console.WriteLine($"  generic / register tiles, round pair by pair: {RoundStatistics.PairRatios(millis[0], millis[1])}");
+        Console.WriteLine($"  {sides[0].Trim()} / {sides[1].Trim()}, round pair by pair: {RoundStatistics.PairRatios(millis[0], millis[1])}");
     }
 }

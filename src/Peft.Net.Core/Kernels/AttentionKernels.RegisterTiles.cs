@@ -32,7 +32,8 @@ internal static partial class AttentionKernels
         }
         else
         {
-            if (rows == 6) ScoreRows6<Vector512<float>, Fma512>(a0, lda, bt, ldb, c, width, columns, depth, alpha);
+            if (rows == 6 && UsesWideTiles<TV>()) ScoreRows6Wide(a0, lda, bt, ldb, c, width, columns, depth, alpha);
+            else if (rows == 6) ScoreRows6<Vector512<float>, Fma512>(a0, lda, bt, ldb, c, width, columns, depth, alpha);
             else ScoreRows4<Vector512<float>, Fma512>(a0, lda, bt, ldb, c, width, columns, depth, alpha);
         }
     }
@@ -48,7 +49,8 @@ internal static partial class AttentionKernels
         }
         else
         {
-            if (rows == 6) AccumulateRows6<Vector512<float>, Fma512>(o, ldo, a, ars, acs, x, ldx, start, end, depth);
+            if (rows == 6 && UsesWideTiles<TV>()) AccumulateRows6Wide(o, ldo, a, ars, acs, x, ldx, start, end, depth);
+            else if (rows == 6) AccumulateRows6<Vector512<float>, Fma512>(o, ldo, a, ars, acs, x, ldx, start, end, depth);
             else AccumulateRows4<Vector512<float>, Fma512>(o, ldo, a, ars, acs, x, ldx, start, end, depth);
         }
     }

@@ -139,6 +139,43 @@ public class AttentionKernelTests
         }
     }
 
+    [Fact]
+    public void The_four_register_tiles_give_the_bits_of_the_two_register_tiles()
+    {
+        // With AVX-512 the 6-row tiles take four registers (64 floats of D, or 64 score columns) a pass and leave the
+        // rest to the two-register tiles: the same multiply-adds per element in the same order. Head dims 64 (one wide
+        // pass), 96 (a wide and a narrow pass) and 128 (two wide passes); key lengths that leave 64-column blocks
+        // partly masked or short; both layouts. Where AVX-512 is absent the four-register tiles must not run.
+        Assert.Equal(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, AttentionKernels.WideTilesRun);
+        ulong seed = 700;
+        foreach (int headDim in new[] { 64, 96, 128 })
+        foreach (var layout in new[] { AttentionLayout.BatchHeadsTime, AttentionLayout.BatchTimeHeads })
+        foreach (var (queries, keys, causal) in new[] { (130, 130, true), (70, 150, true), (100, 90, false) })
+        {
+            var shape = new AttentionShape(2, 4, 2, queries, keys, headDim, causal, 1f / MathF.Sqrt(headDim), layout);
+            var inputs = Reference(shape, seed++);
+            var wide = RunWithTiles(inputs, SimdWidth.Vector512, generic: false);
+            AttentionKernels.UseNarrowTilesForTests = true;
+            (float[] Output, float[] LogSumExp, float[] Dq, float[] Dk, float[] Dv) narrow;
+            try
+            {
+                narrow = RunWithTiles(inputs, SimdWidth.Vector512, generic: false);
+            }
+            finally
+            {
+                AttentionKernels.UseNarrowTilesForTests = false;
+            }
+            string what = $"{shape}";
+            TensorAssert.BitEqual(narrow.Output, wide.Output, what + " output");
+            TensorAssert.BitEqual(narrow.LogSumExp, wide.LogSumExp, what + " log-sum-exp");
+            TensorAssert.BitEqual(narrow.Dq, wide.Dq, what + " dq");
+            TensorAssert.BitEqual(narrow.Dk, wide.Dk, what + " dk");
+            TensorAssert.BitEqual(narrow.Dv, wide.Dv, what + " dv");
+            TensorAssert.CloseToScale(inputs.Output, wide.Output, 1e-5, what + " output against the reference");
+            TensorAssert.CloseToScale(inputs.Dq, wide.Dq, 1e-5, what + " dq against the reference");
+        }
+    }
+
     private static (float[] Output, float[] LogSumExp, float[] Dq, float[] Dk, float[] Dv) RunWithTiles(ReferenceCase inputs,
         SimdWidth width, bool generic)
     {
