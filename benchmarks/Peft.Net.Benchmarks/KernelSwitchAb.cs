@@ -5,13 +5,15 @@ using Peft.Net.Core.Kernels;
 namespace Peft.Net.Benchmarks;
 
 /// <summary>
-/// <c>Peft.Net.Benchmarks --kernel-ab dot|outer|pack|rows [step pairs]</c>: a kernel against the one it replaced, the
+/// <c>Peft.Net.Benchmarks --kernel-ab dot|outer|pack|rows|edge [step pairs]</c>: a kernel against the one it replaced, the
 /// switch alternating in one process. <c>dot</c>: the dot kernel's 2×8 tile against pairs of 2×4 tiles
 /// (<see cref="GemmDotKernel.UseNarrowTilesForTests"/>) on u = x·Aᵀ; <c>outer</c>: the outer kernel's register strips
 /// against its sweeps (<see cref="GemmOuterKernel.UseSweepsForTests"/>) on dA = duᵀ·x; <c>pack</c>: 12-row A panels
 /// transposed 8 columns at a time against 4×4 blocks (<see cref="GemmPacking.UseFourRowBlocksForTests"/>) on
 /// x·Wᵀ with W 512 × K; <c>rows</c>: row panels (a transposed weight's 32-row B panels, attention's key blocks) packed 8 rows
-/// at a time against 4×4 blocks alone (<see cref="GemmPacking.UseFourRowGroupsForTests"/>), on the same x·Wᵀ. M = 1,024 tokens, rank 8, K = 512 and 1,376 features, 1 and 2 threads (350 round pairs of 4
+/// at a time against 4×4 blocks alone (<see cref="GemmPacking.UseFourRowGroupsForTests"/>), on the same x·Wᵀ; <c>edge</c>:
+/// the last row panel's 4 rows (1,024 = 85·12 + 4) in 4 rows of accumulators against the full 12-row tile and a scratch
+/// copy (<see cref="GemmMicroKernel512.UseFullTileForEdgeRowsForTests"/>), on the same x·Wᵀ. M = 1,024 tokens, rank 8, K = 512 and 1,376 features, 1 and 2 threads (350 round pairs of 4
 /// products after 50 warm ones), then whole <c>bench train</c> LoRA steps in alternating pairs. Prints the medians of
 /// the pairs' time ratios, old / new.
 /// </summary>
@@ -23,12 +25,13 @@ internal static class KernelSwitchAb
     {
         string which = args.Length > 1 ? args[1] : "dot";
         int pairs = args.Length > 2 ? int.Parse(args[2]) : 20;
-        if (which is not ("dot" or "outer" or "pack" or "rows")) throw new ArgumentException("usage: --kernel-ab dot|outer|pack|rows [step pairs]");
+        if (which is not ("dot" or "outer" or "pack" or "rows" or "edge")) throw new ArgumentException("usage: --kernel-ab dot|outer|pack|rows|edge [step pairs]");
         bool supported = which switch
         {
             "dot" => GemmDotKernel.WideTileIsSupported,
             "outer" => GemmOuterKernel.StripsAreSupported,
             "rows" => GemmPacking.UsesEightRowTransposes && Gemm.BestPath == GemmKernelPath.Vector512,
+            "edge" => Gemm.BestPath == GemmKernelPath.Vector512,
             _ => GemmPacking.UsesTwelveRowTransposes && Gemm.BestPath == GemmKernelPath.Vector512,
         };
         if (!supported) throw new PlatformNotSupportedException($"The new {which} kernel does not run here (it needs AVX-512F).");
@@ -37,6 +40,7 @@ internal static class KernelSwitchAb
             if (which == "outer") GemmOuterKernel.UseSweepsForTests = old;
             else if (which == "dot") GemmDotKernel.UseNarrowTilesForTests = old;
             else if (which == "rows") GemmPacking.UseFourRowGroupsForTests = old;
+            else if (which == "edge") GemmMicroKernel512.UseFullTileForEdgeRowsForTests = old;
             else GemmPacking.UseFourRowBlocksForTests = old;
         }
         var random = new TensorRandom(3);
@@ -78,7 +82,7 @@ internal static class KernelSwitchAb
                     oldSeconds += old;
                 }
                 ratios.Sort();
-                double flops = 2.0 * M * (which is "pack" or "rows" ? 512 : R) * k * 4 * ratios.Count;
+                double flops = 2.0 * M * (which is "pack" or "rows" or "edge" ? 512 : R) * k * 4 * ratios.Count;
                 Console.WriteLine($"{which switch { "outer" => "dA = duᵀ·x", "dot" => "u = x·Aᵀ", _ => "x·Wᵀ, W 512 × K" }}, K {k}, {threads} threads: old/new median {ratios[ratios.Count / 2]:F3}; "
                     + $"new {flops / newSeconds / 1e9:F1} GFLOP/s, old {flops / oldSeconds / 1e9:F1}");
             }

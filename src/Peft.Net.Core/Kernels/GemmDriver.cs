@@ -139,6 +139,11 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 TKernel.Run(kc, aPanel, bPanel, c, ldc, accumulate);
                 if (b2Panel is not null) TKernel.Run(k2, a2Block + (nint)i * k2, b2Panel, c, ldc, accumulate: true);
             }
+            else if (typeof(TKernel) == typeof(GemmMicroKernel512) && cols == nr && GemmMicroKernel512.RunsEdgeRows(rows))
+            {
+                GemmMicroKernel512.RunEdgeRows(rows, kc, aPanel, bPanel, c, ldc, accumulate);
+                if (b2Panel is not null) GemmMicroKernel512.RunEdgeRows(rows, k2, a2Block + (nint)i * k2, b2Panel, c, ldc, accumulate: true);
+            }
             else
             {
                 TKernel.Run(kc, aPanel, bPanel, tile, nr, accumulate: false);

@@ -10,7 +10,7 @@ namespace Peft.Net.Core.Kernels;
 /// <c>Vector512</c> API (one <c>vfmadd</c> per call on AVX-512), so the same code also runs, emulated and slowly, on a CPU
 /// without AVX-512: the tests check it against the reference everywhere (<see cref="Gemm.AllowEmulatedPathForTests"/>).
 /// </summary>
-internal readonly unsafe struct GemmMicroKernel512 : IGemmMicroKernel
+internal readonly unsafe partial struct GemmMicroKernel512 : IGemmMicroKernel
 {
     public static int MR => 12;
 

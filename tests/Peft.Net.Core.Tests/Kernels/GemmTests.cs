@@ -171,6 +171,40 @@ public class GemmTests
     }
 
     [Fact]
+    public void A_last_row_panel_of_up_to_8_rows_gives_the_bits_of_the_full_tile_path()
+    {
+        // With AVX-512 a last row panel of 1 to 8 rows (1,024 tokens leave 4) runs 4 or 8 rows of accumulators straight
+        // into C instead of 12 rows into a scratch tile: the same multiply-adds per element, so the same bits, for every
+        // remainder, full and partial column panels, overwriting C or adding to it, with a fused low-rank term, on 1
+        // and 2 threads. Where AVX-512 is absent the full-tile path runs both times.
+        var random = new TensorRandom(17);
+        foreach (int rows in Enumerable.Range(1, 11))
+        foreach (var (n, k) in new[] { (64, 100), (70, 400) })
+        foreach (int threads in new[] { 1, 2 })
+        foreach (bool accumulate in new[] { false, true })
+        {
+            int m = 48 + rows;
+            float[] x = Uniform(m * k, random), w = Uniform(n * k, random), u = Uniform(m * 8, random), b = Uniform(n * 8, random);
+            float[] start = Uniform(m * n, random);
+            float[] edge = (float[])start.Clone(), full = (float[])start.Clone();
+            Gemm.MultiplyPlusLowRank(x, true, w, null, u, b, edge, m, n, k, 8, accumulate, GemmKernelPath.Auto, threads);
+            GemmMicroKernel512.UseFullTileForEdgeRowsForTests = true;
+            try
+            {
+                Gemm.MultiplyPlusLowRank(x, true, w, null, u, b, full, m, n, k, 8, accumulate, GemmKernelPath.Auto, threads);
+            }
+            finally
+            {
+                GemmMicroKernel512.UseFullTileForEdgeRowsForTests = false;
+            }
+            string what = $"{m}x{n}x{k}, {threads} threads, accumulate {accumulate}";
+            TensorAssert.BitEqual(full, edge, what);
+            var expected = Reference(u, false, b, true, Reference(x, false, w, true, (float[])start.Clone(), m, n, k, accumulate), m, n, 8, true);
+            GemmTestData.AssertClose(expected, edge, k + 8, what + " against the reference");
+        }
+    }
+
+    [Fact]
     public void A_matrix_vector_product_matches_the_reference_and_does_not_depend_on_the_thread_count()
     {
         // One row of A against B stored (N, K), as in decoding: the single-row kernel, which streams B row by row.
