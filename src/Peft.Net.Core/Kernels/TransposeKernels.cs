@@ -8,6 +8,9 @@ internal static unsafe class TransposeKernels
 {
     private const int Tile = 32;
 
+    /// <summary>Rows up to which a plain transpose runs as a row-panel packing (one panel, as wide as the rows).</summary>
+    private const int PackedRowsMaximum = 16;
+
     [ThreadStatic] private static BandWork? t_work;
 
     // source: (batch, rows, cols) → destination: (batch, cols, rows)
@@ -27,6 +30,14 @@ internal static unsafe class TransposeKernels
             throw new ArgumentException(
                 $"Transpose kernel: {batch}×{rows}×{cols} = {count} floats needed; got source {source.Length}, destination {destination.Length}.");
         if (count == 0) return;
+        if (!accumulate && batch == 1 && rows <= PackedRowsMaximum)
+        {
+            // A few long rows (a LoRA factor's 8 × K, or the (R, N) result of a transposed product): the GEMM's row-panel
+            // packing with width = rows is exactly this transpose, 8 rows at a time in registers where AVX runs.
+            fixed (float* pSource = source, pDestination = destination)
+                GemmPacking.PackRows(pSource, cols, rows, cols, rows, pDestination);
+            return;
+        }
         int bands = (rows + Tile - 1) / Tile;
         fixed (float* pSource = source, pDestination = destination)
         {

@@ -186,6 +186,24 @@ public class RowKernelThreadingTests
     }
 
     [Fact]
+    public void A_transpose_of_a_few_long_rows_moves_every_element()
+    {
+        // Up to 16 rows run as one row panel of the GEMM's packing (8-row groups, then 4, 2 and 1 rows; columns in
+        // 8s, then one by one); 17 rows take the banded loop. Every element must land at its transposed place.
+        foreach (int rows in new[] { 1, 2, 3, 4, 5, 8, 9, 12, 16, 17 })
+        foreach (int cols in new[] { 1, 7, 8, 9, 300, 512 })
+        {
+            var source = KernelTestData.Values(rows * cols, 42);
+            var transposed = Enumerable.Repeat(float.NaN, rows * cols).ToArray();
+            TransposeKernels.Transpose(source, transposed, 1, rows, cols);
+            var expected = new float[rows * cols];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) expected[c * rows + r] = source[r * cols + c];
+            TensorAssert.BitEqual(expected, transposed, $"{rows} × {cols}");
+        }
+    }
+
+    [Fact]
     public void Transpose_is_exact_on_one_and_two_threads()
     {
         const int batch = 3, rows = 101, cols = 297;
