@@ -96,11 +96,16 @@ public sealed class LlamaAttention : Module
         return Child<Module>("o_proj").Forward(attention);
     }
 
-    // x: (B, T, C) → q (B, T, H·D), k and v (B, T, Hkv·D)
+    // x: (B, T, C) → q (B, T, H·D), k and v (B, T, Hkv·D), or (B·T, …) each when the projections are separate
     private (Tensor Q, Tensor K, Tensor V) Project(Tensor x)
     {
         if (!_fused)
-            return (Child<Module>("q_proj").Forward(x), Child<Module>("k_proj").Forward(x), Child<Module>("v_proj").Forward(x));
+        {
+            // One [B·T, C] view for the three projections: their input gradients then add into one buffer (the first
+            // written, the others added by their GEMMs), not into three that the views' backward adds up.
+            var rows = x.Reshape(-1, x.Dim(-1));
+            return (Child<Module>("q_proj").Forward(rows), Child<Module>("k_proj").Forward(rows), Child<Module>("v_proj").Forward(rows));
+        }
         // Phi-3: the rows of qkv_proj are q (H·D), then k (Hkv·D), then v (Hkv·D).
         var qkv = Child<Module>("qkv_proj").Forward(x);
         int q = _heads * _headDim, kv = _kvHeads * _headDim;

@@ -47,8 +47,13 @@ public sealed class LlamaMlp : Module
             (gate, up) = (LastDimension.Narrow(gateUp, 0, _intermediate), LastDimension.Narrow(gateUp, _intermediate, _intermediate));
         }
         else
-            (gate, up) = (Child<Module>("gate_proj").Forward(input), Child<Module>("up_proj").Forward(input));
+        {
+            // One [B·T, C] view for both projections: their input gradients add into one buffer (see LlamaAttention).
+            var rows = input.Reshape(-1, input.Dim(-1));
+            (gate, up) = (Child<Module>("gate_proj").Forward(rows), Child<Module>("up_proj").Forward(rows));
+        }
         var hidden = _gelu ? Ops.Mul(Ops.Gelu(gate, GeluApproximation.Tanh), up) : Ops.SiluMul(gate, up);
-        return Child<Module>("down_proj").Forward(hidden);
+        var output = Child<Module>("down_proj").Forward(hidden);
+        return _fused ? output : output.Reshape(input.ShapeArray());
     }
 }

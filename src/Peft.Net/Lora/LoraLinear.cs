@@ -183,7 +183,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
         var result = Base.Forward(input);
         if (IsMerged || _book.Active.Count == 0) return result;
 
-        var x = input.Reshape(-1, k);
+        var x = input.Rank == 2 ? input : input.Reshape(-1, k);
         var y = result.Reshape(-1, n);
         // The plain and 4-bit linear layers return a fresh tensor that their backward does not read, so the first
         // LoRA update may add into it in place; each LoRA update's own result may be overwritten in turn.
@@ -215,7 +215,7 @@ public partial class LoraLinear : Module, ILoraLayer, ILinearLayer
     private Tensor ForwardFused(Tensor input, BaseWeight weight, string name)
     {
         var options = _book[name];
-        var x = input.Reshape(-1, InFeatures);
+        var x = input.Rank == 2 ? input : input.Reshape(-1, InFeatures); // a [M, K] input is used as it is
         var b = LoraB.Get<Linear>(name).Weight;
         // Without dropout the op makes u = x·Aᵀ itself, so its backward adds du·A to dx inside the base input-gradient GEMM.
         var down = AppliesDropout(options)
