@@ -37,7 +37,15 @@ internal static partial class AttentionKernels
         if (!dq.IsEmpty && dq.Length != shape.QueryCount || !dk.IsEmpty && dk.Length != shape.KeyCount
             || !dv.IsEmpty && dv.Length != shape.KeyCount)
             throw new ArgumentException($"Attention gradient buffers dq {dq.Length}, dk {dk.Length}, dv {dv.Length} do not fit {shape}.");
-        if (shape.QueryCount == 0) return;
+        if (shape.QueryCount == 0)
+        {
+            if (overwrite) // no query reaches the keys: their gradients are zeros
+            {
+                dk.Span.Clear();
+                dv.Span.Clear();
+            }
+            return;
+        }
         switch (ResolveWidth(width, shape.HeadDim))
         {
             case SimdWidth.Vector512: Backward<FloatVector512>(q, k, v, output, logSumExp, dOutput, dq, dk, dv, shape, threads, overwrite); break;
@@ -168,7 +176,7 @@ internal static partial class AttentionKernels
         }
     }
 
-    // rows: (count, depth) rows ld apart    rows = 0
+    // rows: (count, depth) rows ld apart, set to 0
     private static void ClearRows(Span<float> rows, int ld, int count, int depth)
     {
         for (int r = 0; r < count; r++) rows.Slice(r * ld, depth).Clear();

@@ -137,6 +137,14 @@ public class AttentionKernelTests
             TensorAssert.BitEqual(dk, dkWritten, what + " dk");
             TensorAssert.BitEqual(dv, dvWritten, what + " dv");
         }
+        // No query at all: the keys' and values' written gradients are zeros.
+        var empty = new AttentionShape(1, 2, 1, 0, 7, 16, false, 0.25f);
+        float[] ones = Enumerable.Repeat(1f, empty.KeyCount).ToArray();
+        float[] dkNone = Enumerable.Repeat(float.NaN, empty.KeyCount).ToArray(), dvNone = (float[])dkNone.Clone();
+        AttentionKernels.Backward(Array.Empty<float>(), ones, ones, Array.Empty<float>(), Array.Empty<float>(), Array.Empty<float>(),
+            Array.Empty<float>(), dkNone, dvNone, empty, SimdWidth.Auto, threads, overwrite: true);
+        TensorAssert.BitEqual(new float[empty.KeyCount], dkNone, "dk without queries");
+        TensorAssert.BitEqual(new float[empty.KeyCount], dvNone, "dv without queries");
     }
 
     [Fact]
