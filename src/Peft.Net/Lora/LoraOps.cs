@@ -280,10 +280,18 @@ internal static class LoraOps
     /// <summary>dB[N,R] += scaling · gᵀ[N,M] · u[M,R].</summary>
     private static void BGradient(ReadOnlySpan<float> g, ReadOnlySpan<float> u, Tensor b, float scaling, int m, int n, int r)
     {
-        var gu = new float[n * r];
-        Gemm.Multiply(g, true, u, false, gu, n, r, m, accumulate: false);
-        var gb = b.GradBuffer();
-        TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
+        var rented = ArrayPool<float>.Shared.Rent(n * r); // gᵀ·u, a step's scratch: no garbage a step
+        try
+        {
+            var gu = rented.AsSpan(0, n * r);
+            Gemm.Multiply(g, true, u, false, gu, n, r, m, accumulate: false);
+            var gb = b.GradBuffer();
+            TensorPrimitives.MultiplyAdd(gu, scaling, gb, gb);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rented);
+        }
     }
 
     // g: (M, N) the gradient of z = x·Wᵀ + u·(scaling·B)ᵀ, x: (M, K), w: (N, K), u: (M, R), b: (N, R)
@@ -355,9 +363,14 @@ internal static class LoraOps
     }
 
     // b: (N, R) → (N, R): row o times rowScale[o]·scaling
+    // b: (N, R) → (N, R) in the first N·R floats of an array that may be longer
+    /// <summary>
+    /// diag(rowScale)·scaling·B, in an array lent by the recording graph's arena when there is one (the backward pass
+    /// reads it; the arena takes it back with the graph), so a training step allocates no garbage for it.
+    /// </summary>
     private static float[] ScaleRows(ReadOnlySpan<float> b, float[]? rowScale, float scaling, int n, int r)
     {
-        var scaled = new float[n * r];
+        var scaled = ActivationArena.AllocateResult(n * r, zeroed: false);
         for (int o = 0; o < n; o++)
             TensorPrimitives.Multiply(b.Slice(o * r, r), (rowScale is null ? 1f : rowScale[o]) * scaling, scaled.AsSpan(o * r, r));
         return scaled;

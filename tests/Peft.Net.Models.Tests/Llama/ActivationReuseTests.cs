@@ -20,11 +20,16 @@ public class ActivationReuseTests
         MaxPositionEmbeddings = 64,
     };
 
-    private static (LlamaForCausalLM Model, int[] Ids) LoraModel(string method)
+    // Wide: layers whose scaled B (N × R) is large enough (≥ 1,024 floats) to be lent by the activation arena.
+    private static LlamaConfig WideConfig() => Config() with { HiddenSize = 256, IntermediateSize = 384, NumHiddenLayers = 1 };
+
+    private static (LlamaForCausalLM Model, int[] Ids) LoraModel(string method, bool wide = false, bool checkpointing = false)
     {
-        var model = new LlamaForCausalLM(Config(), new TensorRandom(3));
-        if (method == "dora") model.ApplyDora(rank: 4, alpha: 8, targetRegex: "all-linear");
-        else model.ApplyLora(rank: 4, alpha: 8, targetRegex: "all-linear");
+        var model = new LlamaForCausalLM(wide ? WideConfig() : Config(), new TensorRandom(3));
+        int rank = wide ? 8 : 4;
+        if (method == "dora") model.ApplyDora(rank: rank, alpha: 2 * rank, targetRegex: "all-linear");
+        else model.ApplyLora(rank: rank, alpha: 2 * rank, targetRegex: "all-linear");
+        model.GradientCheckpointing = checkpointing;
         // B starts at zero; give it values so every path carries gradient.
         var random = new TensorRandom(8);
         foreach (var (name, p) in model.NamedParameters())
@@ -40,16 +45,19 @@ public class ActivationReuseTests
         model.TrainableParameters().Select(p => p.Grad!.ToArray()).ToArray();
 
     [Theory]
-    [InlineData("lora")]
-    [InlineData("dora")]
-    public void Steps_on_recycled_buffers_give_the_gradients_of_a_step_on_fresh_memory(string method)
+    [InlineData("lora", false, false)]
+    [InlineData("dora", false, false)]
+    [InlineData("lora", true, false)]   // the layers' scaled B lent by the arena and read back by the backward pass
+    [InlineData("dora", true, false)]
+    [InlineData("lora", true, true)]    // and with each layer recomputed in the backward pass
+    public void Steps_on_recycled_buffers_give_the_gradients_of_a_step_on_fresh_memory(string method, bool wide, bool checkpointing)
     {
-        var (fresh, ids) = LoraModel(method);
+        var (fresh, ids) = LoraModel(method, wide, checkpointing);
         var expectedLoss = fresh.Loss(ids, ids, 2, 32);
         expectedLoss.Backward();
         var expected = Gradients(fresh);
 
-        var (reused, _) = LoraModel(method);
+        var (reused, _) = LoraModel(method, wide, checkpointing);
         for (int step = 0; step < 3; step++)
         {
             foreach (var p in reused.TrainableParameters()) p.Grad = null;
