@@ -15,7 +15,7 @@ internal static partial class AttentionKernels
     internal static bool UseNarrowTilesForTests;
 
     /// <summary>Whether the four-register tiles run here (AVX-512F), for register type <typeparamref name="TV"/>.</summary>
-    private static bool UsesWideTiles<TV>() => typeof(TV) == typeof(Simd.FloatVector512) && Avx512F.IsSupported && !UseNarrowTilesForTests;
+    private static bool UsesWideTiles<TV>() => typeof(TV) == typeof(Simd.FloatVector512) && WideTilesRun;
 
     /// <summary>Whether the four-register tiles run on this machine (AVX-512F, not switched off for tests).</summary>
     internal static bool WideTilesRun => Avx512F.IsSupported && !UseNarrowTilesForTests;

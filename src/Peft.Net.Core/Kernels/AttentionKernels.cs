@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.Intrinsics;
 using Peft.Net.Core.Kernels.Simd;
 
 namespace Peft.Net.Core.Kernels;
@@ -103,25 +102,15 @@ internal static partial class AttentionKernels
 
     // rows: (R, D) rows ld apart → copy: (R, D) rows D apart
     /// <summary>
-    /// Copies <paramref name="count"/> rows of <paramref name="depth"/> floats to contiguous rows: whole 16- and 8-float
-    /// registers in line where the CPU has them (a head's row is a few of them; a copy call a row cost about as much as
-    /// the row), the rest float by float.
+    /// Copies <paramref name="count"/> rows of <paramref name="depth"/> floats to contiguous rows: the GEMM's column
+    /// packing with the panel as wide as a row (registers in line; a copy call a row cost about as much as the row).
     /// </summary>
     private static unsafe void CopyRows(ReadOnlySpan<float> rows, int ld, int count, int depth, Span<float> copy)
     {
         if (count <= 0) return;
         Debug.Assert(rows.Length >= (count - 1) * ld + depth && copy.Length >= count * depth);
         fixed (float* source = rows, destination = copy)
-            for (int r = 0; r < count; r++)
-            {
-                float* s = source + (nint)r * ld, d = destination + (nint)r * depth;
-                int c = 0;
-                if (Vector512.IsHardwareAccelerated)
-                    for (; c + 16 <= depth; c += 16) Vector512.Store(Vector512.Load(s + c), d + c);
-                if (Vector256.IsHardwareAccelerated)
-                    for (; c + 8 <= depth; c += 8) Vector256.Store(Vector256.Load(s + c), d + c);
-                for (; c < depth; c++) d[c] = s[c];
-            }
+            GemmPacking.PackColumns(source, ld, depth, count, depth, destination);
     }
 
     private static int CeilDiv(int a, int b) => (a + b - 1) / b;

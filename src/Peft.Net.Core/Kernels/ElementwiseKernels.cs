@@ -5,8 +5,7 @@ namespace Peft.Net.Core.Kernels;
 /// <summary>Span kernels shared by autograd plumbing. Each SIMD path has a scalar reference beside it.</summary>
 internal static unsafe class ElementwiseKernels
 {
-    [ThreadStatic] private static AddWork? t_add;
-    [ThreadStatic] private static CopyWork? t_copy;
+    [ThreadStatic] private static PairWork? t_pair;
 
     // destination, source: (N)
     /// <summary>destination[i] += source[i], in parallel chunks of <see cref="ChunkedWork.FloatsPerChunk"/> floats.</summary>
@@ -19,13 +18,7 @@ internal static unsafe class ElementwiseKernels
             TensorPrimitives.Add(destination, source, destination);
             return;
         }
-        fixed (float* pDestination = destination, pSource = source)
-        {
-            var work = t_add ??= new AddWork();
-            work.Destination = pDestination;
-            work.Source = pSource;
-            work.RunChunks(destination.Length, ChunkedWork.FloatsPerChunk);
-        }
+        RunPairChunks(destination, source, copy: false);
     }
 
     // source, destination: (N)
@@ -42,11 +35,19 @@ internal static unsafe class ElementwiseKernels
             source.CopyTo(destination);
             return;
         }
+        RunPairChunks(destination, source, copy: true);
+    }
+
+    // destination, source: (N), longer than one chunk
+    /// <summary>destination += source, or = source when <paramref name="copy"/>, chunk by chunk over the pool's threads.</summary>
+    private static void RunPairChunks(Span<float> destination, ReadOnlySpan<float> source, bool copy)
+    {
         fixed (float* pDestination = destination, pSource = source)
         {
-            var work = t_copy ??= new CopyWork();
+            var work = t_pair ??= new PairWork();
             work.Destination = pDestination;
             work.Source = pSource;
+            work.Copy = copy;
             work.RunChunks(destination.Length, ChunkedWork.FloatsPerChunk);
         }
     }
@@ -75,24 +76,18 @@ internal static unsafe class ElementwiseKernels
         for (int i = 0; i < destination.Length; i++) destination[i] += source[i];
     }
 
-    /// <summary>Floats [start, end) of <see cref="AddInPlace"/>.</summary>
-    private sealed class AddWork : ChunkedWork
+    /// <summary>Floats [start, end) of <see cref="AddInPlace"/> or <see cref="Copy"/>.</summary>
+    private sealed class PairWork : ChunkedWork
     {
         public float* Destination, Source;
+        public bool Copy;
 
         protected override void Run(int start, int end)
         {
             var destination = new Span<float>(Destination + start, end - start);
-            TensorPrimitives.Add(destination, new ReadOnlySpan<float>(Source + start, end - start), destination);
+            var source = new ReadOnlySpan<float>(Source + start, end - start);
+            if (Copy) source.CopyTo(destination);
+            else TensorPrimitives.Add(destination, source, destination);
         }
-    }
-
-    /// <summary>Floats [start, end) of <see cref="Copy"/>.</summary>
-    private sealed class CopyWork : ChunkedWork
-    {
-        public float* Destination, Source;
-
-        protected override void Run(int start, int end) =>
-            new ReadOnlySpan<float>(Source + start, end - start).CopyTo(new Span<float>(Destination + start, end - start));
     }
 }
